@@ -1,0 +1,43 @@
+"""What every admin of the product shares: rows and choices scoped to the user's roles."""
+
+from django.contrib import admin
+from django.http import Http404
+
+
+class ScopedQuerysetMixin:
+    """Limit rows and foreign-key choices to what the user may see (``visible_to``)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = _scoped_choices(db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs["queryset"] = _scoped_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def _scoped_choices(db_field, request, kwargs):
+    queryset = kwargs.get("queryset")
+    if queryset is None:
+        queryset = db_field.remote_field.model._default_manager.all()
+    if hasattr(queryset, "visible_to"):
+        return queryset.visible_to(request.user)
+    return queryset
+
+
+class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
+    """A ModelAdmin whose objects outside the user's scope answer 404, like missing ones,
+    so that ids cannot be probed."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+
+class ScopedInline(ScopedQuerysetMixin, admin.TabularInline):
+    pass

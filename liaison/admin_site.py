@@ -1,0 +1,33 @@
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.admin import AdminSite
+from django.contrib.admin.apps import AdminConfig
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, resolve_url
+from django.utils.translation import gettext_lazy as _
+
+
+class LiaisonAdminSite(AdminSite):
+    site_header = _("Party Representative Liaison Studios")
+    site_title = _("Liaison administration")
+    index_title = _("Administration")
+
+    def has_permission(self, request) -> bool:
+        # is_staff is derived from the user's roles (see User.is_staff).
+        return request.user.is_active and request.user.is_staff
+
+    def login(self, request, extra_context=None):
+        """Send everyone to the one login page of the product.
+
+        A signed-in user without an admin role gets the 403 page: sending them to the login
+        page would bounce straight back here.
+        """
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        target = request.GET.get("next") or request.get_full_path()
+        return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': target})}")
+
+
+class LiaisonAdminConfig(AdminConfig):
+    default_site = "liaison.admin_site.LiaisonAdminSite"

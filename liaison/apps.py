@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LiaisonConfig(AppConfig):
+    default = True
+    name = "liaison"
+    verbose_name = _("Organisation and users")
+
+    def ready(self) -> None:
+        from liaison import navigation
+        from liaison.roles import Role, crud, grant
+
+        grant(
+            Role.LIAISON_OFFICE,
+            *crud("liaison.region", "view", "add", "change"),
+            *crud("liaison.handlingunit", "view", "add", "change", "delete"),
+            *crud("liaison.user", "view", "add", "change"),
+            *crud("liaison.roleassignment", "view", "add", "change", "delete"),
+            *crud("liaison.annualmeeting", "view", "add", "change", "delete"),
+        )
+        grant(
+            Role.TOWNSHIP_STAFF,
+            *crud("liaison.region", "view", "add", "change"),
+            *crud("liaison.handlingunit", "view", "add", "change"),
+            *crud("liaison.user", "view", "add", "change"),
+            *crud("liaison.roleassignment", "view", "add", "change", "delete"),
+            *crud("liaison.annualmeeting", "view"),
+        )
+        navigation.register(navigation.NavItem(_("Home"), "home", order=0))
+        navigation.register(
+            navigation.NavItem(_("Administration"), "admin:index", roles=navigation.STAFF, order=90)
+        )

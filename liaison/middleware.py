@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.utils import translation
+from django.utils.deprecation import MiddlewareMixin
+
+
+class LanguageMiddleware(MiddlewareMixin):
+    """Serve Chinese unless the user chose another language with the switcher.
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language header and show an
+    English page to an official whose browser happens to be set to English; the product's
+    language is a choice the user makes (stored in the language cookie), not a guess.
+    """
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        supported = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in supported else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request, response):
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response

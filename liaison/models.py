@@ -1,0 +1,319 @@
+"""The organisation tree, handling units, users and their roles.
+
+Every record in the product belongs to a region, and a region knows its place in the tree by a
+materialised ``path`` ("/1/4/17/"). Scoping a user is then one ``path__startswith`` per root
+they may see, whatever the depth: see ``liaison.scoping``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from liaison.querysets import (
+    AnnualMeetingQuerySet,
+    HandlingUnitQuerySet,
+    RegionQuerySet,
+    RoleAssignmentQuerySet,
+    UserQuerySet,
+)
+from liaison.roles import ANCHOR_LEVEL, Role
+from liaison.validators import normalize_phone
+
+
+class Region(models.Model):
+    class Level(models.TextChoices):
+        COUNTY = "county", _("County / district")
+        TOWNSHIP = "township", _("Township / street")
+        VILLAGE = "village", _("Village / community")
+
+    # Which level a parent must have for each level of child.
+    PARENT_LEVEL = {Level.COUNTY: None, Level.TOWNSHIP: Level.COUNTY, Level.VILLAGE: Level.TOWNSHIP}
+
+    name = models.CharField(_("name"), max_length=64)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    code = models.CharField(
+        _("administrative code"),
+        max_length=12,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The 6–12 digit administrative division code, if known."),
+    )
+    path = models.CharField(_("tree path"), max_length=255, editable=False, db_index=True)
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="region_unique_name_per_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # The path is the row's address in the tree, not business state: it is written
+        # once, when the row first gets its id, and regions never move (see clean()).
+        super().save(*args, **kwargs)
+        if not self.path:
+            prefix = self.parent.path if self.parent_id else "/"
+            self.path = f"{prefix}{self.pk}/"
+            Region.objects.filter(pk=self.pk).update(path=self.path)
+
+    def clean(self) -> None:
+        expected = self.PARENT_LEVEL.get(self.level)
+        if expected is None and self.parent_id:
+            raise ValidationError({"parent": _("A county has no parent region.")})
+        if expected is not None and (self.parent is None or self.parent.level != expected):
+            raise ValidationError(
+                {
+                    "parent": _("The parent of a %(level)s must be a %(parent)s.")
+                    % {"level": self.get_level_display(), "parent": self.Level(expected).label}
+                }
+            )
+        if (
+            self.pk
+            and self.parent_id
+            != Region.objects.filter(pk=self.pk).values_list("parent_id", flat=True).first()
+        ):
+            raise ValidationError({"parent": _("A region cannot be moved to another parent.")})
+
+    @property
+    def full_name(self) -> str:
+        """Return the name with its ancestors, e.g. "和平县 城关镇 东街社区"."""
+        ids = [int(part) for part in self.path.strip("/").split("/") if part]
+        names = dict(Region.objects.filter(pk__in=ids).values_list("pk", "name"))
+        return " ".join(names[i] for i in ids if i in names)
+
+    def is_within(self, other: Region) -> bool:
+        return self.path.startswith(other.path)
+
+
+class HandlingUnit(models.Model):
+    """A unit that handles tickets: a county bureau or a township office."""
+
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="units",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+        help_text=_("The county for a county department, the township for a township office."),
+    )
+    contact_person = models.CharField(_("contact person"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=24, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = HandlingUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("handling unit")
+        verbose_name_plural = _("handling units")
+        ordering = ["region__path", "name"]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="unit_unique_name_per_region")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.phone:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as exc:
+                raise ValidationError({"phone": exc.messages}) from None
+
+    @property
+    def level(self) -> str:
+        return self.region.level
+
+
+class AnnualMeeting(models.Model):
+    """The date of a county's annual party congress meeting (年会) in a given year."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="annual_meetings",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    date = models.DateField(_("meeting date"))
+    title = models.CharField(_("title"), max_length=100, blank=True)
+
+    objects = AnnualMeetingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("annual congress meeting")
+        verbose_name_plural = _("annual congress meetings")
+        ordering = ["-year"]
+        constraints = [models.UniqueConstraint(fields=["county", "year"], name="one_annual_meeting_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.year}"
+
+    def clean(self) -> None:
+        if self.date and self.year and self.date.year != self.year:
+            raise ValidationError(
+                {"date": _("The date must fall in the year %(year)s.") % {"year": self.year}}
+            )
+        if self.county_id and self.county.level != Region.Level.COUNTY:
+            raise ValidationError({"county": _("Choose a county or district.")})
+
+
+class LiaisonUserManager(UserManager.from_queryset(UserQuerySet)):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.pop("is_staff", None)  # derived from roles, see User.is_staff
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(username, email, password, **extra_fields)
+
+    def create_user(self, username, email=None, password=None, **extra_fields):
+        extra_fields.pop("is_staff", None)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in. What they may see and do comes from their role assignments."""
+
+    # Chinese names are not split into first and last name.
+    first_name = None
+    last_name = None
+    name = models.CharField(_("full name"), max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=24, blank=True)
+
+    objects = LiaisonUserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.name or self.username
+
+    def get_full_name(self) -> str:
+        return self.name or self.username
+
+    def get_short_name(self) -> str:
+        return self.name or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.phone:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as exc:
+                raise ValidationError({"phone": exc.messages}) from None
+
+    @property
+    def is_staff(self) -> bool:
+        """Whether the user may use the admin: a superuser, or a holder of a staff role."""
+        return self.is_active and (self.is_superuser or self.scope.is_staff)
+
+    @cached_property
+    def scope(self):
+        """What this user may see, computed once per request from their role assignments."""
+        from liaison.scoping import Scope
+
+        return Scope.for_user(self)
+
+
+class RoleAssignment(models.Model):
+    """One role held by one user, anchored in a region or a handling unit."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+    )
+    unit = models.ForeignKey(
+        HandlingUnit,
+        verbose_name=_("handling unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff_roles",
+    )
+    created_at = models.DateTimeField(_("granted at"), default=timezone.now, editable=False)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["user_id", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "region"],
+                condition=models.Q(unit__isnull=True),
+                name="role_unique_per_region",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "unit"],
+                condition=models.Q(unit__isnull=False),
+                name="role_unique_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(region__isnull=False) | models.Q(unit__isnull=False),
+                name="role_has_anchor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        anchor = self.unit or self.region
+        return f"{self.get_role_display()} · {anchor}"
+
+    def clean(self) -> None:
+        """Check that the role is anchored where it belongs."""
+        if self.role == Role.HANDLING_UNIT:
+            if not self.unit_id:
+                raise ValidationError({"unit": _("Handling-unit staff must name their unit.")})
+            self.region = self.unit.region
+            return
+        if self.unit_id:
+            raise ValidationError({"unit": _("Only handling-unit staff belong to a unit.")})
+        if not self.region_id:
+            raise ValidationError({"region": _("This role needs a region.")})
+        wanted = ANCHOR_LEVEL.get(self.role)
+        if wanted and self.region.level not in wanted:
+            raise ValidationError(
+                {
+                    "region": _("A %(role)s is anchored at: %(levels)s.")
+                    % {
+                        "role": Role(self.role).label,
+                        "levels": "、".join(str(Region.Level(level).label) for level in wanted),
+                    }
+                }
+            )
+
+    @property
+    def anchor_path(self) -> str:
+        return (self.unit.region if self.unit_id else self.region).path

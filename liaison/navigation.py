@@ -1,0 +1,41 @@
+"""The navigation bar: each app registers its entries and the roles that see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from liaison.roles import STAFF_ROLES
+
+STAFF = STAFF_ROLES
+EVERYONE = None
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str] | None = EVERYONE  # None: every signed-in user
+    order: int = 50
+
+    def visible_for(self, scope) -> bool:
+        return self.roles is None or scope.sees_all or bool(scope.roles & self.roles)
+
+
+_ITEMS: dict[str, NavItem] = {}
+
+
+def register(item: NavItem) -> None:
+    _ITEMS[item.url_name] = item
+
+
+def items_for(user) -> list[dict]:
+    if not user.is_authenticated:
+        return []
+    scope = user.scope
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
+        for item in sorted(_ITEMS.values(), key=lambda i: i.order)
+        if item.visible_for(scope)
+    ]

@@ -1,0 +1,72 @@
+"""Querysets of the organisation models. Every list a user sees goes through ``visible_to``."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from liaison.scoping import NOTHING, scope_of
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose rows belong to a region, reached through ``region_field``.
+
+    Subclasses name the lookup (``region_field = "township"``) and may widen
+    ``scope_filter`` with personal links, always through the user's ``Scope``.
+    """
+
+    region_field = "region"
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope.sees_all:
+            return self
+        return self.filter(self.scope_filter(scope))
+
+    def scope_filter(self, scope) -> Q:
+        return scope.region_q(self.region_field)
+
+
+class RegionQuerySet(ScopedQuerySet):
+    region_field = ""
+
+    def counties(self):
+        return self.filter(level="county")
+
+    def townships(self):
+        return self.filter(level="township")
+
+
+class AnnualMeetingQuerySet(ScopedQuerySet):
+    """Meetings of the counties the user works in: reference data for everyone in the county."""
+
+    def scope_filter(self, scope) -> Q:
+        return Q(county_id__in=scope.county_ids) if scope.county_ids else NOTHING
+
+
+class HandlingUnitQuerySet(ScopedQuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def scope_filter(self, scope) -> Q:
+        # Staff see the units under their region; unit staff see their own unit.
+        return scope.region_q("region") | Q(pk__in=scope.unit_ids)
+
+
+class RoleAssignmentQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope) -> Q:
+        return scope.region_q("region") | scope.region_q("unit__region")
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Users holding a role in the viewer's scope, and the viewer themself."""
+        from liaison.models import RoleAssignment
+
+        scope = scope_of(user)
+        if scope.sees_all:
+            return self
+        in_scope = RoleAssignment.objects.filter(user=OuterRef("pk")).filter(
+            scope.region_q("region") | scope.region_q("unit__region")
+        )
+        return self.filter(Q(Exists(in_scope)) | Q(pk=scope.user_id or 0))

@@ -1,0 +1,39 @@
+"""Validators shared by every app. Phone numbers are checked here and nowhere else."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# Mainland mobile: 11 digits starting 13–19, spaces and hyphens ignored. Landline: an area
+# code, 7–8 digits, an optional extension. Area codes are three digits exactly when they
+# start 01 or 02 (010 Beijing, 020–029) and four otherwise, so digits typed without
+# separators still split one way only.
+MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+LANDLINE_RE = re.compile(
+    r"^[(（]?(0[12]\d|0[3-9]\d{2})[)）]?[\s\-]*(\d{7,8})"
+    r"(?:(?:[\s\-]*(?:转|ext\.?|#)[\s\-]*|[\s\-]+)(\d{1,6}))?$",
+    re.IGNORECASE,
+)
+_PHONE_MESSAGE = _(
+    "Enter a mainland mobile number (11 digits) or a landline with area code, e.g. 0513-88123456."
+)
+
+
+def normalize_phone(value: str) -> str:
+    """Return the phone number in one canonical form, or raise ValidationError.
+
+    Mobile numbers become 11 digits (``13812345678``); landlines ``0513-88123456``, with
+    ``-123`` for an extension.
+    """
+    typed = str(value or "").strip()
+    if match := MOBILE_RE.match(re.sub(r"[\s\-]", "", typed)):
+        return match.group(1)
+    if match := LANDLINE_RE.match(typed):
+        area, number, ext = match.groups()
+        return f"{area}-{number}" + (f"-{ext}" if ext else "")
+    raise ValidationError(_PHONE_MESSAGE, code="invalid_phone")
+
+
+def validate_phone(value: str) -> None:
+    normalize_phone(value)

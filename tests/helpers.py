@@ -1,0 +1,53 @@
+"""Run the project in a subprocess with a chosen environment: settings are read at import."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_VARS = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "SECRET_KEY_FILE",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "LANGUAGE_CODE",
+    "HTTPS",
+    "SMS_BACKEND",
+    "SMS_HTTP_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "EMAIL_PORT",
+    "CSRF_TRUSTED_ORIGINS",
+}
+
+
+def project_env(**overrides: str) -> dict[str, str]:
+    """The current environment without any project variable, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    env["DJANGO_SETTINGS_MODULE"] = "liaison.settings"
+    env.update(overrides)
+    return env
+
+
+def run_python(code: str, *, timeout: int = 60, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=project_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_manage(*args: str, timeout: int = 120, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=project_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

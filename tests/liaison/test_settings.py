@@ -1,0 +1,161 @@
+"""Settings parse every variable, and a bad value stops start-up naming the variable."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from liaison.env import Env
+from tests.helpers import run_manage, run_python
+
+PRINT = "import django; django.setup(); from django.conf import settings as s; print({expr})"
+
+
+def settings_value(expr: str, **env: str) -> str:
+    result = run_python(PRINT.format(expr=expr), **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def start_up_error(**env: str) -> str:
+    result = run_python("import django; django.setup()", **env)
+    assert result.returncode != 0
+    return result.stderr
+
+
+class TestEnv:
+    def test_booleans(self):
+        env = Env({"A": "1", "B": "off", "C": "Yes"})
+        assert env.bool("A") is True and env.bool("B") is False and env.bool("C") is True
+        assert env.bool("MISSING", default=True) is True
+        with pytest.raises(ImproperlyConfigured, match="D="):
+            Env({"D": "maybe"}).bool("D")
+
+    def test_lists_ints_and_choices(self):
+        env = Env({"HOSTS": "a.cn, b.cn,,", "N": "7", "BAD": "x", "L": "fr"})
+        assert env.list("HOSTS") == ["a.cn", "b.cn"]
+        assert env.int("N", 1) == 7 and env.int("MISSING", 3) == 3
+        with pytest.raises(ImproperlyConfigured, match="BAD"):
+            env.int("BAD", 1)
+        with pytest.raises(ImproperlyConfigured, match="L='fr'"):
+            env.choice("L", ["zh-hans", "en"], "zh-hans")
+
+    def test_secrets_may_come_from_files(self, tmp_path):
+        secret = tmp_path / "key"
+        secret.write_text("s3cret\n")
+        assert Env({"SECRET_KEY_FILE": str(secret)}).str("SECRET_KEY") == "s3cret"
+        with pytest.raises(ImproperlyConfigured, match="SECRET_KEY_FILE"):
+            Env({"SECRET_KEY_FILE": str(tmp_path / "missing")}).str("SECRET_KEY")
+
+    def test_database_urls(self):
+        config = Env({"DATABASE_URL": "postgres://u:p@db.example:5433/liaison"}).database("DATABASE_URL", "")
+        assert (config["ENGINE"], config["HOST"], config["PORT"], config["NAME"]) == (
+            "django.db.backends.postgresql",
+            "db.example",
+            5433,
+            "liaison",
+        )
+        assert (
+            Env({}).database("DATABASE_URL", "sqlite:////tmp/x.db")["ENGINE"] == "django.db.backends.sqlite3"
+        )
+
+    @pytest.mark.parametrize(
+        "url", ["mysql://u@h/db", "not a url", "postgres://u:p@h:99999999/db", "postgres://h"]
+    )
+    def test_malformed_database_urls_name_the_variable_and_hide_the_password(self, url):
+        with pytest.raises(ImproperlyConfigured, match="DATABASE_URL") as info:
+            Env({"DATABASE_URL": url}).database("DATABASE_URL", "")
+        assert ":p@" not in str(info.value)
+
+    @pytest.mark.parametrize("url", ["http://h:6379", "redis://", "redis://h:port/0"])
+    def test_malformed_redis_urls(self, url):
+        with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+            Env({"REDIS_URL": url}).redis_url("REDIS_URL")
+
+
+def test_defaults_need_no_server():
+    assert (
+        settings_value(
+            "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'], s.TIME_ZONE, s.LANGUAGE_CODE, s.DEBUG",
+            DEBUG="1",
+        )
+        == "django.db.backends.sqlite3 filesystem:// django.core.cache.backends.locmem.LocMemCache Asia/Shanghai zh-hans True"
+    )
+
+
+def test_urls_switch_to_postgresql_and_redis():
+    out = settings_value(
+        "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND, s.CACHES['default']['BACKEND']",
+        DEBUG="1",
+        DATABASE_URL="postgres://u:p@127.0.0.1:5432/x",
+        REDIS_URL="redis://127.0.0.1:6379/2",
+    )
+    assert out == (
+        "django.db.backends.postgresql redis://127.0.0.1:6379/2 redis://127.0.0.1:6379/2 "
+        "django.core.cache.backends.redis.RedisCache"
+    )
+
+
+def test_the_visibility_timeout_is_set_once_for_broker_and_results():
+    out = settings_value(
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] == s.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS['visibility_timeout'] == s.CELERY_VISIBILITY_TIMEOUT",
+        DEBUG="1",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CELERY_VISIBILITY_TIMEOUT="7200",
+    )
+    assert out == "True"
+
+
+def test_debug_is_off_by_default_and_then_a_secret_key_is_required():
+    assert "SECRET_KEY" in start_up_error()
+    assert (
+        settings_value("s.DEBUG, s.SESSION_COOKIE_SECURE, s.SECURE_SSL_REDIRECT", SECRET_KEY="k" * 50)
+        == "False True True"
+    )
+
+
+def test_secret_key_file_is_read(tmp_path):
+    key = tmp_path / "secret"
+    key.write_text("x" * 60)
+    assert settings_value("len(s.SECRET_KEY)", SECRET_KEY_FILE=str(key)) == "60"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/db"}, "DATABASE_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"LANGUAGE_CODE": "fr"}, "LANGUAGE_CODE"),
+        ({"DEBUG": "perhaps"}, "DEBUG"),
+        ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
+        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND"),
+        ({"SMS_BACKEND": "http"}, "SMS_HTTP_URL"),
+    ],
+)
+def test_bad_values_stop_start_up_naming_the_variable(env, variable):
+    error = start_up_error(**{"DEBUG": "1", **env})
+    assert "ImproperlyConfigured" in error and variable in error
+
+
+def test_allowed_hosts_and_csrf_origins_are_lists():
+    assert (
+        settings_value(
+            "s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS",
+            SECRET_KEY="k" * 50,
+            ALLOWED_HOSTS="liaison.example.cn,www.liaison.example.cn",
+            CSRF_TRUSTED_ORIGINS="https://liaison.example.cn",
+        )
+        == "['liaison.example.cn', 'www.liaison.example.cn'] ['https://liaison.example.cn']"
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="a-production-secret-" + "x" * 50,
+        ALLOWED_HOSTS="liaison.example.cn",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
