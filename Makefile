@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 
 compiled-messages: $(VENV)/.installed-run
 	@scripts/ensure-debian-packages msgfmt:gettext
-	@$(PY) manage.py compilemessages --ignore=.venv -v0
+	@DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v0
 
 run: $(VENV)/.installed-run ## Install, migrate, seed the demo and start web + Celery worker + beat
 	@$(MAKE) -s compiled-messages
@@ -52,7 +52,7 @@ format: $(VENV)/.installed-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 messages: $(VENV)/.installed-dev ## Refresh locale/zh_Hans/LC_MESSAGES/django.po from the source
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
 
 bench: $(VENV)/.installed-dev ## Run the benchmarks in bench/ (ratios against a baseline in the same run)
 	scripts/with-test-services $(PY) bench/run.py
