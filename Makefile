@@ -31,7 +31,7 @@ run: $(VENV)/.installed-run ## Install, migrate, seed the demo and start web + C
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --no-input -v0
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	@echo ""
-	@echo ">> Liaison: http://127.0.0.1:$${PORT:-8000}/  (admin: /admin/, health: /healthz)"
+	@echo ">> Liaison: http://127.0.0.1:$${LIAISON_PORT:-8000}/  (admin: /admin/, health: /healthz)"
 	DEBUG=$${DEBUG:-1} PATH=$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 
 test: $(VENV)/.installed-dev ## Install and run the whole suite on a throwaway PostgreSQL + Redis

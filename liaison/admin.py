@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
-from liaison.models import AnnualMeeting, HandlingUnit, Region, RoleAssignment, User
+from liaison.models import AnnualMeeting, HandlingUnit, Heartbeat, Region, RoleAssignment, User
 from liaison.roles import GRANTABLE_BY, Role
 
 
@@ -129,3 +129,11 @@ def _may_manage(actor, user) -> bool:
     return all(
         scope.covers_path(role.anchor_path) for role in user.roles.select_related("region", "unit__region")
     )
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "seen_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser

@@ -30,7 +30,15 @@ def _scoped_choices(db_field, request, kwargs):
 
 class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
     """A ModelAdmin whose objects outside the user's scope answer 404, like missing ones,
-    so that ids cannot be probed."""
+    so that ids cannot be probed, and whose filters offer only what the user may see."""
+
+    def get_list_filter(self, request):
+        """Make every foreign-key filter list only objects that occur in the scoped rows.
+
+        Django's default related filter lists every row of the related table, which would
+        show a clerk the names of other townships' regions and units.
+        """
+        return [_scoped_filter(self.model, spec) for spec in super().get_list_filter(request)]
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -41,3 +49,12 @@ class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
 
 class ScopedInline(ScopedQuerysetMixin, admin.TabularInline):
     pass
+
+
+def _scoped_filter(model, spec):
+    if not isinstance(spec, str):
+        return spec
+    field = model._meta.get_field(spec.split("__")[0])
+    if "__" not in spec and field.is_relation:
+        return (spec, admin.RelatedOnlyFieldListFilter)
+    return spec

@@ -27,8 +27,8 @@ app.conf.update(
 )
 
 app.conf.beat_schedule = {
-    # Every five minutes: proves beat is alive (visible in the worker log and /healthz).
-    "heartbeat": {"task": "liaison.tasks.heartbeat", "schedule": 5 * 60},
+    # Every minute: proves beat and a worker are alive (/healthz shows when it last ran).
+    "heartbeat": {"task": "liaison.tasks.heartbeat", "schedule": 60},
     # 03:17 every night: removes expired sessions.
     "clear-sessions": {
         "task": "liaison.tasks.clear_sessions",

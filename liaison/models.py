@@ -317,3 +317,17 @@ class RoleAssignment(models.Model):
     @property
     def anchor_path(self) -> str:
         return (self.unit.region if self.unit_id else self.region).path
+
+
+class Heartbeat(models.Model):
+    """When a periodic process last reported in: proves beat and a worker are running."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"

@@ -4,8 +4,14 @@ county ─┬─ township_a ── village_a      unit_a (township A office), co
         └─ township_b ── village_b      unit_b (township B office)
 """
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
+from liaison.celery import app as celery_app
 from liaison.roles import Role
 from tests.factories import (
     CountyFactory,
@@ -14,6 +20,7 @@ from tests.factories import (
     VillageFactory,
     user_with_role,
 )
+from tests.helpers import ROOT, project_env
 
 
 @pytest.fixture
@@ -80,3 +87,47 @@ def unit_staff(county_unit):
 @pytest.fixture
 def rep_a(township_a):
     return user_with_role(Role.REPRESENTATIVE, region=township_a, username="daibiao", name="陈志强")
+
+
+@pytest.fixture
+def worker(transactional_db, tmp_path):
+    """A real `celery worker` process on the test Redis and the test database.
+
+    The test's data must be committed for the worker to see it, hence transactional_db.
+    """
+    from django.db import connection
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = project_env(
+        DEBUG="1", REDIS_URL=os.environ["REDIS_URL"], DATABASE_URL=database_url, LIAISON_VAR_DIR=str(tmp_path)
+    )
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "liaison",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not celery_app.control.ping(timeout=0.5):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the Celery worker did not come up:\n" + log_path.read_text())
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

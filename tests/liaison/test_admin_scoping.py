@@ -20,6 +20,12 @@ def test_changelist_lists_only_own_townships_units(as_clerk_a, unit_a, unit_b, c
     assert unit_b.name not in page and county_unit.name not in page
 
 
+def test_filters_do_not_reveal_other_townships(as_clerk_a, unit_a, unit_b, county_unit):
+    for url in ("admin:liaison_handlingunit_changelist", "admin:liaison_user_changelist"):
+        page = as_clerk_a.get(reverse(url)).content.decode()
+        assert "河口镇" not in page and "和平县" not in page
+
+
 def test_change_page_of_another_townships_unit_is_404(as_clerk_a, unit_b):
     response = as_clerk_a.get(reverse("admin:liaison_handlingunit_change", args=[unit_b.pk]))
     assert response.status_code == 404
