@@ -48,9 +48,8 @@ def main(names: list[str]) -> None:
     prepare_database()
     from django.db import connection
 
-    lines = [
-        f"# database: {connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}"
-    ]
+    version = connection.pg_version if connection.vendor == "postgresql" else ""
+    lines = [f"# database: {connection.vendor} {version}"]
 
     def report(line: str) -> None:
         print(line, flush=True)
