@@ -18,6 +18,7 @@ CONFIG_VARS = {
     "SMS_BACKEND",
     "SMS_HTTP_URL",
     "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process only
     "EMAIL_PORT",
     "CSRF_TRUSTED_ORIGINS",
 }
