@@ -68,6 +68,7 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     search_fields = ["username", "name", "phone", "email"]
     ordering = ["username"]
     inlines = [RoleAssignmentInline]
+    add_form_template = "admin/liaison/user/add_form.html"
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["username", "password"]}),

@@ -1,6 +1,7 @@
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -31,4 +32,4 @@ def _beat_last_seen() -> str | None:
         seen = Heartbeat.objects.filter(name="beat").values_list("seen_at", flat=True).first()
     except DatabaseError:  # reachable but not migrated yet: reachability is what we report
         return None
-    return seen.isoformat() if seen else None
+    return timezone.localtime(seen).isoformat() if seen else None
