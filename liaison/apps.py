@@ -27,7 +27,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view"),
         )
-        navigation.register(navigation.NavItem(_("Home"), "home", order=0))
+        navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True))
         navigation.register(
             navigation.NavItem(_("Administration"), "admin:index", roles=navigation.STAFF, order=90)
         )

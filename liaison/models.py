@@ -20,6 +20,7 @@ from liaison.querysets import (
     HandlingUnitQuerySet,
     RegionQuerySet,
     RoleAssignmentQuerySet,
+    ScopedQuerySet,
     UserQuerySet,
 )
 from liaison.roles import ANCHOR_LEVEL, Role
@@ -331,3 +332,35 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEvent(models.Model):
+    """One change made by someone, append-only: who did what to which record, and when.
+
+    Services write these (``liaison.audit.record``); nothing updates or deletes them. Ticket
+    transitions have their own event table (the ticket timeline), which is also their outbox.
+    """
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verb = models.CharField(_("action"), max_length=48)
+    subject_type = models.CharField(_("record type"), max_length=64)
+    subject_id = models.CharField(_("record id"), max_length=40)
+    subject_label = models.CharField(_("record"), max_length=200)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.subject_label}"

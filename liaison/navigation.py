@@ -18,8 +18,12 @@ class NavItem:
     url_name: str
     roles: frozenset[str] | None = EVERYONE  # None: every signed-in user
     order: int = 50
+    public: bool = False  # also shown to visitors who are not signed in
 
-    def visible_for(self, scope) -> bool:
+    def visible_for(self, user) -> bool:
+        if not user.is_authenticated:
+            return self.public
+        scope = user.scope
         return self.roles is None or scope.sees_all or bool(scope.roles & self.roles)
 
 
@@ -31,11 +35,8 @@ def register(item: NavItem) -> None:
 
 
 def items_for(user) -> list[dict]:
-    if not user.is_authenticated:
-        return []
-    scope = user.scope
     return [
         {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
         for item in sorted(_ITEMS.values(), key=lambda i: i.order)
-        if item.visible_for(scope)
+        if item.visible_for(user)
     ]

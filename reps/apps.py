@@ -5,3 +5,39 @@ from django.utils.translation import gettext_lazy as _
 class RepsConfig(AppConfig):
     name = "reps"
     verbose_name = _("Representatives")
+
+    def ready(self) -> None:
+        from liaison import navigation
+        from liaison.roles import Role, crud, grant
+
+        managed = [
+            "reps.representative",
+            "reps.mandate",
+            "reps.group",
+            "reps.groupmembership",
+            "reps.committeelink",
+            "reps.contact",
+            "reps.contactlink",
+            "reps.homevisit",
+            "reps.visitmatter",
+            "reps.visitphoto",
+            "reps.researchreport",
+        ]
+        for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
+            for model in managed:
+                grant(role, *crud(model, "view", "add", "change", "delete"))
+        grant(Role.LIAISON_OFFICE, *crud("reps.dutypolicy", "view", "add", "change", "delete"))
+        grant(Role.TOWNSHIP_STAFF, *crud("reps.dutypolicy", "view"))
+
+        rep, staff = frozenset({Role.REPRESENTATIVE}), navigation.STAFF
+        navigation.register(navigation.NavItem(_("My duties"), "reps:me", roles=rep, order=10))
+        navigation.register(navigation.NavItem(_("Record a visit"), "reps:visit_new", roles=rep, order=11))
+        navigation.register(navigation.NavItem(_("My contacts"), "reps:contacts", roles=rep, order=12))
+        navigation.register(
+            navigation.NavItem(_("Duty status"), "reps:duty", roles=staff | {Role.COMMITTEE_MEMBER}, order=20)
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Contact network"), "reps:network", roles=staff | {Role.COMMITTEE_MEMBER}, order=21
+            )
+        )

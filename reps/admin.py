@@ -1,0 +1,199 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from liaison.admin_mixins import ScopedAdmin, ScopedInline
+from reps.forms import ContactAdminForm, RepresentativeAdminForm
+from reps.models import (
+    CommitteeLink,
+    Contact,
+    ContactLink,
+    DutyPolicy,
+    Group,
+    GroupMembership,
+    HomeVisit,
+    Mandate,
+    Representative,
+    ResearchReport,
+    VisitMatter,
+    VisitPhoto,
+)
+
+
+class MandateInline(admin.TabularInline):
+    model = Mandate
+    extra = 0
+    fields = ["level", "congress", "term_start", "term_end", "electoral_unit", "region"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = db_field.remote_field.model.objects.exclude(level="village")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class MembershipInline(ScopedInline):
+    model = GroupMembership
+    extra = 0
+    fields = ["group"]
+
+
+@admin.register(Representative)
+class RepresentativeAdmin(ScopedAdmin):
+    form = RepresentativeAdminForm
+    list_display = ["name", "region", "title", "levels", "phone", "phone_public", "is_leading_cadre"]
+    list_filter = ["region", "mandates__level", "is_leading_cadre", "gender", "phone_public"]
+    search_fields = ["name", "name_initials", "phone", "title", "party_branch"]
+    inlines = [MandateInline, MembershipInline]
+    list_per_page = 50
+    autocomplete_fields = ["user"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "gender",
+                    "region",
+                    "title",
+                    "party_branch",
+                    "sector",
+                    "is_leading_cadre",
+                    "user",
+                ]
+            },
+        ),
+        (_("Contact"), {"fields": ["phone", "phone_public"]}),
+        (_("Public profile"), {"fields": ["photo", "statement", "pledge"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("region").prefetch_related("mandates")
+
+    @admin.display(description=_("levels"))
+    def levels(self, obj):
+        return "、".join(m.get_level_display() for m in obj.mandates.all())
+
+
+@admin.register(Group)
+class GroupAdmin(ScopedAdmin):
+    list_display = ["name", "level", "region", "leader", "liaison", "member_count"]
+    list_filter = ["level", "region"]
+    search_fields = ["name"]
+    inlines = [
+        type(
+            "GroupMemberInline",
+            (ScopedInline,),
+            {"model": GroupMembership, "extra": 0, "fields": ["representative"]},
+        )
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("region", "leader", "liaison")
+            .annotate(n_members=Count("memberships"))
+        )
+
+    @admin.display(description=_("members"), ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+
+@admin.register(CommitteeLink)
+class CommitteeLinkAdmin(ScopedAdmin):
+    list_display = ["member", "representative", "since"]
+    search_fields = ["member__name", "representative__name"]
+    list_select_related = ["member", "representative"]
+
+
+class ContactLinkInline(ScopedInline):
+    model = ContactLink
+    extra = 0
+    fields = ["representative", "since", "ended_on", "is_pairing"]
+
+
+@admin.register(Contact)
+class ContactAdmin(ScopedAdmin):
+    form = ContactAdminForm
+    list_display = ["name", "kind", "village", "phone", "category_list"]
+    list_filter = ["kind", *Contact.CATEGORY_FIELDS, "village"]
+    search_fields = ["name", "phone", "address"]
+    inlines = [ContactLinkInline]
+    list_select_related = ["village"]
+    list_per_page = 50
+
+    @admin.display(description=_("categories"))
+    def category_list(self, obj):
+        return "、".join(obj.categories)
+
+
+class MatterInline(admin.TabularInline):
+    model = VisitMatter
+    extra = 0
+
+
+class PhotoInline(admin.TabularInline):
+    model = VisitPhoto
+    extra = 0
+    readonly_fields = ["image"]
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # photos come from the visit form, which strips their metadata
+
+
+@admin.register(HomeVisit)
+class HomeVisitAdmin(ScopedAdmin):
+    list_display = ["date", "kind", "township", "rep_names", "contact_count", "recorded_by"]
+    list_filter = ["kind", "township", "date"]
+    date_hierarchy = "date"
+    search_fields = ["notes", "representatives__name", "contacts__name"]
+    filter_horizontal = ["representatives", "contacts"]
+    inlines = [MatterInline, PhotoInline]
+    readonly_fields = ["recorded_by"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("township", "recorded_by")
+            .prefetch_related("representatives")
+            .annotate(n_contacts=Count("contacts", distinct=True))
+        )
+
+    @admin.display(description=_("representatives"))
+    def rep_names(self, obj):
+        return "、".join(r.name for r in obj.representatives.all())
+
+    @admin.display(description=_("contacts"), ordering="n_contacts")
+    def contact_count(self, obj):
+        return obj.n_contacts
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ResearchReport)
+class ResearchReportAdmin(ScopedAdmin):
+    list_display = ["title", "representative", "submitted_on"]
+    list_filter = ["submitted_on"]
+    search_fields = ["title", "representative__name"]
+    list_select_related = ["representative"]
+
+
+@admin.register(DutyPolicy)
+class DutyPolicyAdmin(ScopedAdmin):
+    list_display = [
+        "county",
+        "effective_from",
+        "contacts_per_rep",
+        "visits_per_contact_per_year",
+        "suggestions_per_year",
+        "research_reports_per_year",
+        "receptions_per_quarter",
+        "four_ones",
+    ]
+    list_select_related = ["county"]

@@ -1,0 +1,372 @@
+"""Each representative's standing against each duty quota, for a period.
+
+Quotas are registered (``register``): this app registers those it can count (contacts,
+pairing, visits, research reports, the "four ones" it owns); the studios and proposals apps
+register receptions, public-opinion reports and suggestions the same way, so this module
+never imports them. Each quota counts with one set-based query for all reps at once, so a
+table of 10 or 10,000 reps costs the same number of queries.
+
+Rules (DOMAIN.md, "Duties with numbers"):
+1. Duties are the person's: a rep with two mandates is counted once.
+2. The policy is the county's version in force at the period's reference day (its last day,
+   or today for the current period): a change applies to the whole period in which it takes
+   effect, from the day it does.
+3. Cumulative quotas (visits, reports, suggestions) are prorated by the days of the period
+   in which the person held any mandate, rounded up; a term ending mid-year halves them.
+   Snapshot quotas (contacts, pairing) apply in full to whoever is a rep on the reference day.
+4. A cell is ``ok`` when met; ``due`` when not yet met but on pace for the time elapsed;
+   ``behind`` when below pace (or, for a finished period or a snapshot, not met).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from reps.models import ContactLink, DutyPolicy, HomeVisit, Mandate, Representative, ResearchReport
+
+YEAR, QUARTER, MONTH, NOW = "year", "quarter", "month", "now"
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: datetime.date
+    end: datetime.date
+
+    @classmethod
+    def containing(cls, kind: str, day: datetime.date) -> Period:
+        if kind in (YEAR, NOW):
+            return cls(kind, datetime.date(day.year, 1, 1), datetime.date(day.year, 12, 31))
+        if kind == QUARTER:
+            first = 3 * ((day.month - 1) // 3) + 1
+            last = first + 2
+            return cls(
+                kind,
+                datetime.date(day.year, first, 1),
+                datetime.date(day.year, last, calendar.monthrange(day.year, last)[1]),
+            )
+        return cls(kind, day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1]))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def elapsed_fraction(self, today: datetime.date) -> float:
+        if today >= self.end:
+            return 1.0
+        if today < self.start:
+            return 0.0
+        return ((today - self.start).days + 1) / self.days
+
+
+@dataclass
+class RepContext:
+    """What a quota needs to know about one rep: their levels, policy and time in office."""
+
+    rep: Representative
+    policy: DutyPolicy
+    active_fraction: float  # of the period, 0..1
+    active_at_end: bool
+    levels: frozenset[str]
+
+
+# A counter returns, per rep id, a count, or (count, required) when the requirement depends
+# on the rep's own data (e.g. "every linked contact visited twice").
+Counter = Callable[[list["RepContext"], "Period", datetime.date], dict[int, int | tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Quota:
+    key: str
+    label: str
+    period: str  # YEAR, QUARTER, MONTH or NOW (a snapshot at the period's end)
+    required: Callable[[RepContext], int]
+    count: Counter
+    enabled: Callable[[DutyPolicy], bool] = field(default=lambda policy: True)
+    order: int = 50
+
+
+_QUOTAS: dict[str, Quota] = {}
+
+
+def register(quota: Quota) -> Quota:
+    _QUOTAS[quota.key] = quota
+    return quota
+
+
+def quotas() -> list[Quota]:
+    return sorted(_QUOTAS.values(), key=lambda q: q.order)
+
+
+@dataclass
+class Cell:
+    value: int
+    required: int
+    status: str  # "ok", "due", "behind", "na"
+
+    @property
+    def label(self) -> str:
+        return f"{self.value}/{self.required}"
+
+
+@dataclass
+class Row:
+    rep: Representative
+    cells: dict[str, Cell]
+    ordered: list[tuple[Quota, Cell]] = field(default_factory=list)  # the shown columns, in order
+
+    @property
+    def worst(self) -> str:
+        order = {"behind": 0, "due": 1, "ok": 2, "na": 3}
+        return min((c.status for c in self.cells.values()), key=order.__getitem__, default="na")
+
+
+def standing(reps, *, today: datetime.date, year: int | None = None) -> tuple[list[Quota], list[Row]]:
+    """Compute every rep's cells for the periods containing ``today``, or for a past ``year``.
+
+    ``reps`` is a queryset, evaluated once with its mandates; policies take one more query and
+    each quota one more: the count does not grow with the number of reps.
+    """
+    if year is not None and year < today.year:
+        today = datetime.date(year, 12, 31)  # a past year is seen from its last day
+    reps = list(reps.select_related("region").prefetch_related("mandates"))
+    policies = _policies_for(reps)
+    rows = [Row(rep=rep, cells={}) for rep in reps]
+    for quota in quotas():
+        period = Period.containing(quota.period, today)
+        reference = min(today, period.end)
+        contexts = [_context(row.rep, period, reference, policies) for row in rows]
+        counted = [c for c in contexts if c is not None and quota.enabled(c.policy)]
+        counts = quota.count(counted, period, reference) if counted else {}
+        elapsed = 1.0 if quota.period == NOW else period.elapsed_fraction(today)
+        for row, ctx in zip(rows, contexts, strict=True):
+            if ctx is None or not quota.enabled(ctx.policy):
+                row.cells[quota.key] = Cell(0, 0, "na")
+                continue
+            found = counts.get(row.rep.pk, 0)
+            value, required = found if isinstance(found, tuple) else (found, quota.required(ctx))
+            row.cells[quota.key] = Cell(value, required, _status(value, required, elapsed))
+    shown = [q for q in quotas() if any(row.cells[q.key].status != "na" for row in rows)]
+    for row in rows:
+        row.ordered = [(q, row.cells[q.key]) for q in shown]
+    return shown, rows
+
+
+def _status(value: int, required: int, elapsed: float) -> str:
+    if value >= required:
+        return "ok"
+    if elapsed < 1.0 and value >= math.floor(required * elapsed):
+        return "due"
+    return "behind"
+
+
+def _policies_for(reps: list[Representative]) -> dict[int, list[DutyPolicy]]:
+    counties = {_county_id(rep) for rep in reps}
+    by_county: dict[int, list[DutyPolicy]] = defaultdict(list)
+    for policy in DutyPolicy.objects.filter(county_id__in=counties).order_by("effective_from"):
+        by_county[policy.county_id].append(policy)
+    return by_county
+
+
+def _context(rep, period: Period, reference: datetime.date, policies) -> RepContext | None:
+    county_id = _county_id(rep)
+    in_force = [p for p in policies.get(county_id, []) if p.effective_from <= reference]
+    policy = in_force[-1] if in_force else DutyPolicy(county_id=county_id, effective_from=period.start)
+    mandates: list[Mandate] = list(rep.mandates.all())
+    active_days = _days_covered(mandates, Period(period.kind, period.start, reference))
+    if not active_days:
+        return None
+    return RepContext(
+        rep=rep,
+        policy=policy,
+        active_fraction=_days_covered(mandates, period) / period.days,
+        active_at_end=any(m.is_active_on(reference) for m in mandates),
+        levels=frozenset(m.level for m in mandates if m.is_active_on(reference)),
+    )
+
+
+def _county_id(rep) -> int:
+    return int(rep.region.path.strip("/").split("/")[0])
+
+
+def _days_covered(mandates: list[Mandate], period: Period) -> int:
+    """Days of ``period`` in which at least one mandate was running (overlaps counted once)."""
+    spans = sorted(
+        (max(m.term_start, period.start), min(m.term_end, period.end))
+        for m in mandates
+        if m.term_start <= period.end and m.term_end >= period.start
+    )
+    days, cursor = 0, None
+    for start, end in spans:
+        if cursor is not None and start <= cursor:
+            start = cursor + datetime.timedelta(days=1)
+        if start <= end:
+            days += (end - start).days + 1
+            cursor = end
+    return days
+
+
+def prorated(quota_per_period: int, ctx: RepContext) -> int:
+    return math.ceil(quota_per_period * ctx.active_fraction - 1e-9)
+
+
+def snapshot(quota: int, ctx: RepContext) -> int:
+    return quota if ctx.active_at_end else 0
+
+
+# --- the quotas this app can count -------------------------------------------------------
+
+
+def _rep_ids(contexts: list[RepContext]) -> list[int]:
+    return [c.rep.pk for c in contexts]
+
+
+def count_contacts(contexts, period, as_of, *, extra: Q | None = None) -> dict[int, int]:
+    links = ContactLink.objects.active(as_of).filter(representative_id__in=_rep_ids(contexts))
+    if extra is not None:
+        links = links.filter(extra)
+    return dict(
+        links.values_list("representative_id").annotate(n=Count("id")).values_list("representative_id", "n")
+    )
+
+
+def count_contacts_visited_enough(contexts, period, as_of) -> dict[int, int]:
+    """How many of each rep's linked contacts got their yearly number of visits."""
+    ids = _rep_ids(contexts)
+    through = HomeVisit.contacts.through
+    visits = (
+        through.objects.filter(
+            homevisit__date__gte=period.start,
+            homevisit__date__lte=as_of,
+            homevisit__representatives__in=ids,
+        )
+        .values_list("homevisit__representatives", "contact_id")
+        .annotate(n=Count("homevisit_id", distinct=True))
+    )
+    linked = set(
+        ContactLink.objects.active(as_of)
+        .filter(representative_id__in=ids)
+        .values_list("representative_id", "contact_id")
+    )
+    needed = {c.rep.pk: c.policy.visits_per_contact_per_year for c in contexts}
+    visited: dict[int, int] = defaultdict(int)
+    for rep_id, contact_id, n in visits:
+        if (rep_id, contact_id) in linked and n >= needed[rep_id]:
+            visited[rep_id] += 1
+    linked_per_rep: dict[int, int] = defaultdict(int)
+    for rep_id, _contact in linked:
+        linked_per_rep[rep_id] += 1
+    # Every contact linked today is due its visits, prorated for a partial year in office.
+    return {
+        c.rep.pk: (visited[c.rep.pk], math.ceil(linked_per_rep[c.rep.pk] * c.active_fraction - 1e-9))
+        for c in contexts
+    }
+
+
+def count_visits(contexts, period, as_of, *, extra: Q | None = None) -> dict[int, int]:
+    visits = HomeVisit.objects.filter(
+        date__gte=period.start, date__lte=as_of, representatives__in=_rep_ids(contexts)
+    )
+    if extra is not None:
+        visits = visits.filter(extra)
+    rows = visits.values_list("representatives").annotate(n=Count("id", distinct=True))
+    return dict(rows.values_list("representatives", "n"))
+
+
+def count_research_reports(contexts, period, as_of) -> dict[int, int]:
+    reports = ResearchReport.objects.filter(
+        representative_id__in=_rep_ids(contexts), submitted_on__gte=period.start, submitted_on__lte=as_of
+    )
+    return dict(
+        reports.values_list("representative_id").annotate(n=Count("id")).values_list("representative_id", "n")
+    )
+
+
+def _four_ones(policy: DutyPolicy) -> bool:
+    return policy.four_ones
+
+
+register(
+    Quota(
+        "contacts",
+        _("Contacts"),
+        NOW,
+        lambda c: snapshot(c.policy.contacts_per_rep, c),
+        count_contacts,
+        order=10,
+    )
+)
+register(
+    Quota(
+        "pairing_poor",
+        _("Paired poor party members"),
+        NOW,
+        lambda c: snapshot(c.policy.pairing_poor_party_members, c),
+        lambda cs, p, d: count_contacts(
+            cs, p, d, extra=Q(is_pairing=True, contact__is_poor_party_member=True)
+        ),
+        order=20,
+    )
+)
+register(
+    Quota(
+        "pairing_difficult",
+        _("Paired difficult households"),
+        NOW,
+        lambda c: snapshot(c.policy.pairing_difficult_households, c),
+        lambda cs, p, d: count_contacts(
+            cs, p, d, extra=Q(is_pairing=True, contact__is_difficult_household=True)
+        ),
+        order=21,
+    )
+)
+register(
+    Quota(
+        "visits",
+        _("Contacts visited enough this year"),
+        YEAR,
+        lambda c: 0,  # the counter returns the requirement: the rep's own linked contacts
+        count_contacts_visited_enough,
+        order=30,
+    )
+)
+register(
+    Quota(
+        "research_reports",
+        _("Research reports this year"),
+        YEAR,
+        lambda c: prorated(c.policy.research_reports_per_year, c),
+        count_research_reports,
+        order=60,
+    )
+)
+register(
+    Quota(
+        "four_ones_visit",
+        _("“Four ones”: a visit this month"),
+        MONTH,
+        lambda c: 1 if c.active_at_end else 0,
+        count_visits,
+        enabled=_four_ones,
+        order=80,
+    )
+)
+register(
+    Quota(
+        "four_ones_difficult",
+        _("“Four ones”: a difficult household this month"),
+        MONTH,
+        lambda c: 1 if c.active_at_end else 0,
+        lambda cs, p, d: count_visits(cs, p, d, extra=Q(contacts__is_difficult_household=True)),
+        enabled=_four_ones,
+        order=83,
+    )
+)

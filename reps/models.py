@@ -1,0 +1,502 @@
+"""Representatives, their mandates and groups, their contact network and their home visits.
+
+A representative (``Representative``) is one person; each of their seats at a level is a
+``Mandate`` with its own term. Duties are the person's, not the mandate's: a rep with a
+county and a township mandate is counted once (see ``reps.duties``).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from liaison.models import Region
+from liaison.validators import normalize_phone
+from reps.querysets import (
+    CommitteeLinkQuerySet,
+    ContactLinkQuerySet,
+    ContactQuerySet,
+    DutyPolicyQuerySet,
+    GroupQuerySet,
+    HomeVisitQuerySet,
+    RepresentativeQuerySet,
+    ResearchReportQuerySet,
+)
+
+
+class Level(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County / district")
+    TOWNSHIP = "township", _("Township")
+
+
+def _clean_phone(instance, field: str = "phone") -> None:
+    value = getattr(instance, field)
+    if value:
+        try:
+            setattr(instance, field, normalize_phone(value))
+        except ValidationError as exc:
+            raise ValidationError({field: exc.messages}) from None
+
+
+class Representative(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "m", _("Male")
+        FEMALE = "f", _("Female")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="representative",
+    )
+    name = models.CharField(_("name"), max_length=32)
+    name_initials = models.CharField(_("pinyin initials"), max_length=32, editable=False, db_index=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="representatives",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+        help_text=_("Where the representative is based: their township (or the county for county staff)."),
+    )
+    title = models.CharField(_("position / title"), max_length=100, blank=True)
+    party_branch = models.CharField(_("party branch"), max_length=100, blank=True)
+    sector = models.CharField(_("sector"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=24, blank=True)
+    phone_public = models.BooleanField(
+        _("publish phone"), default=False, help_text=_("Only with the representative's consent.")
+    )
+    photo = models.ImageField(_("photo"), upload_to="reps/photos/", blank=True)
+    statement = models.TextField(_("personal statement"), blank=True, max_length=1000)
+    pledge = models.TextField(_("service pledge"), blank=True, max_length=1000)
+    is_leading_cadre = models.BooleanField(_("leading cadre"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = RepresentativeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("representative")
+        verbose_name_plural = _("representatives")
+        ordering = ["name_initials", "name", "id"]
+        constraints = [
+            # The same person twice: same name and phone. Reps without a phone are not compared.
+            models.UniqueConstraint(
+                fields=["name", "phone"], condition=~models.Q(phone=""), name="rep_unique_name_phone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # A search key derived from the name, kept with it so that every way of writing a rep
+        # (admin, import, services) keeps the directory's pinyin search right.
+        from reps.pinyin import initials
+
+        self.name_initials = initials(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_initials"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        _clean_phone(self)
+        if self.phone_public and not self.phone:
+            raise ValidationError({"phone_public": _("There is no phone number to publish.")})
+
+
+class Mandate(models.Model):
+    """A seat at one level, for one term: when the term ends the person stops being a rep there."""
+
+    representative = models.ForeignKey(
+        Representative, verbose_name=_("representative"), on_delete=models.CASCADE, related_name="mandates"
+    )
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    congress = models.CharField(_("congress"), max_length=64, help_text=_("e.g. 第十二次党代会"))
+    term_start = models.DateField(_("term start"))
+    term_end = models.DateField(_("term end"))
+    electoral_unit = models.CharField(_("electoral unit"), max_length=100, blank=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="mandates",
+        null=True,
+        blank=True,
+        help_text=_("The county or township whose congress this is (empty for province and city)."),
+    )
+
+    class Meta:
+        verbose_name = _("mandate")
+        verbose_name_plural = _("mandates")
+        ordering = ["representative_id", "-term_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(term_end__gte=models.F("term_start")), name="mandate_term_order"
+            ),
+            models.UniqueConstraint(
+                fields=["representative", "level", "congress"], name="mandate_unique_per_congress"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} · {self.congress}"
+
+    def clean(self) -> None:
+        if self.term_start and self.term_end and self.term_end < self.term_start:
+            raise ValidationError({"term_end": _("The term cannot end before it starts.")})
+
+    def is_active_on(self, day: datetime.date) -> bool:
+        return self.term_start <= day <= self.term_end
+
+
+class Group(models.Model):
+    """A representatives' group (代表小组/代表队), with a leader and a liaison."""
+
+    name = models.CharField(_("name"), max_length=64)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="rep_groups",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+    )
+    leader = models.ForeignKey(
+        Representative,
+        verbose_name=_("leader"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    liaison = models.ForeignKey(
+        Representative,
+        verbose_name=_("liaison"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    members = models.ManyToManyField(
+        Representative, verbose_name=_("members"), through="GroupMembership", related_name="rep_groups"
+    )
+
+    objects = GroupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("representatives' group")
+        verbose_name_plural = _("representatives' groups")
+        ordering = ["region__path", "name"]
+        constraints = [models.UniqueConstraint(fields=["region", "level", "name"], name="group_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(
+        Group, verbose_name=_("group"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    representative = models.ForeignKey(
+        Representative, verbose_name=_("representative"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    # Copied from the group so that the database can hold "one group per level" for each rep.
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices, editable=False)
+
+    class Meta:
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["representative", "level"], name="one_group_per_level"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} · {self.group}"
+
+    def save(self, *args, **kwargs):
+        self.level = self.group.level
+        super().save(*args, **kwargs)
+
+
+class CommitteeLink(models.Model):
+    """A party committee member (党委委员) links a few representatives (3–5 by default)."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("committee member"),
+        on_delete=models.CASCADE,
+        related_name="committee_links",
+    )
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.CASCADE,
+        related_name="committee_links",
+    )
+    since = models.DateField(_("since"), default=timezone.localdate)
+
+    objects = CommitteeLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("committee member link")
+        verbose_name_plural = _("committee member links")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "representative"], name="committee_link_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} → {self.representative}"
+
+
+class Contact(models.Model):
+    """A party member or resident in a representative's contact network."""
+
+    class Kind(models.TextChoices):
+        PARTY_MEMBER = "party_member", _("Party member")
+        RESIDENT = "resident", _("Resident")
+
+    # Focus categories; booleans, so quotas and filters are plain column tests.
+    CATEGORY_FIELDS = (
+        "is_low_income",
+        "is_business_backbone",
+        "is_wealth_leader",
+        "is_difficult_household",
+        "is_old_party_member",
+        "is_poor_party_member",
+    )
+
+    name = models.CharField(_("name"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.RESIDENT)
+    phone = models.CharField(_("phone"), max_length=24, blank=True)
+    village = models.ForeignKey(
+        Region,
+        verbose_name=_("village / community"),
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        limit_choices_to={"level": Region.Level.VILLAGE},
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    is_low_income = models.BooleanField(_("low-income"), default=False)
+    is_business_backbone = models.BooleanField(_("business backbone"), default=False)
+    is_wealth_leader = models.BooleanField(_("wealth leader"), default=False)
+    is_difficult_household = models.BooleanField(_("difficult household"), default=False)
+    is_old_party_member = models.BooleanField(_("old party member"), default=False)
+    is_poor_party_member = models.BooleanField(_("poor party member"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["village__path", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "phone"], condition=~models.Q(phone=""), name="contact_unique_name_phone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        _clean_phone(self)
+        if self.village_id and self.village.level != Region.Level.VILLAGE:
+            raise ValidationError({"village": _("Choose a village or community.")})
+
+    @property
+    def categories(self) -> list[str]:
+        return [str(self._meta.get_field(f).verbose_name) for f in self.CATEGORY_FIELDS if getattr(self, f)]
+
+
+class ContactLink(models.Model):
+    """A representative keeps in touch with a contact, possibly as a pairing (结对帮扶)."""
+
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.CASCADE,
+        related_name="contact_links",
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="links"
+    )
+    since = models.DateField(_("since"), default=timezone.localdate)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    is_pairing = models.BooleanField(_("pairing (结对帮扶)"), default=False)
+
+    objects = ContactLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact link")
+        verbose_name_plural = _("contact links")
+        constraints = [
+            models.UniqueConstraint(fields=["representative", "contact"], name="contact_link_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} → {self.contact}"
+
+
+class HomeVisit(models.Model):
+    """A home visit or talk (走访谈心/帮扶) by one or more reps to one or more contacts."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", _("Home visit")
+        TALK = "talk", _("Heart-to-heart talk")
+        ASSISTANCE = "assistance", _("Pairing assistance")
+        SURVEY = "survey", _("Survey")
+
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.VISIT)
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="home_visits",
+        help_text=_("The township the visit took place in (from the contacts' village)."),
+    )
+    representatives = models.ManyToManyField(
+        Representative, verbose_name=_("representatives"), related_name="visits"
+    )
+    contacts = models.ManyToManyField(Contact, verbose_name=_("contacts"), related_name="visits")
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    objects = HomeVisitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("home visit")
+        verbose_name_plural = _("home visits")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+class VisitMatter(models.Model):
+    """A matter raised during a visit: answered on the spot, or left for a suggestion ticket."""
+
+    visit = models.ForeignKey(
+        HomeVisit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="matters"
+    )
+    content = models.TextField(_("matter raised"), max_length=2000)
+    answered_on_spot = models.BooleanField(_("answered on the spot"), default=False)
+    answer = models.TextField(_("answer given"), blank=True, max_length=2000)
+
+    class Meta:
+        verbose_name = _("matter raised")
+        verbose_name_plural = _("matters raised")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.content[:40]
+
+    def clean(self) -> None:
+        if self.answered_on_spot and not self.answer.strip():
+            raise ValidationError({"answer": _("Say what was answered on the spot.")})
+
+
+class VisitPhoto(models.Model):
+    visit = models.ForeignKey(
+        HomeVisit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.ImageField(_("photo"), upload_to="reps/visits/%Y/%m/")
+
+    class Meta:
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class ResearchReport(models.Model):
+    """A research report (调研报告) handed in by a representative."""
+
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.CASCADE,
+        related_name="research_reports",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    submitted_on = models.DateField(_("submitted on"))
+    summary = models.TextField(_("summary"), blank=True, max_length=4000)
+
+    objects = ResearchReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("research report")
+        verbose_name_plural = _("research reports")
+        ordering = ["-submitted_on"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DutyPolicy(models.Model):
+    """The duty quotas of a county, from a date on. A change applies to the whole period
+    (year, quarter, month) in which it takes effect; earlier periods keep the old numbers."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="duty_policies",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    effective_from = models.DateField(_("effective from"))
+    contacts_per_rep = models.PositiveSmallIntegerField(_("contacts per representative"), default=5)
+    visits_per_contact_per_year = models.PositiveSmallIntegerField(
+        _("visits per contact per year"), default=2
+    )
+    pairing_poor_party_members = models.PositiveSmallIntegerField(_("paired poor party members"), default=1)
+    pairing_difficult_households = models.PositiveSmallIntegerField(
+        _("paired difficult households"), default=1
+    )
+    reps_per_committee_member_min = models.PositiveSmallIntegerField(
+        _("reps per committee member, at least"), default=3
+    )
+    reps_per_committee_member_max = models.PositiveSmallIntegerField(
+        _("reps per committee member, at most"), default=5
+    )
+    suggestions_per_year = models.PositiveSmallIntegerField(_("constructive suggestions per year"), default=2)
+    research_reports_per_year = models.PositiveSmallIntegerField(_("research reports per year"), default=1)
+    receptions_per_quarter = models.PositiveSmallIntegerField(_("studio receptions per quarter"), default=2)
+    receptions_per_quarter_province = models.PositiveSmallIntegerField(
+        _("studio receptions per quarter (provincial reps)"), default=1
+    )
+    four_ones = models.BooleanField(_("monthly “four ones” (四个一)"), default=False)
+
+    objects = DutyPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("duty policy")
+        verbose_name_plural = _("duty policies")
+        ordering = ["county_id", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "effective_from"], name="one_policy_per_day"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    reps_per_committee_member_min__lte=models.F("reps_per_committee_member_max")
+                ),
+                name="committee_min_le_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.effective_from:%Y-%m-%d}"

@@ -1,0 +1,171 @@
+"""Writes to representatives and their network. Each function is one transaction."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from liaison import audit
+from liaison.models import Region
+from liaison.uploads import clean_image
+from liaison.validators import normalize_phone
+from reps.models import Contact, ContactLink, HomeVisit, Representative, VisitMatter, VisitPhoto
+
+
+class DuplicatePerson(ValidationError):
+    """The same person (name and phone) already exists; ``existing`` is that record."""
+
+    def __init__(self, existing, message):
+        super().__init__(message, code="duplicate")
+        self.existing = existing
+
+
+def duplicate_of(model, *, name: str, phone: str, exclude_pk=None):
+    """Return the existing record of the same person (same name and phone), if any."""
+    if not phone:
+        return None
+    phone = normalize_phone(phone)
+    found = model.objects.filter(name=name.strip(), phone=phone)
+    if exclude_pk:
+        found = found.exclude(pk=exclude_pk)
+    return found.first()
+
+
+def duplicate_message(existing, admin_url_name: str):
+    """A message naming the existing record, with a link to it in the admin."""
+    url = reverse(admin_url_name, args=[existing.pk])
+    return format_html(
+        _('{name} with this phone number already exists: <a href="{url}">open the existing record</a>.'),
+        name=existing.name,
+        url=url,
+    )
+
+
+@dataclass
+class MatterInput:
+    content: str
+    answered_on_spot: bool = False
+    answer: str = ""
+
+
+@transaction.atomic
+def visit_record(
+    *,
+    actor,
+    representative: Representative,
+    date: datetime.date,
+    kind: str,
+    contacts: list[Contact],
+    notes: str = "",
+    matters: list[MatterInput] = (),
+    photos: list = (),
+    co_representatives: list[Representative] = (),
+) -> HomeVisit:
+    """Record a home visit by ``representative`` (and co-visitors) to some of their contacts.
+
+    The contacts must be linked to the representative; the visit belongs to the township of
+    the first contact's village. Photos are re-encoded without metadata.
+    """
+    if not contacts:
+        raise ValidationError(_("Choose at least one contact."), code="no_contacts")
+    linked = set(
+        ContactLink.objects.filter(representative=representative, contact__in=contacts).values_list(
+            "contact_id", flat=True
+        )
+    )
+    strangers = [c.name for c in contacts if c.pk not in linked]
+    if strangers:
+        raise PermissionDenied(_("Not your contacts: %(names)s") % {"names": "、".join(strangers)})
+    if date > timezone.localdate() + datetime.timedelta(days=1):
+        raise ValidationError(_("A visit cannot be recorded in the future."), code="future")
+    cleaned_photos = [clean_image(photo) for photo in photos]
+    village = contacts[0].village
+    visit = HomeVisit.objects.create(
+        date=date,
+        kind=kind,
+        township=village.parent if village.parent_id else village,
+        notes=notes,
+        recorded_by=actor,
+    )
+    visit.representatives.add(representative, *co_representatives)
+    visit.contacts.add(*contacts)
+    for matter in matters:
+        row = VisitMatter(
+            visit=visit,
+            content=matter.content,
+            answered_on_spot=matter.answered_on_spot,
+            answer=matter.answer,
+        )
+        row.full_clean(exclude=["visit"])
+        row.save()
+    for image in cleaned_photos:
+        VisitPhoto.objects.create(visit=visit, image=image)
+    audit.record(
+        actor=actor,
+        verb="visit.recorded",
+        subject=visit,
+        region=visit.township,
+        contacts=len(contacts),
+        matters=len(matters),
+    )
+    return visit
+
+
+@transaction.atomic
+def contact_add_for_rep(
+    *, actor, representative: Representative, contact: Contact, is_pairing: bool = False
+) -> Contact:
+    """Create ``contact`` (unsaved) and link it to ``representative``; refuse a duplicate person."""
+    existing = duplicate_of(Contact, name=contact.name, phone=contact.phone)
+    if existing is not None:
+        raise DuplicatePerson(
+            existing, _("%(name)s with this phone number is already a contact.") % {"name": existing.name}
+        )
+    _require_village_in(contact.village, representative.region)
+    contact.full_clean()
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:  # a concurrent request created the same person first
+        raise DuplicatePerson(
+            duplicate_of(Contact, name=contact.name, phone=contact.phone),
+            _("%(name)s with this phone number is already a contact.") % {"name": contact.name},
+        ) from None
+    ContactLink.objects.create(representative=representative, contact=contact, is_pairing=is_pairing)
+    audit.record(
+        actor=actor, verb="contact.added", subject=contact, region=contact.village, rep=representative.pk
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    actor,
+    contact: Contact,
+    fields: list[str],
+    is_pairing: bool | None = None,
+    representative: Representative | None = None,
+) -> Contact:
+    contact.full_clean()
+    if fields:
+        contact.save(update_fields=fields)
+    if representative is not None and is_pairing is not None:
+        ContactLink.objects.filter(representative=representative, contact=contact).update(
+            is_pairing=is_pairing
+        )
+    audit.record(actor=actor, verb="contact.updated", subject=contact, region=contact.village, fields=fields)
+    return contact
+
+
+def _require_village_in(village: Region, area: Region) -> None:
+    """A township rep's contacts live in their township; a county-based rep's in their county."""
+    if not village.is_within(area):
+        raise ValidationError({"village": _("Choose a village in your own area.")})

@@ -1,0 +1,332 @@
+"""Pages for representatives (their own duties, contacts and visits) and for the staff and
+committee members who follow them (duty status, contact network)."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liaison.exports import xlsx_response
+from liaison.models import Region
+from liaison.roles import STAFF_ROLES, Role
+from reps import duties
+from reps.forms import ContactForm, MatterFormSet, VisitForm
+from reps.models import CommitteeLink, Contact, ContactLink, Group, HomeVisit, Representative
+from reps.services import DuplicatePerson, MatterInput, contact_add_for_rep, contact_update, visit_record
+
+PAGE_SIZE = 50
+STATUS_ORDER = {"behind": 0, "due": 1, "ok": 2, "na": 3}
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def own_representative(request) -> Representative:
+    """The signed-in user's representative record; 403 for anyone who is not a rep."""
+    rep = Representative.objects.filter(user=request.user).select_related("region").first()
+    if rep is None or not request.user.scope.has_role(Role.REPRESENTATIVE):
+        raise PermissionDenied
+    return rep
+
+
+def may_follow_reps(user) -> bool:
+    scope = user.scope
+    return scope.sees_all or bool(scope.roles & (STAFF_ROLES | {Role.COMMITTEE_MEMBER}))
+
+
+# --- a representative's own pages ---------------------------------------------------------
+
+
+@login_required
+def me(request):
+    rep = own_representative(request)
+    quotas, rows = duties.standing(Representative.objects.filter(pk=rep.pk), today=today())
+    visits = (
+        HomeVisit.objects.filter(representatives=rep)
+        .prefetch_related("contacts")
+        .annotate(n_matters=Count("matters"))[:10]
+    )
+    return render(
+        request,
+        "reps/me.html",
+        {
+            "rep": rep,
+            "quotas": quotas,
+            "row": rows[0] if rows else None,
+            "visits": visits,
+            "mandates": rep.mandates.all(),
+        },
+    )
+
+
+@login_required
+def visit_new(request):
+    rep = own_representative(request)
+    contacts = Contact.objects.filter(links__representative=rep).select_related("village").order_by("name")
+    form = VisitForm(
+        request.POST or None,
+        request.FILES or None,
+        contacts=contacts,
+        initial={"date": today(), "kind": HomeVisit.Kind.VISIT},
+    )
+    matters = MatterFormSet(request.POST or None, prefix="matters")
+    if request.method == "POST" and form.is_valid() and matters.is_valid():
+        try:
+            visit_record(
+                actor=request.user,
+                representative=rep,
+                date=form.cleaned_data["date"],
+                kind=form.cleaned_data["kind"],
+                contacts=list(form.cleaned_data["contacts"]),
+                notes=form.cleaned_data["notes"],
+                matters=[MatterInput(**m) for m in matters.cleaned_data if m and m.get("content")],
+                photos=request.FILES.getlist("photos"),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The visit was recorded."))
+            return redirect("reps:me")
+    return render(
+        request,
+        "reps/visit_form.html",
+        {"form": form, "matters": matters, "rep": rep, "has_contacts": contacts.exists()},
+    )
+
+
+@login_required
+def contacts(request):
+    rep = own_representative(request)
+    links = (
+        ContactLink.objects.filter(representative=rep)
+        .select_related("contact__village")
+        .annotate(
+            n_visits=Count(
+                "contact__visits",
+                filter=Q(contact__visits__representatives=rep, contact__visits__date__year=today().year),
+            )
+        )
+        .order_by("contact__name")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        links = links.filter(Q(contact__name__icontains=query) | Q(contact__phone__contains=query))
+    page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reps/contacts.html",
+        {
+            "rep": rep,
+            "page": page,
+            "query": query,
+            "query_string": urlencode({"q": query}) if query else "",
+        },
+    )
+
+
+def _rep_villages(rep: Representative):
+    return Region.objects.filter(level=Region.Level.VILLAGE, path__startswith=rep.region.path)
+
+
+@login_required
+def contact_add(request):
+    rep = own_representative(request)
+    form = ContactForm(request.POST or None, villages=_rep_villages(rep))
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_add_for_rep(
+                actor=request.user,
+                representative=rep,
+                contact=form.save(commit=False),
+                is_pairing=form.cleaned_data["is_pairing"],
+            )
+        except DuplicatePerson as exc:
+            form.add_error(None, exc.messages[0])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("The contact was added."))
+            return redirect("reps:contacts")
+    return render(request, "reps/contact_form.html", {"form": form, "rep": rep})
+
+
+@login_required
+def contact_edit(request, pk: int):
+    rep = own_representative(request)
+    link = get_object_or_404(ContactLink.objects.select_related("contact"), representative=rep, contact_id=pk)
+    form = ContactForm(
+        request.POST or None,
+        instance=link.contact,
+        villages=_rep_villages(rep),
+        initial={"is_pairing": link.is_pairing},
+    )
+    if request.method == "POST" and form.is_valid():
+        contact_update(
+            actor=request.user,
+            contact=form.save(commit=False),
+            fields=[f for f in form.changed_data if f != "is_pairing"],
+            is_pairing=form.cleaned_data["is_pairing"],
+            representative=rep,
+        )
+        messages.success(request, _("The contact was saved."))
+        return redirect("reps:contacts")
+    return render(request, "reps/contact_form.html", {"form": form, "rep": rep, "editing": link.contact})
+
+
+# --- following representatives: duty status and network ----------------------------------
+
+
+def _followed_reps(request):
+    if not may_follow_reps(request.user):
+        raise PermissionDenied
+    return Representative.objects.visible_to(request.user).active(today())
+
+
+def _duty_filters(request, reps):
+    """Apply the township, group and search filters from the query string."""
+    townships = (
+        Region.objects.visible_to(request.user).townships()
+        if request.user.scope.region_paths or request.user.is_superuser
+        else Region.objects.none()
+    )
+    groups = Group.objects.visible_to(request.user).order_by("name")
+    chosen = {
+        "township": request.GET.get("township", ""),
+        "group": request.GET.get("group", ""),
+        "q": request.GET.get("q", "").strip(),
+        "status": request.GET.get("status", ""),
+    }
+    if chosen["township"].isdigit():
+        township = get_object_or_404(townships, pk=chosen["township"])
+        reps = reps.filter(region__path__startswith=township.path)
+    if chosen["group"].isdigit():
+        reps = reps.filter(memberships__group=get_object_or_404(groups, pk=chosen["group"]))
+    reps = reps.search(chosen["q"])
+    return reps, chosen, townships, groups
+
+
+def _year(request) -> int | None:
+    raw = request.GET.get("year", "")
+    if raw.isdigit() and 2000 <= int(raw) <= today().year:
+        return int(raw)
+    return None
+
+
+def _sorted_rows(rows, sort: str, quotas):
+    keys = {q.key for q in quotas}
+    key = sort.lstrip("-")
+    if key in keys:
+        rows.sort(
+            key=lambda r: (STATUS_ORDER[r.cells[key].status], r.cells[key].value),
+            reverse=sort.startswith("-"),
+        )
+    elif key == "status":
+        rows.sort(key=lambda r: STATUS_ORDER[r.worst], reverse=sort.startswith("-"))
+    else:
+        rows.sort(key=lambda r: (r.rep.name_initials, r.rep.name), reverse=sort.startswith("-"))
+    return rows
+
+
+@login_required
+def duty(request):
+    reps, chosen, townships, groups = _duty_filters(request, _followed_reps(request))
+    year = _year(request)
+    quotas, rows = duties.standing(reps, today=today(), year=year)
+    if chosen["status"] in STATUS_ORDER:
+        rows = [r for r in rows if r.worst == chosen["status"]]
+    sort = request.GET.get("sort", "name")
+    rows = _sorted_rows(rows, sort, quotas)
+    if request.GET.get("format") == "xlsx":
+        return _duty_xlsx(quotas, rows)
+    counts = {status: sum(1 for r in rows if r.worst == status) for status in ("behind", "due", "ok")}
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "reps/duty.html",
+        {
+            "quotas": quotas,
+            "page": page,
+            "chosen": chosen,
+            "townships": townships,
+            "groups": groups,
+            "sort": sort,
+            "counts": counts,
+            "year": year or today().year,
+            "query": query.urlencode(),
+            "years": range(today().year, today().year - 5, -1),
+        },
+    )
+
+
+def _duty_xlsx(quotas, rows) -> HttpResponse:
+    header = [_("name"), _("township"), *[str(q.label) for q in quotas], _("overall")]
+    labels = {"ok": _("met"), "due": _("on track"), "behind": _("behind"), "na": "—"}
+    body = [
+        [
+            row.rep.name,
+            row.rep.region.name,
+            *[f"{row.cells[q.key].label} {labels[row.cells[q.key].status]}" for q in quotas],
+            labels[row.worst],
+        ]
+        for row in rows
+    ]
+    return xlsx_response(_("duty status"), header, body, filename="duty-status.xlsx")
+
+
+@login_required
+def network(request):
+    reps = _followed_reps(request)
+    contacts = Contact.objects.visible_to(request.user)
+    if not request.user.scope.region_paths and not request.user.is_superuser:
+        contacts = contacts.filter(links__representative__in=reps).distinct()
+    links = CommitteeLink.objects.visible_to(request.user).filter(representative__in=reps)
+    tiers = {
+        "members": links.values("member").distinct().count(),
+        "reps": reps.count(),
+        "party_members": contacts.filter(kind=Contact.Kind.PARTY_MEMBER).count(),
+        "residents": contacts.filter(kind=Contact.Kind.RESIDENT).count(),
+    }
+    quotas, rows = duties.standing(reps, today=today())
+    short = [r for r in rows if r.cells["contacts"].status == "behind"]
+    unpaired = [
+        r for r in rows if "behind" in (r.cells["pairing_poor"].status, r.cells["pairing_difficult"].status)
+    ]
+    members = (
+        links.values("member", "member__name", "member__username")
+        .annotate(n=Count("representative"))
+        .order_by("member__name")
+    )
+    member_id = request.GET.get("member", "")
+    drill = None
+    if member_id.isdigit():
+        drill_reps = reps.filter(committee_links__member_id=member_id).annotate(
+            n_contacts=Count("contact_links", distinct=True)
+        )
+        if not drill_reps.exists():
+            raise Http404
+        drill = drill_reps
+    return render(
+        request,
+        "reps/network.html",
+        {
+            "tiers": tiers,
+            "short": short,
+            "unpaired": unpaired,
+            "members": members,
+            "drill": drill,
+            "member_id": member_id,
+        },
+    )
