@@ -48,7 +48,12 @@ class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
 
 
 class ScopedInline(ScopedQuerysetMixin, admin.TabularInline):
-    pass
+    """An inline whose choices are scoped. Its rows belong to the parent object, which the
+    parent admin already scoped, so rows of a model without ``visible_to`` are shown as-is."""
+
+    def get_queryset(self, request):
+        queryset = admin.TabularInline.get_queryset(self, request)
+        return queryset.visible_to(request.user) if hasattr(queryset, "visible_to") else queryset
 
 
 def _scoped_filter(model, spec):

@@ -1,8 +1,14 @@
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
+from liaison.exports import xlsx_response
+from reps import importing
 from reps.forms import ContactAdminForm, RepresentativeAdminForm
 from reps.models import (
     CommitteeLink,
@@ -37,8 +43,45 @@ class MembershipInline(ScopedInline):
     fields = ["group"]
 
 
+class ExcelExportMixin:
+    """An "Export to Excel" action, and an export URL for the filtered list (the changelist's
+    own query string), both in the import's columns and scoped like the list."""
+
+    export_kind: str
+    change_list_template = "reps/import_export_change_list.html"
+    actions = ["export_xlsx"]
+
+    @admin.action(description=_("Export to Excel"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return self.xlsx(request, queryset)
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_export"
+        export = path("export/", self.admin_site.admin_view(self.export_view), name=name)
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """Export what the changelist shows with the same filters, search and order."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return redirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist") + "?e=1"
+            )
+        return self.xlsx(request, changelist.queryset)
+
+    def xlsx(self, request, queryset):
+        header, rows = importing.export_rows(self.export_kind, queryset, user=request.user)
+        return xlsx_response(
+            self.opts.verbose_name_plural, header, rows, filename=f"{self.opts.model_name}s.xlsx"
+        )
+
+
 @admin.register(Representative)
-class RepresentativeAdmin(ScopedAdmin):
+class RepresentativeAdmin(ExcelExportMixin, ScopedAdmin):
+    export_kind = importing.Kind.REPRESENTATIVES
     form = RepresentativeAdminForm
     list_display = ["name", "region", "title", "levels", "phone", "phone_public", "is_leading_cadre"]
     list_filter = ["region", "mandates__level", "is_leading_cadre", "gender", "phone_public"]
@@ -114,7 +157,8 @@ class ContactLinkInline(ScopedInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(ScopedAdmin):
+class ContactAdmin(ExcelExportMixin, ScopedAdmin):
+    export_kind = importing.Kind.CONTACTS
     form = ContactAdminForm
     list_display = ["name", "kind", "village", "phone", "category_list"]
     list_filter = ["kind", *Contact.CATEGORY_FIELDS, "village"]

@@ -41,3 +41,5 @@ class RepsConfig(AppConfig):
                 _("Contact network"), "reps:network", roles=staff | {Role.COMMITTEE_MEMBER}, order=21
             )
         )
+        navigation.register(navigation.NavItem(_("Import"), "reps:import", roles=staff, order=22))
+        navigation.register(navigation.NavItem(_("Representatives"), "reps:directory", order=40, public=True))

@@ -129,14 +129,18 @@ class Row:
         return min((c.status for c in self.cells.values()), key=order.__getitem__, default="na")
 
 
+def reference_day(today: datetime.date, year: int | None) -> datetime.date:
+    """The day a table is seen from: today, or the last day of a past year."""
+    return datetime.date(year, 12, 31) if year is not None and year < today.year else today
+
+
 def standing(reps, *, today: datetime.date, year: int | None = None) -> tuple[list[Quota], list[Row]]:
     """Compute every rep's cells for the periods containing ``today``, or for a past ``year``.
 
     ``reps`` is a queryset, evaluated once with its mandates; policies take one more query and
     each quota one more: the count does not grow with the number of reps.
     """
-    if year is not None and year < today.year:
-        today = datetime.date(year, 12, 31)  # a past year is seen from its last day
+    today = reference_day(today, year)
     reps = list(reps.select_related("region").prefetch_related("mandates"))
     policies = _policies_for(reps)
     rows = [Row(rep=rep, cells={}) for rep in reps]
@@ -148,7 +152,11 @@ def standing(reps, *, today: datetime.date, year: int | None = None) -> tuple[li
         counts = quota.count(counted, period, reference) if counted else {}
         elapsed = 1.0 if quota.period == NOW else period.elapsed_fraction(today)
         for row, ctx in zip(rows, contexts, strict=True):
-            if ctx is None or not quota.enabled(ctx.policy):
+            if (
+                ctx is None
+                or not quota.enabled(ctx.policy)
+                or (quota.period == NOW and not ctx.active_at_end)
+            ):
                 row.cells[quota.key] = Cell(0, 0, "na")
                 continue
             found = counts.get(row.rep.pk, 0)

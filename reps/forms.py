@@ -66,10 +66,29 @@ class ContactForm(forms.ModelForm):
             self.fields["village"].queryset = villages
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe); each is checked by the service."""
+
+    def __init__(self, *args, max_files: int = 6, **kwargs):
+        self.max_files = max_files
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if len(files) > self.max_files:
+            raise forms.ValidationError(_("At most %(n)s photos.") % {"n": self.max_files})
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
 class VisitForm(forms.Form):
     """The mobile home-visit form. Matters raised come as a formset beside it."""
 
-    date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     kind = forms.ChoiceField(label=_("kind"), choices=HomeVisit.Kind.choices)
     contacts = forms.ModelMultipleChoiceField(
         label=_("contacts visited"), queryset=Contact.objects.none(), widget=forms.CheckboxSelectMultiple
@@ -77,14 +96,11 @@ class VisitForm(forms.Form):
     notes = forms.CharField(
         label=_("notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
     )
-    photos = forms.FileField(
-        label=_("photos"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"})
-    )
+    photos = MultipleFileField(label=_("photos"), required=False)
 
     def __init__(self, *args, contacts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contacts"].queryset = contacts if contacts is not None else Contact.objects.none()
-        self.fields["photos"].widget.allow_multiple_selected = True
 
 
 class MatterForm(forms.Form):

@@ -91,7 +91,10 @@ class Representative(models.Model):
         constraints = [
             # The same person twice: same name and phone. Reps without a phone are not compared.
             models.UniqueConstraint(
-                fields=["name", "phone"], condition=~models.Q(phone=""), name="rep_unique_name_phone"
+                fields=["name", "phone"],
+                condition=~models.Q(phone=""),
+                name="rep_unique_name_phone",
+                violation_error_message=_("A representative with this name and phone number already exists."),
             )
         ]
 
@@ -107,6 +110,12 @@ class Representative(models.Model):
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "name_initials"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The public page (the admin's "view on site" and the contact card start there)."""
+        from django.urls import reverse
+
+        return reverse("reps:public_detail", args=[self.pk])
 
     def clean(self) -> None:
         _clean_phone(self)
@@ -302,7 +311,10 @@ class Contact(models.Model):
         ordering = ["village__path", "name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["name", "phone"], condition=~models.Q(phone=""), name="contact_unique_name_phone"
+                fields=["name", "phone"],
+                condition=~models.Q(phone=""),
+                name="contact_unique_name_phone",
+                violation_error_message=_("A contact with this name and phone number already exists."),
             )
         ]
 
@@ -500,3 +512,68 @@ class DutyPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county} {self.effective_from:%Y-%m-%d}"
+
+
+class ImportJob(models.Model):
+    """One uploaded sheet of representatives or contacts, checked and then imported in the background.
+
+    The lifecycle (``Status``) is driven by ``reps.importing``: uploaded → checking → ready or
+    invalid; ready → importing → done or failed. ``errors`` holds the bad rows found by the
+    check, each ``{"row", "column", "message", "params"}`` with the English message id, so that
+    every reader sees it in their own language.
+    """
+
+    class Kind(models.TextChoices):
+        REPRESENTATIVES = "reps", _("Representatives")
+        CONTACTS = "contacts", _("Contacts")
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        CHECKING = "checking", _("Checking")
+        READY = "ready", _("Ready to import")
+        INVALID = "invalid", _("Has errors")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to="reps/imports/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.CASCADE,
+        related_name="rep_import_jobs",
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+        help_text=_("Rows may name only places in this county or township."),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.file_name or self.file.name}"
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.processed_rows * 100 // self.total_rows) if self.total_rows else 0
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in {self.Status.UPLOADED, self.Status.CHECKING, self.Status.IMPORTING}

@@ -45,6 +45,14 @@ class RepresentativeQuerySet(ScopedQuerySet):
         current = Mandate.objects.filter(representative=OuterRef("pk"), term_start__lte=on, term_end__gte=on)
         return self.filter(Exists(current))
 
+    def serving_between(self, start: datetime.date, end: datetime.date):
+        """Representatives holding a mandate at any time from ``start`` to ``end``."""
+        Mandate = apps.get_model("reps", "Mandate")
+        overlapping = Mandate.objects.filter(
+            representative=OuterRef("pk"), term_start__lte=end, term_end__gte=start
+        )
+        return self.filter(Exists(overlapping))
+
     def search(self, text: str):
         """Match a name fragment, or pinyin initials ("wjg" finds 王建国)."""
         text = (text or "").strip()

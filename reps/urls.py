@@ -1,10 +1,13 @@
 from django.urls import path
 
-from reps import views
+from reps import import_views, public_views, views
 
 app_name = "reps"
 
 urlpatterns = [
+    path("", public_views.directory, name="directory"),
+    path("<int:pk>/", public_views.detail, name="public_detail"),
+    path("<int:pk>/card/", public_views.card, name="card"),
     path("me/", views.me, name="me"),
     path("visits/new/", views.visit_new, name="visit_new"),
     path("contacts/", views.contacts, name="contacts"),
@@ -12,4 +15,10 @@ urlpatterns = [
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path("duty/", views.duty, name="duty"),
     path("network/", views.network, name="network"),
+    path("import/", import_views.import_index, name="import"),
+    path("import/<int:pk>/", import_views.import_job, name="import_job"),
+    path("import/<int:pk>/status/", import_views.import_status, name="import_status"),
+    path("import/<int:pk>/apply/", import_views.import_apply, name="import_apply"),
+    path("import/<str:kind>/upload/", import_views.import_upload, name="import_upload"),
+    path("import/<str:kind>/template.xlsx", import_views.import_template, name="import_template"),
 ]

@@ -91,7 +91,7 @@ def visit_new(request):
                 contacts=list(form.cleaned_data["contacts"]),
                 notes=form.cleaned_data["notes"],
                 matters=[MatterInput(**m) for m in matters.cleaned_data if m and m.get("content")],
-                photos=request.FILES.getlist("photos"),
+                photos=form.cleaned_data["photos"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -187,10 +187,14 @@ def contact_edit(request, pk: int):
 # --- following representatives: duty status and network ----------------------------------
 
 
-def _followed_reps(request):
+def _followed_reps(request, year: int | None = None):
+    """The reps the user follows who served at some time in the year (this year: up to today)."""
     if not may_follow_reps(request.user):
         raise PermissionDenied
-    return Representative.objects.visible_to(request.user).active(today())
+    until = duties.reference_day(today(), year)
+    return Representative.objects.visible_to(request.user).serving_between(
+        until.replace(month=1, day=1), until
+    )
 
 
 def _duty_filters(request, reps):
@@ -240,8 +244,8 @@ def _sorted_rows(rows, sort: str, quotas):
 
 @login_required
 def duty(request):
-    reps, chosen, townships, groups = _duty_filters(request, _followed_reps(request))
     year = _year(request)
+    reps, chosen, townships, groups = _duty_filters(request, _followed_reps(request, year))
     quotas, rows = duties.standing(reps, today=today(), year=year)
     if chosen["status"] in STATUS_ORDER:
         rows = [r for r in rows if r.worst == chosen["status"]]
@@ -288,7 +292,7 @@ def _duty_xlsx(quotas, rows) -> HttpResponse:
 
 @login_required
 def network(request):
-    reps = _followed_reps(request)
+    reps = _followed_reps(request).active(today())
     contacts = Contact.objects.visible_to(request.user)
     if not request.user.scope.region_paths and not request.user.is_superuser:
         contacts = contacts.filter(links__representative__in=reps).distinct()

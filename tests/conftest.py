@@ -13,11 +13,15 @@ import pytest
 
 from liaison.celery import app as celery_app
 from liaison.roles import Role
+from reps.models import CommitteeLink
 from tests.factories import (
+    ContactFactory,
+    ContactLinkFactory,
     CountyFactory,
     HandlingUnitFactory,
     TownshipFactory,
     VillageFactory,
+    active_rep,
     user_with_role,
 )
 from tests.helpers import ROOT, project_env
@@ -131,3 +135,39 @@ def worker(transactional_db, tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+@pytest.fixture
+def my_rep(rep_a, township_a):
+    """The representative record of the rep_a login, with two contacts in village A."""
+    return active_rep(township_a, user=rep_a, name="陈志强")
+
+
+@pytest.fixture
+def my_contacts(my_rep, village_a):
+    contacts = [ContactFactory(village=village_a, name=f"联系人{i}") for i in range(2)]
+    for contact in contacts:
+        ContactLinkFactory(representative=my_rep, contact=contact)
+    return contacts
+
+
+@pytest.fixture
+def other_rep(township_a, village_a):
+    """Another representative of the same township, with a contact of their own."""
+    rep = active_rep(township_a, name="王秀兰")
+    ContactLinkFactory(representative=rep, contact=ContactFactory(village=village_a, name="别人的联系人"))
+    return rep
+
+
+@pytest.fixture
+def rep_b(township_b, village_b):
+    rep = active_rep(township_b, name="吴勇")
+    ContactLinkFactory(representative=rep, contact=ContactFactory(village=village_b, name="河口联系人"))
+    return rep
+
+
+@pytest.fixture
+def committee_member(township_a, my_rep):
+    member = user_with_role(Role.COMMITTEE_MEMBER, region=township_a, username="weiyuan", name="赵丽")
+    CommitteeLink.objects.create(member=member, representative=my_rep)
+    return member

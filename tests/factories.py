@@ -85,3 +85,64 @@ def user_with_role(
     user = UserFactory(**kwargs)
     RoleAssignment.objects.create(user=user, role=role, region=unit.region if unit else region, unit=unit)
     return user
+
+
+# --- reps ---------------------------------------------------------------------------------
+
+import datetime  # noqa: E402
+
+from reps.models import Contact, ContactLink, HomeVisit, Mandate, Representative  # noqa: E402
+
+
+class RepresentativeFactory(DjangoModelFactory):
+    class Meta:
+        model = Representative
+
+    name = factory.Sequence(lambda n: f"代表{n}")
+    region = factory.SubFactory(TownshipFactory)
+    title = "村党支部书记"
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+
+
+class MandateFactory(DjangoModelFactory):
+    class Meta:
+        model = Mandate
+
+    representative = factory.SubFactory(RepresentativeFactory)
+    level = "county"
+    congress = "第十五次党代会"
+    term_start = datetime.date(2024, 1, 1)
+    term_end = datetime.date(2028, 12, 31)
+
+
+class ContactFactory(DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    name = factory.Sequence(lambda n: f"群众{n}")
+    village = factory.SubFactory(VillageFactory)
+    phone = ""
+
+
+class ContactLinkFactory(DjangoModelFactory):
+    class Meta:
+        model = ContactLink
+
+    representative = factory.SubFactory(RepresentativeFactory)
+    contact = factory.SubFactory(ContactFactory)
+    since = datetime.date(2024, 1, 1)
+
+
+def active_rep(region, *, user=None, levels=("county",), **kwargs) -> Representative:
+    """A representative based in ``region`` with a running mandate at each of ``levels``."""
+    rep = RepresentativeFactory(region=region, user=user, **kwargs)
+    for level in levels:
+        MandateFactory(representative=rep, level=level, congress=f"{level}第十五次党代会")
+    return rep
+
+
+def visit(rep, contacts, day, *, recorded_by):
+    v = HomeVisit.objects.create(date=day, township=contacts[0].village.parent, recorded_by=recorded_by)
+    v.representatives.add(rep)
+    v.contacts.add(*contacts)
+    return v

@@ -42,6 +42,7 @@ def phone(browser, live_server):
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         base_url=live_server.url,
+        locale="zh-CN",
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
@@ -52,7 +53,9 @@ def phone(browser, live_server):
 
 @pytest.fixture
 def desktop(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, base_url=live_server.url, locale="zh-CN"
+    )
     yield context.new_page()
     context.close()
 
