@@ -63,3 +63,24 @@ def pytest_report_header(config):
 
 def pytest_terminal_summary(terminalreporter, config):
     terminalreporter.write_line(f"ran on {config._liaison_services}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end any session that still holds it.
+
+    The live server's request threads and Playwright's event loop (during which Django keeps
+    connections per context, not per thread) can leave an idle connection behind that no
+    test owns; PostgreSQL then refuses to drop the database. Requesting django_db_setup
+    makes this teardown run first.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -19,3 +19,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Persistent connections would outlive the live server's requests and keep the test database
+# open when pytest-django drops it at the end of the session.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

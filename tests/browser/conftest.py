@@ -10,12 +10,14 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("LIAISON_SCREENSHOTS", "var/screenshots"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does).")
-    # Playwright's sync API runs an event loop in this thread; Django's ORM, used by the
-    # test itself between page actions, would otherwise refuse to run "in async context".
+    # Playwright's sync API runs an event loop in this thread for as long as it is open.
+    # Django then refuses ORM calls ("async context") unless told otherwise, and keeps its
+    # connections per context rather than per thread: so the loop lives for one test only,
+    # or later tests would open connections that nobody closes.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
