@@ -55,7 +55,8 @@ def me(request):
     visits = (
         HomeVisit.objects.filter(representatives=rep)
         .prefetch_related("contacts")
-        .annotate(n_matters=Count("matters"))[:10]
+        .annotate(n_matters=Count("matters"))
+        .order_by("-date", "-id")[:10]
     )
     return render(
         request,
@@ -276,7 +277,7 @@ def duty(request):
 
 
 def _duty_xlsx(quotas, rows) -> HttpResponse:
-    header = [_("name"), _("township"), *[str(q.label) for q in quotas], _("overall")]
+    header = [_("full name"), _("township"), *[str(q.label) for q in quotas], _("overall")]
     labels = {"ok": _("met"), "due": _("on track"), "behind": _("behind"), "na": "—"}
     body = [
         [
