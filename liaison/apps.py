@@ -29,5 +29,5 @@ class LiaisonConfig(AppConfig):
         )
         navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True))
         navigation.register(
-            navigation.NavItem(_("Administration"), "admin:index", roles=navigation.STAFF, order=90)
+            navigation.NavItem(_("Administration"), "admin:index", roles=navigation.ADMIN, order=90)
         )

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from liaison.roles import STAFF_ROLES
+from liaison.roles import ADMIN_ROLES, STAFF_ROLES
 
 STAFF = STAFF_ROLES
+ADMIN = ADMIN_ROLES
 EVERYONE = None
 
 

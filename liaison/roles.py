@@ -25,6 +25,8 @@ class Role(models.TextChoices):
 
 # Roles whose holders administer a part of the region tree, through the admin.
 STAFF_ROLES = frozenset({Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF})
+# Roles that may open the admin; a studio liaison officer sees their own studio there.
+ADMIN_ROLES = STAFF_ROLES | {Role.STUDIO_OFFICER}
 
 # The region levels each role is anchored at (handling-unit staff are anchored at a unit).
 ANCHOR_LEVEL = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from liaison.roles import STAFF_ROLES, Role
+from liaison.roles import ADMIN_ROLES, STAFF_ROLES, Role
 
 NOTHING = Q(pk__in=[])
 
@@ -61,7 +61,8 @@ class Scope:
 
     @property
     def is_staff(self) -> bool:
-        return self.sees_all or bool(self.roles & STAFF_ROLES)
+        """Whether the user may open the admin (what they see there is still scoped)."""
+        return self.sees_all or bool(self.roles & ADMIN_ROLES)
 
     def has_role(self, role: str) -> bool:
         return self.sees_all or role in self.roles

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("reps/", include("reps.urls")),
+    path("studios/", include("studios.urls")),
+    path("schedule/", include("studios.schedule_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

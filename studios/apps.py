@@ -5,3 +5,45 @@ from django.utils.translation import gettext_lazy as _
 class StudiosConfig(AppConfig):
     name = "studios"
     verbose_name = _("Studios and duty rosters")
+
+    def ready(self) -> None:
+        from liaison import navigation
+        from liaison.roles import STAFF_ROLES, Role, crud, grant
+        from studios import duties
+
+        duties.register()
+        managed = [
+            "studios.studio",
+            "studios.studioassignment",
+            "studios.leave",
+            "studios.rosterrule",
+            "studios.rosterperiod",
+            "studios.dutyslot",
+            "studios.slotassignment",
+            "studios.reception",
+            "studios.receptionmatter",
+            "studios.receptionphoto",
+            "studios.visitor",
+            "studios.opinionreport",
+        ]
+        for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
+            for model in managed:
+                grant(role, *crud(model, "view", "add", "change", "delete"))
+            grant(role, *crud("studios.slotchange", "view"))
+        # The studio liaison officer keeps their studio's record book and roster.
+        grant(
+            Role.STUDIO_OFFICER,
+            *crud("studios.studio", "view", "change"),
+            *crud("studios.studioassignment", "view", "add", "change", "delete"),
+            *crud("studios.leave", "view", "add", "change", "delete"),
+            *crud("studios.rosterrule", "view", "add", "change", "delete"),
+            *crud("studios.rosterperiod", "view"),
+            *crud("studios.dutyslot", "view"),
+            *crud("studios.slotchange", "view"),
+            *crud("studios.reception", "view", "add", "change"),
+            *crud("studios.receptionmatter", "view", "add", "change"),
+            *crud("studios.visitor", "view", "add", "change"),
+            *crud("reps.representative", "view"),
+        )
+        staff = STAFF_ROLES | {Role.STUDIO_OFFICER}
+        navigation.register(navigation.NavItem(_("Rosters"), "studios:rosters", roles=staff, order=30))

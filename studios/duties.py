@@ -1,0 +1,75 @@
+"""The studio quotas a representative's duty status shows (registered with reps.duties)."""
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from reps import duties
+from reps.models import Level
+from studios.models import OpinionReport, Reception
+
+
+def _receptions(contexts, period, as_of):
+    ids = [c.rep.pk for c in contexts]
+    rows = (
+        Reception.objects.filter(
+            representatives__in=ids, starts_at__date__gte=period.start, starts_at__date__lte=as_of
+        )
+        .values_list("representatives")
+        .annotate(n=Count("id", distinct=True))
+    )
+    return dict(rows)
+
+
+def _opinion_reports(contexts, period, as_of):
+    ids = [c.rep.pk for c in contexts]
+    rows = (
+        OpinionReport.objects.filter(representative__in=ids, month__gte=period.start, month__lte=as_of)
+        .values_list("representative")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+def _reception_quota(ctx) -> int:
+    """Provincial reps receive at least once a quarter, others twice (policy), prorated."""
+    per_quarter = (
+        ctx.policy.receptions_per_quarter_province
+        if ctx.levels == {Level.PROVINCE}
+        else ctx.policy.receptions_per_quarter
+    )
+    return duties.prorated(per_quarter, ctx)
+
+
+def register() -> None:
+    duties.register(
+        duties.Quota(
+            "receptions",
+            _("Studio receptions this quarter"),
+            duties.QUARTER,
+            _reception_quota,
+            _receptions,
+            order=40,
+        )
+    )
+    duties.register(
+        duties.Quota(
+            "four_ones_reception",
+            _("“Four ones”: a studio reception this month"),
+            duties.MONTH,
+            lambda c: 1 if c.active_at_end else 0,
+            _receptions,
+            enabled=lambda p: p.four_ones,
+            order=81,
+        )
+    )
+    duties.register(
+        duties.Quota(
+            "four_ones_opinion",
+            _("“Four ones”: a public-opinion report this month"),
+            duties.MONTH,
+            lambda c: 1 if c.active_at_end else 0,
+            _opinion_reports,
+            enabled=lambda p: p.four_ones,
+            order=82,
+        )
+    )
