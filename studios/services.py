@@ -53,7 +53,7 @@ def period_publish(*, actor, period: RosterPeriod) -> RosterPeriod:
 
 
 def clashes(reps: list[Representative], starts_at, ends_at, *, exclude_slot: int | None = None) -> list[str]:
-    """Describe each duty of ``reps`` that overlaps the given time, e.g. "陈志强: 城关镇工作室 03-07 09:00"."""
+    """Describe each duty of ``reps`` that overlaps the given time, naming the studio and time."""
     found = (
         SlotAssignment.objects.filter(
             representative__in=reps, slot__starts_at__lt=ends_at, slot__ends_at__gt=starts_at

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
 from reps.models import Representative
-from studios import rosters, services
+from studios import rosters as roster_generator
+from studios import services
 from studios.models import DutySlot, RosterPeriod, SlotAssignment, Studio
 
 PAGE_SIZE = 30
@@ -105,7 +106,7 @@ def generate(request):
     studios = Studio.objects.visible_to(request.user)
     if form.cleaned_data["township"]:
         studios = studios.filter(region__path__startswith=form.cleaned_data["township"].path)
-    report = rosters.generate(
+    report = roster_generator.generate(
         actor=request.user, studios=studios, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
     )
     return render(
