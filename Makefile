@@ -41,7 +41,7 @@ test: $(VENV)/.installed-dev ## Install and run the whole suite on a throwaway P
 
 test-lite: $(VENV)/.installed-dev ## Quick inner loop: SQLite, no services, no browser or worker tests
 	@$(MAKE) -s compiled-messages
-	LIAISON_TEST_LITE=1 $(BIN)/pytest -m "not browser and not worker" $(ARGS)
+	LIAISON_TEST_LITE=1 $(BIN)/pytest -m "not browser and not worker and not postgres" $(ARGS)
 
 lint: $(VENV)/.installed-dev ## ruff check and format check
 	$(BIN)/ruff check .

@@ -146,3 +146,42 @@ def visit(rep, contacts, day, *, recorded_by):
     v.representatives.add(rep)
     v.contacts.add(*contacts)
     return v
+
+
+# --- studios ------------------------------------------------------------------------------
+
+from studios.models import RosterRule, Studio, StudioAssignment  # noqa: E402
+
+
+class StudioFactory(DjangoModelFactory):
+    class Meta:
+        model = Studio
+
+    name = factory.Sequence(lambda n: f"党代表工作室{n}")
+    level = Studio.Level.TOWNSHIP
+    region = factory.SubFactory(TownshipFactory)
+    address = "镇政府一楼"
+    phone = "0513-88110000"
+    area_m2 = 20
+
+
+class RuleFactory(DjangoModelFactory):
+    """Every Saturday morning, one representative on duty."""
+
+    class Meta:
+        model = RosterRule
+
+    studio = factory.SubFactory(StudioFactory)
+    kind = "regular"
+    weekday = 5
+    start_time = datetime.time(9, 0)
+    end_time = datetime.time(11, 30)
+    reps_per_slot = 1
+
+
+def studio_with_reps(region, n_reps: int = 3, *, start=datetime.date(2024, 1, 1), **kwargs) -> Studio:
+    """A studio in ``region`` with ``n_reps`` active representatives assigned to it."""
+    studio = StudioFactory(region=region, **kwargs)
+    for _ in range(n_reps):
+        StudioAssignment.objects.create(studio=studio, representative=active_rep(region), start=start)
+    return studio
