@@ -47,3 +47,22 @@ class StudiosConfig(AppConfig):
         )
         staff = STAFF_ROLES | {Role.STUDIO_OFFICER}
         navigation.register(navigation.NavItem(_("Rosters"), "studios:rosters", roles=staff, order=30))
+        reps_only = frozenset({Role.REPRESENTATIVE})
+        navigation.register(
+            navigation.NavItem(_("My studio duties"), "studios:my_duties", roles=reps_only, order=13)
+        )
+        navigation.register(navigation.NavItem(_("Statistics"), "studios:statistics", roles=staff, order=31))
+        navigation.register(navigation.NavItem(_("Duty schedule"), "schedule:index", order=35, public=True))
+        navigation.register(
+            navigation.NavItem(
+                _("Receptions"),
+                "studios:receptions",
+                roles=STAFF_ROLES | {Role.STUDIO_OFFICER, Role.REPRESENTATIVE},
+                order=32,
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Public opinion"), "studios:opinions", roles=frozenset({Role.REPRESENTATIVE}), order=14
+            )
+        )

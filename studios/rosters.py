@@ -5,10 +5,11 @@ Algorithm (for every studio at once, so a county's year is one action):
    their mandates and leaves, and the duties they already have elsewhere in the period.
 2. For each studio, list every (date, rule) the rules give in the period, in time order.
 3. For each, the eligible reps are those assigned to the studio that day, holding a mandate
-   that day, not on leave, not already on duty that day anywhere, and not in an overlapping
-   slot. Take the ``reps_per_slot`` with the fewest duties under this rule so far (then the
-   fewest at the studio, then the longest since their last duty, then by id): a greedy
-   least-used rota keeps every rule's most- and least-used eligible rep within one slot.
+   that day, not on leave and not already on duty that day anywhere (duties never cross
+   midnight, so this also rules out every overlap). Take the ``reps_per_slot`` with the
+   fewest duties under this rule so far (then the fewest at the studio, then the longest
+   since their last duty, then by id): a greedy least-used rota keeps every rule's most-
+   and least-used eligible rep within one slot.
 4. A studio period with any slot nobody can fill is reported and not written at all; the
    others are written with bulk inserts. Regenerating a draft period replaces its slots; a
    published period is left alone (it changes slot by slot, with reasons).
@@ -170,13 +171,12 @@ def generate(*, actor, studios, start: datetime.date, end: datetime.date) -> Rep
         representative__in=rep_ids, start__lte=end, end__gte=start
     ).values_list("representative_id", "start", "end"):
         leaves[rep].append((a, b))
-    busy_days, busy_times = defaultdict(set), defaultdict(list)
+    busy_days = defaultdict(set)
     tz = timezone.get_current_timezone()
-    for rep, s_at, e_at in SlotAssignment.objects.filter(
+    for rep, day in SlotAssignment.objects.filter(
         representative__in=rep_ids, slot__date__gte=start, slot__date__lte=end
-    ).values_list("representative_id", "slot__starts_at", "slot__ends_at"):
-        busy_days[rep].add(timezone.localtime(s_at, tz).date())
-        busy_times[rep].append((s_at, e_at))
+    ).values_list("representative_id", "slot__date"):
+        busy_days[rep].add(day)
 
     planned_by_studio: dict[int, list[_Planned]] = {}
     for studio in targets:
@@ -187,7 +187,6 @@ def generate(*, actor, studios, start: datetime.date, end: datetime.date) -> Rep
             mandates,
             leaves,
             busy_days,
-            busy_times,
             start,
             end,
             tz,
@@ -206,7 +205,7 @@ def generate(*, actor, studios, start: datetime.date, end: datetime.date) -> Rep
     return report
 
 
-def _plan_studio(studio, rules, assigned, mandates, leaves, busy_days, busy_times, start, end, tz, report):
+def _plan_studio(studio, rules, assigned, mandates, leaves, busy_days, start, end, tz, report):
     wanted = sorted(
         ((day, rule) for rule in rules for day in rule_dates(rule, start, end)),
         key=lambda pair: (pair[0], pair[1].start_time, pair[1].pk),
@@ -215,7 +214,7 @@ def _plan_studio(studio, rules, assigned, mandates, leaves, busy_days, busy_time
     at_studio, last_duty = defaultdict(int), {}
     plan, problems = [], []
     # Work on copies: a studio that fails must not leave its tentative duties behind.
-    days_taken, times_taken = defaultdict(set), defaultdict(list)
+    days_taken = defaultdict(set)
     for day, rule in wanted:
         starts_at = timezone.make_aware(datetime.datetime.combine(day, rule.start_time), tz)
         ends_at = timezone.make_aware(datetime.datetime.combine(day, rule.end_time), tz)
@@ -227,7 +226,6 @@ def _plan_studio(studio, rules, assigned, mandates, leaves, busy_days, busy_time
             and not _covers(leaves[rep], day)
             and day not in busy_days[rep]
             and day not in days_taken[rep]
-            and not any(s < ends_at and e > starts_at for s, e in busy_times[rep] + times_taken[rep])
         ]
         eligible = sorted(
             set(eligible),
@@ -247,14 +245,12 @@ def _plan_studio(studio, rules, assigned, mandates, leaves, busy_days, busy_time
             at_studio[rep] += 1
             last_duty[rep] = day
             days_taken[rep].add(day)
-            times_taken[rep].append((starts_at, ends_at))
         plan.append(_Planned(rule, day, starts_at, ends_at, chosen))
     if problems:
         report.problems.extend(problems)
         return None
     for rep, days in days_taken.items():  # later studios see these duties as taken
         busy_days[rep] |= days
-        busy_times[rep].extend(times_taken[rep])
     return plan
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studios import views
+from studios import reception_views, stats_views, views
 
 app_name = "studios"
 
@@ -12,4 +12,10 @@ urlpatterns = [
     path("slots/<int:pk>/edit/", views.slot_edit, name="slot_edit"),
     path("attendance/<int:pk>/", views.attendance, name="attendance"),
     path("my-duties/", views.my_duties, name="my_duties"),
+    path("statistics/", stats_views.statistics, name="statistics"),
+    path("receptions/", reception_views.reception_list, name="receptions"),
+    path("receptions/new/", reception_views.reception_new, name="reception_new"),
+    path("receptions/<int:pk>/", reception_views.reception_detail, name="reception"),
+    path("slots/<int:pk>/reception/", reception_views.reception_from_slot, name="slot_reception"),
+    path("opinions/", reception_views.opinions, name="opinions"),
 ]
