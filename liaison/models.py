@@ -24,7 +24,7 @@ from liaison.querysets import (
     UserQuerySet,
 )
 from liaison.roles import ANCHOR_LEVEL, Role
-from liaison.validators import normalize_phone
+from liaison.validators import clean_phone_field
 
 
 class Region(models.Model):
@@ -136,11 +136,7 @@ class HandlingUnit(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.phone:
-            try:
-                self.phone = normalize_phone(self.phone)
-            except ValidationError as exc:
-                raise ValidationError({"phone": exc.messages}) from None
+        clean_phone_field(self)
 
     @property
     def level(self) -> str:
@@ -222,11 +218,7 @@ class User(AbstractUser):
 
     def clean(self) -> None:
         super().clean()
-        if self.phone:
-            try:
-                self.phone = normalize_phone(self.phone)
-            except ValidationError as exc:
-                raise ValidationError({"phone": exc.messages}) from None
+        clean_phone_field(self)
 
     @property
     def is_staff(self) -> bool:

@@ -37,3 +37,13 @@ def normalize_phone(value: str) -> str:
 
 def validate_phone(value: str) -> None:
     normalize_phone(value)
+
+
+def clean_phone_field(instance, field: str = "phone") -> None:
+    """Normalise ``instance.<field>`` in place for a model's clean(); errors name the field."""
+    value = getattr(instance, field)
+    if value:
+        try:
+            setattr(instance, field, normalize_phone(value))
+        except ValidationError as exc:
+            raise ValidationError({field: exc.messages}) from None

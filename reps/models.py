@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import Region
-from liaison.validators import normalize_phone
+from liaison.validators import clean_phone_field
 from reps.querysets import (
     CommitteeLinkQuerySet,
     ContactLinkQuerySet,
@@ -34,15 +34,6 @@ class Level(models.TextChoices):
     CITY = "city", _("City")
     COUNTY = "county", _("County / district")
     TOWNSHIP = "township", _("Township")
-
-
-def _clean_phone(instance, field: str = "phone") -> None:
-    value = getattr(instance, field)
-    if value:
-        try:
-            setattr(instance, field, normalize_phone(value))
-        except ValidationError as exc:
-            raise ValidationError({field: exc.messages}) from None
 
 
 class Representative(models.Model):
@@ -118,7 +109,7 @@ class Representative(models.Model):
         return reverse("reps:public_detail", args=[self.pk])
 
     def clean(self) -> None:
-        _clean_phone(self)
+        clean_phone_field(self)
         if self.phone_public and not self.phone:
             raise ValidationError({"phone_public": _("There is no phone number to publish.")})
 
@@ -322,7 +313,7 @@ class Contact(models.Model):
         return self.name
 
     def clean(self) -> None:
-        _clean_phone(self)
+        clean_phone_field(self)
         if self.village_id and self.village.level != Region.Level.VILLAGE:
             raise ValidationError({"village": _("Choose a village or community.")})
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import HandlingUnit, Region
-from liaison.validators import normalize_phone
+from liaison.validators import clean_phone_field
 from reps.models import Representative
 from studios.querysets import (
     DutySlotQuerySet,
@@ -83,11 +83,7 @@ class Studio(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.phone:
-            try:
-                self.phone = normalize_phone(self.phone)
-            except ValidationError as exc:
-                raise ValidationError({"phone": exc.messages}) from None
+        clean_phone_field(self)
 
     @property
     def five_ones_done(self) -> int:
