@@ -5,3 +5,23 @@ from django.utils.translation import gettext_lazy as _
 class ProposalsConfig(AppConfig):
     name = "proposals"
     verbose_name = _("Suggestion tickets")
+
+    def ready(self) -> None:
+        from liaison.roles import Role, crud, grant
+
+        grant(
+            Role.LIAISON_OFFICE,
+            *crud("proposals.ticket", "view"),
+            *crud("proposals.category", "view", "add", "change", "delete"),
+            *crud("proposals.deadlinepolicy", "view", "add", "change", "delete"),
+            *crud("proposals.workcalendarday", "view", "add", "change", "delete"),
+            *crud("proposals.calendaryear", "view", "add", "change", "delete"),
+        )
+        grant(
+            Role.TOWNSHIP_STAFF,
+            *crud("proposals.ticket", "view"),
+            *crud("proposals.category", "view"),
+            *crud("proposals.deadlinepolicy", "view"),
+            *crud("proposals.workcalendarday", "view"),
+            *crud("proposals.calendaryear", "view"),
+        )

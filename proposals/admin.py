@@ -1,0 +1,168 @@
+"""The admin for tickets' reference data (categories, deadline policy, holiday calendar), and a
+read-only view of tickets: every change to a ticket goes through the workflow pages, so that it
+is checked and recorded on the ticket's timeline."""
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from liaison.admin_mixins import ScopedAdmin
+from proposals import holidays
+from proposals.models import CalendarYear, Category, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["name"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A category in use stays (PROTECT); deactivate it instead.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.tickets.exists())
+
+
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(ScopedAdmin):
+    list_display = [
+        "county",
+        "effective_from",
+        "day_mode",
+        "reply_days",
+        "max_extension_months",
+        "handin_days",
+        "co_opinion_days",
+        "feedback_days",
+        "close_without_feedback",
+    ]
+    list_filter = ["county", "day_mode"]
+    list_select_related = ["county"]
+
+
+class KnownYearFilter(admin.SimpleListFilter):
+    title = _("year")
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = WorkCalendarDay.objects.dates("date", "year")
+        return [(d.year, str(d.year)) for d in years]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(date__year=self.value()) if self.value() else queryset
+
+
+@admin.register(WorkCalendarDay)
+class WorkCalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "weekday", "is_working_day", "name"]
+    list_filter = [KnownYearFilter, "is_working_day"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj):
+        return obj.date.strftime("%a")
+
+    def changelist_view(self, request, extra_context=None):
+        from django.utils import timezone
+
+        this_year = timezone.localdate().year
+        known = set(CalendarYear.objects.values_list("year", flat=True))
+        missing = [y for y in (this_year, this_year + 1) if y not in known]
+        if missing:
+            self.message_user(
+                request,
+                _(
+                    "The holidays of %(years)s are not known yet: deadlines counted in working days "
+                    "through those years are flagged. Enter the days below and add the year under "
+                    "“known holiday years”."
+                )
+                % {"years": "、".join(map(str, missing))},
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(admin.ModelAdmin):
+    list_display = ["year", "source"]
+    actions = ["reload_from_package"]
+
+    @admin.action(description=_("Load the holidays the chinesecalendar package knows"))
+    def reload_from_package(self, request, queryset):
+        years = holidays.load()
+        self.message_user(
+            request,
+            _("Loaded: %(years)s.") % {"years": "、".join(map(str, years))}
+            if years
+            else _("Nothing new to load."),
+        )
+
+
+class EventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "move", "from_status", "to_status", "actor", "actor_label", "note", "is_public"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(ScopedAdmin):
+    list_display = [
+        "display_code",
+        "title",
+        "status",
+        "category",
+        "township",
+        "lead_unit",
+        "due_at",
+        "created_at",
+    ]
+    list_filter = ["status", "kind", "source", "category", "township", "is_public_interest"]
+    search_fields = ["tracking_code", "title", "content"]
+    list_select_related = ["category", "township", "lead_unit"]
+    date_hierarchy = "created_at"
+    inlines = [EventInline]
+    list_per_page = 50
+    readonly_fields = ["workflow_link"]
+    fields = [
+        "workflow_link",
+        ("kind", "source", "status", "resolution"),
+        "title",
+        "content",
+        ("category", "place"),
+        ("township", "studio", "representative"),
+        ("lead_unit", "assigned_by", "assigned_at", "due_at"),
+        ("replied_at", "forwarded_at", "feedback_due_at", "closed_at"),
+        "reply",
+        "is_public_interest",
+    ]
+
+    @admin.display(description=_("tracking code"), ordering="tracking_code")
+    def display_code(self, obj):
+        return obj.display_code
+
+    @admin.display(description=_("workflow"))
+    def workflow_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("proposals:detail", args=[obj.pk]), _("Open the ticket page")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for row in self.fields for f in (row if isinstance(row, tuple) else (row,))]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

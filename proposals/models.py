@@ -1,0 +1,574 @@
+"""Suggestion tickets (建议意见) and formal motions (提案提议): what a resident raised, where it went,
+what each unit did, what was replied, and how the rep and the proposers rated it.
+
+The status and every move between statuses are defined once, in ``transitions.py``; the
+``TicketEvent`` table is both the timeline users read and the outbox notifications are sent from.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from liaison.models import HandlingUnit, Region
+from proposals.querysets import (
+    AssignmentQuerySet,
+    AttachmentQuerySet,
+    DeadlinePolicyQuerySet,
+    TicketEventQuerySet,
+    TicketQuerySet,
+)
+from proposals.transitions import Status
+from reps.models import Representative, VisitMatter
+from studios.models import ReceptionMatter, Studio
+
+# Readable over the phone: no 0/O, 1/I/L, no vowels that spell words; 31^10 ≈ 8·10^14 codes.
+CODE_ALPHABET = "23456789BCDFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def format_code(code: str) -> str:
+    """Show a code in groups of four for reading aloud: "BK7M-Q2XD-9T"."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def normalize_code(typed: str) -> str:
+    """Undo the grouping and the case a person typed; map the look-alikes people confuse."""
+    cleaned = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))[:32]
+
+
+class Category(models.Model):
+    """A ticket category (城乡建设, 民生保障, ...): an admin-editable list."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeadlinePolicy(models.Model):
+    """A county's ticket deadlines, in force from a date (defaults from the seeds)."""
+
+    class DayMode(models.TextChoices):
+        CALENDAR = "calendar", _("calendar days")
+        WORKING = "working", _("working days (Chinese public holidays)")
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="deadline_policies",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    effective_from = models.DateField(_("effective from"))
+    day_mode = models.CharField(
+        _("days counted as"), max_length=16, choices=DayMode.choices, default="calendar"
+    )
+    reply_days = models.PositiveSmallIntegerField(
+        _("reply due (days after assignment)"), default=10, validators=[MinValueValidator(1)]
+    )
+    max_extension_months = models.PositiveSmallIntegerField(
+        _("longest extension (months after assignment)"), default=1, validators=[MinValueValidator(1)]
+    )
+    handin_days = models.PositiveSmallIntegerField(
+        _("hand-in by the representative (days after collecting)"), default=3
+    )
+    co_opinion_days = models.PositiveSmallIntegerField(_("co-unit opinion due (days)"), default=5)
+    feedback_days = models.PositiveSmallIntegerField(_("feedback window (days)"), default=7)
+    due_soon_days = models.CharField(
+        _("warn the unit (days before due)"),
+        max_length=32,
+        default="3,1",
+        help_text=_("Comma-separated, e.g. 3,1."),
+    )
+    escalate_after_days = models.CharField(
+        _("escalate when overdue by (days)"), max_length=32, default="1,3", help_text=_("Comma-separated.")
+    )
+    close_without_feedback = models.BooleanField(
+        _("close as “no response” when the feedback window ends"), default=True
+    )
+
+    objects = DeadlinePolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+        ordering = ["county", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "effective_from"], name="one_deadline_policy_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.effective_from:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        for field in ("due_soon_days", "escalate_after_days"):
+            try:
+                self.day_list(getattr(self, field))
+            except ValueError:
+                raise ValidationError({field: _("Enter whole numbers separated by commas.")}) from None
+
+    @staticmethod
+    def day_list(text: str) -> list[int]:
+        return sorted({int(part) for part in (text or "").replace("，", ",").split(",") if part.strip()})
+
+
+class WorkCalendarDay(models.Model):
+    """A day that breaks the Monday–Friday rule: a public holiday on a weekday, or a weekend day
+    declared a working day (调休). Prefilled from the ``chinesecalendar`` package."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(
+        _("working day"), help_text=_("Ticked: a weekend day worked. Unticked: a weekday off.")
+    )
+    name = models.CharField(_("name"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday or adjusted working day")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class CalendarYear(models.Model):
+    """A year whose holidays are known (loaded or entered): working days are counted only in these."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("known holiday year")
+        verbose_name_plural = _("known holiday years")
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class Ticket(models.Model):
+    class Kind(models.TextChoices):
+        SUGGESTION = "suggestion", _("suggestion (建议意见)")
+        MOTION = "motion", _("formal motion (提案提议)")
+
+    class Source(models.TextChoices):
+        RECEPTION = "reception", _("studio reception")
+        VISIT = "visit", _("home visit")
+        INTAKE = "intake", _("public intake page")
+        PHONE = "phone", _("phone")
+        MEETING = "meeting", _("thematic or concentrated meeting")
+
+    class Resolution(models.TextChoices):
+        ON_SPOT = "on_spot", _("answered on the spot")
+        EXPLAINED = "explained", _("explained")
+        MERGED = "merged", _("merged into another ticket")
+        SATISFIED = "satisfied", _("replied and rated")
+        NO_RESPONSE = "no_response", _("replied, no feedback")
+        EXPLAINED_AFTER = "explained_after", _("closed with an explanation after dissatisfaction")
+
+    class AssignedBy(models.TextChoices):
+        TOWNSHIP = "township", _("township")
+        COUNTY = "county", _("county liaison office")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SUGGESTION)
+    title = models.CharField(_("title"), max_length=100)
+    content = models.TextField(_("content"), max_length=4000)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="tickets"
+    )
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        limit_choices_to={"level": Region.Level.TOWNSHIP},
+    )
+    studio = models.ForeignKey(
+        Studio,
+        verbose_name=_("studio"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("responsible representative"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    co_signers = models.ManyToManyField(
+        Representative,
+        verbose_name=_("co-signing representatives"),
+        blank=True,
+        related_name="co_signed_tickets",
+    )
+    reception_matter = models.OneToOneField(
+        ReceptionMatter,
+        verbose_name=_("from reception matter"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket",
+    )
+    visit_matter = models.OneToOneField(
+        VisitMatter,
+        verbose_name=_("from visit matter"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket",
+    )
+    is_public_interest = models.BooleanField(
+        _("of general concern"),
+        default=False,
+        help_text=_("Closed tickets of general concern are published."),
+    )
+    tracking_code = models.CharField(_("tracking code"), max_length=16, unique=True, editable=False)
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.REGISTERED)
+    resolution = models.CharField(_("resolution"), max_length=16, choices=Resolution.choices, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    assigned_by = models.CharField(_("assigned by"), max_length=16, choices=AssignedBy.choices, blank=True)
+    lead_unit = models.ForeignKey(
+        HandlingUnit,
+        verbose_name=_("lead unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lead_tickets",
+    )
+    round = models.PositiveSmallIntegerField(_("handling round"), default=1)
+
+    # Deadlines, computed by services from the county's DeadlinePolicy (see deadlines.py).
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("reply due"), null=True, blank=True, db_index=True)
+    extension_reason = models.CharField(_("extension reason"), max_length=300, blank=True)
+    due_year_unknown = models.BooleanField(
+        _("holiday calendar unknown"),
+        default=False,
+        help_text=_("The due date falls in a year without a holiday calendar: check it by hand."),
+    )
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    reply = models.TextField(_("written reply"), blank=True, max_length=8000)
+    reply_summary = models.CharField(_("reply summary (public)"), max_length=300, blank=True)
+    forwarded_at = models.DateTimeField(_("forwarded to the representative at"), null=True, blank=True)
+    feedback_due_at = models.DateTimeField(_("feedback due"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Two submissions of one intake form carry the same token: the second finds the first.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("suggestion ticket")
+        verbose_name_plural = _("suggestion tickets")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="ticket_status_due"),
+            models.Index(fields=["status", "feedback_due_at"], name="ticket_status_feedback"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_code} {self.title}"
+
+    @property
+    def display_code(self) -> str:
+        return format_code(self.tracking_code)
+
+    @property
+    def county_id(self) -> int:
+        return int(self.township.path.strip("/").split("/")[0])
+
+
+class Proposer(models.Model):
+    """A person who raised the matter. Private: never shown on a public page."""
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="proposers"
+    )
+    name = models.CharField(_("name"), max_length=32)
+    phone = models.CharField(_("phone"), max_length=24, blank=True)
+
+    class Meta:
+        verbose_name = _("proposer")
+        verbose_name_plural = _("proposers")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Assignment(models.Model):
+    """A unit's part in a ticket: the lead unit, or a co-unit filing its opinion (吹哨报到)."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("lead unit")
+        CO = "co", _("co-unit")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    unit = models.ForeignKey(
+        HandlingUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="ticket_assignments"
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices)
+    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    opinion_due_at = models.DateTimeField(_("opinion due"), null=True, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True, max_length=4000)
+    opinion_at = models.DateTimeField(_("opinion filed at"), null=True, blank=True)
+    opinion_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opinion by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    # A unit that returned the ticket, or was replaced, keeps its row for the record.
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("unit assignment")
+        verbose_name_plural = _("unit assignments")
+        ordering = ["role", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "unit"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_live_assignment_per_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=models.Q(ended_at__isnull=True, role="lead"),
+                name="one_live_lead_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} ({self.get_role_display()})"
+
+
+class Extension(models.Model):
+    """A lead unit's request for more time, and the office's decision."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="extensions"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    requested_until = models.DateTimeField(_("new due time asked for"))
+    reason = models.CharField(_("reason"), max_length=300)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, default="pending")
+    granted_until = models.DateTimeField(_("new due time granted"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=models.Q(decision="pending"), name="one_pending_extension"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.get_decision_display()}"
+
+
+class Rating(models.Model):
+    """How the representative or one proposer rated the reply of one handling round."""
+
+    class Score(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied (满意)")
+        BASICALLY = "basically", _("basically satisfied (基本满意)")
+        DISSATISFIED = "dissatisfied", _("dissatisfied (不满意)")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="ratings"
+    )
+    round = models.PositiveSmallIntegerField(_("handling round"))
+    proposer = models.ForeignKey(
+        Proposer,
+        verbose_name=_("proposer"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="ratings",
+    )
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket_ratings",
+    )
+    score = models.CharField(_("rating"), max_length=16, choices=Score.choices)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    rated_at = models.DateTimeField(_("rated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        ordering = ["rated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "round", "proposer"],
+                condition=models.Q(proposer__isnull=False),
+                name="one_rating_per_proposer",
+            ),
+            models.UniqueConstraint(
+                fields=["ticket", "round"],
+                condition=models.Q(proposer__isnull=True),
+                name="one_rating_per_rep",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.get_score_display()}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"proposals/{timezone.localdate():%Y/%m}/{secrets.token_hex(12)}{_suffix(filename)}"
+
+
+def _suffix(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:].lower()[:6] if dot != -1 else ""
+
+
+class Attachment(models.Model):
+    """A photo or PDF sent with the matter, or the file of a written reply. Served only through
+    a scoped view: the storage path is random and never linked publicly."""
+
+    class Purpose(models.TextChoices):
+        MATTER = "matter", _("with the matter")
+        REPLY = "reply", _("written reply")
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    purpose = models.CharField(_("purpose"), max_length=8, choices=Purpose.choices, default=Purpose.MATTER)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(_("type"), max_length=64)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketEvent(models.Model):
+    """One move of a ticket, append-only: who, when, from which status to which, and why.
+
+    The timeline on every ticket page, and the outbox that notifications are sent from.
+    ``is_public`` marks the steps a proposer may see on the tracking page (no names of staff).
+    """
+
+    ticket = models.ForeignKey(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("by"), max_length=64, blank=True)
+    move = models.CharField(_("action"), max_length=24)
+    from_status = models.CharField(_("from"), max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=Status.choices)
+    note = models.TextField(_("note"), blank=True, max_length=8000)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    is_public = models.BooleanField(_("shown to the proposer"), default=False)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.move} {self.at:%Y-%m-%d %H:%M}"

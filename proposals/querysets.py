@@ -1,0 +1,134 @@
+"""Reads of tickets. Every list a user sees goes through ``visible_to(user)``.
+
+Who sees a ticket:
+- the liaison office: every ticket of its county; township staff: their township's;
+- handling-unit staff: tickets their unit currently holds, as lead or co-unit;
+- a representative: tickets they are responsible for or co-signed;
+- a committee member: the tickets of the representatives linked to them;
+- a studio liaison officer: the tickets of their studios.
+Everything else answers 404. Residents reach their own ticket only by code + phone (``/track/``).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.apps import apps
+from django.db.models import Exists, OuterRef, Q
+
+from liaison.querysets import ScopedQuerySet
+from liaison.roles import Role
+from liaison.scoping import NOTHING
+
+
+class TicketQuerySet(ScopedQuerySet):
+    region_field = "township"
+
+    def scope_filter(self, scope) -> Q:
+        q = scope.region_q("township")
+        if scope.unit_ids:
+            Assignment = apps.get_model("proposals", "Assignment")
+            held = Assignment.objects.filter(
+                ticket=OuterRef("pk"), unit_id__in=scope.unit_ids, ended_at__isnull=True
+            )
+            q |= Q(Exists(held))
+        if scope.user_id:
+            q |= Q(representative__user_id=scope.user_id)
+            CoSigner = self.model.co_signers.through
+            q |= Q(
+                Exists(CoSigner.objects.filter(ticket=OuterRef("pk"), representative__user_id=scope.user_id))
+            )
+            if Role.COMMITTEE_MEMBER in scope.roles:
+                CommitteeLink = apps.get_model("reps", "CommitteeLink")
+                linked = CommitteeLink.objects.filter(
+                    member_id=scope.user_id, representative=OuterRef("representative")
+                )
+                q |= Q(Exists(linked))
+            if Role.STUDIO_OFFICER in scope.roles:
+                q |= Q(studio__liaison_officer_id=scope.user_id)
+        return q
+
+    def open(self):
+        from proposals.transitions import OPEN
+
+        return self.filter(status__in=OPEN)
+
+    def closed(self):
+        from proposals.transitions import CLOSED
+
+        return self.filter(status__in=CLOSED)
+
+    def with_unit(self):
+        """Tickets a unit holds, whose reply deadline is running."""
+        from proposals.transitions import WITH_UNIT
+
+        return self.filter(status__in=WITH_UNIT)
+
+    def due_before(self, moment: datetime.datetime):
+        return self.filter(due_at__lt=moment)
+
+    def overdue(self, now: datetime.datetime):
+        return self.with_unit().filter(due_at__lt=now)
+
+    def held_by(self, unit_ids):
+        Assignment = apps.get_model("proposals", "Assignment")
+        held = Assignment.objects.filter(ticket=OuterRef("pk"), unit_id__in=unit_ids, ended_at__isnull=True)
+        return self.filter(Exists(held))
+
+    def published(self):
+        """Closed tickets of general concern: what /results/ shows (no personal data)."""
+        return self.closed().filter(is_public_interest=True).exclude(resolution="merged")
+
+    def search(self, text: str):
+        text = (text or "").strip()
+        if not text:
+            return self
+        from proposals.models import normalize_code
+
+        code = normalize_code(text)
+        q = Q(title__icontains=text) | Q(content__icontains=text) | Q(place__icontains=text)
+        if len(code) >= 4:
+            q |= Q(tracking_code__startswith=code)
+        return self.filter(q)
+
+    def by_due(self):
+        """Most urgent first: those with a due time by it, then the rest newest first."""
+        from django.db.models import F
+
+        return self.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")
+
+
+class TicketPartQuerySet(ScopedQuerySet):
+    """Rows that belong to a ticket (assignments, events, attachments): visible exactly when
+    their ticket is."""
+
+    def visible_to(self, user):
+        Ticket = apps.get_model("proposals", "Ticket")
+        return self.filter(ticket__in=Ticket.objects.visible_to(user).values("pk"))
+
+
+class AssignmentQuerySet(TicketPartQuerySet):
+    def live(self):
+        return self.filter(ended_at__isnull=True)
+
+    def co_units(self):
+        return self.filter(role="co")
+
+
+class TicketEventQuerySet(TicketPartQuerySet):
+    def public(self):
+        return self.filter(is_public=True)
+
+
+class AttachmentQuerySet(TicketPartQuerySet):
+    pass
+
+
+class DeadlinePolicyQuerySet(ScopedQuerySet):
+    """Policies are reference data for everyone working in the county."""
+
+    def scope_filter(self, scope) -> Q:
+        return Q(county_id__in=scope.county_ids) if scope.county_ids else NOTHING
+
+    def in_force(self, county_id: int, on: datetime.date):
+        return self.filter(county_id=county_id, effective_from__lte=on).order_by("-effective_from").first()

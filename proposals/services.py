@@ -1,0 +1,652 @@
+"""Writes to tickets. Each public function is one user action, one transaction, one event.
+
+Every move goes through ``transitions.transition`` (permission, compare-and-set on the
+status, the event row); the functions here add what each move means: deadlines from the
+county's policy, unit assignments, ratings, the reply.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liaison.models import HandlingUnit, Region
+from proposals import deadlines
+from proposals.files import CleanFile
+from proposals.models import (
+    Assignment,
+    Attachment,
+    Category,
+    Extension,
+    Proposer,
+    Rating,
+    Ticket,
+    TicketEvent,
+    new_tracking_code,
+)
+from proposals.transitions import (
+    Conflict,
+    InvalidMove,
+    Party,
+    Status,
+    bump,
+    parties,
+    transition,
+)
+from reps.models import Representative, VisitMatter
+from studios.models import ReceptionMatter, Studio
+
+__all__ = ["Conflict", "InvalidMove"]
+
+
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now or timezone.now()
+
+
+def _label(ticket: Ticket, actor, acting_as: frozenset[str]) -> str:
+    """How the actor appears on the timeline: the unit or office, never a private person's name."""
+    if Party.LEAD_UNIT in acting_as or Party.CO_UNIT in acting_as:
+        for a in ticket.assignments.all():
+            if a.ended_at is None and a.unit_id in actor.scope.unit_ids:
+                return a.unit.name
+    if Party.OFFICE in acting_as and Party.TOWNSHIP not in acting_as:
+        return _("County liaison office")
+    if Party.TOWNSHIP in acting_as:
+        return ticket.township.name
+    if Party.REPRESENTATIVE in acting_as:
+        return _("Representative")
+    if Party.PROPOSER in acting_as:
+        return _("Proposer")
+    return _("System")
+
+
+def _move(ticket: Ticket, *, move: str, actor, acting_as=None, **kwargs) -> TicketEvent:
+    acting_as = parties(ticket, actor) if acting_as is None else acting_as
+    return transition(
+        ticket,
+        move=move,
+        actor=actor,
+        acting_as=acting_as,
+        actor_label=_label(ticket, actor, acting_as),
+        **kwargs,
+    )
+
+
+# --- registering ---------------------------------------------------------------------------
+
+
+def may_register(actor, township: Region, *, studio: Studio | None = None) -> bool:
+    """Staff over the township, a representative, or the studio's liaison officer."""
+    scope = actor.scope
+    if scope.sees_all or scope.covers_path(township.path):
+        return True
+    if studio is not None and studio.liaison_officer_id == actor.pk:
+        return True
+    return Representative.objects.filter(user=actor).exists()
+
+
+@transaction.atomic
+def ticket_register(
+    *,
+    actor,
+    township: Region,
+    title: str,
+    content: str,
+    category: Category,
+    source: str,
+    kind: str = Ticket.Kind.SUGGESTION,
+    place: str = "",
+    studio: Studio | None = None,
+    representative: Representative | None = None,
+    co_signers: Sequence[Representative] = (),
+    proposers: Sequence[tuple[str, str]] = (),
+    files: Sequence[CleanFile] = (),
+    is_public_interest: bool = False,
+    reception_matter: ReceptionMatter | None = None,
+    visit_matter: VisitMatter | None = None,
+    submission_token: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Ticket:
+    """Register a matter as a ticket (status "registered", awaiting triage).
+
+    ``actor`` is None for the public intake page. A ``submission_token`` seen before returns the
+    ticket it made, so a form sent twice makes one ticket.
+    """
+    now = _now(now)
+    if submission_token:
+        existing = Ticket.objects.filter(submission_token=submission_token).first()
+        if existing is not None:
+            return existing
+    if actor is not None and not may_register(actor, township, studio=studio):
+        raise PermissionDenied
+    if township.level != Region.Level.TOWNSHIP:
+        raise ValidationError({"township": _("Choose a township or street.")})
+    if studio is not None and not studio.region.is_within(township):
+        raise ValidationError({"studio": _("The studio is not in this township.")})
+    if kind == Ticket.Kind.MOTION and representative is None:
+        raise ValidationError({"representative": _("A formal motion is made by a representative.")})
+    if source == Ticket.Source.INTAKE and not proposers:
+        raise ValidationError({"proposers": _("Give a name and phone so that we can reply.")})
+    for matter, field in ((reception_matter, "reception_matter"), (visit_matter, "visit_matter")):
+        if matter is not None and Ticket.objects.filter(**{field: matter}).exists():
+            raise ValidationError(_("This matter is already a ticket."))
+    ticket = Ticket(
+        kind=kind,
+        title=title.strip(),
+        content=content.strip(),
+        category=category,
+        place=place.strip(),
+        source=source,
+        township=township,
+        studio=studio,
+        representative=representative,
+        reception_matter=reception_matter,
+        visit_matter=visit_matter,
+        is_public_interest=is_public_interest,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        submission_token=submission_token or None,
+    )
+    # A fresh code collides about once in 10^14 draws; a savepoint keeps the transaction usable.
+    for attempt in range(5):
+        ticket.tracking_code = new_tracking_code()
+        try:
+            with transaction.atomic():
+                ticket.save()
+            break
+        except IntegrityError:
+            if submission_token and Ticket.objects.filter(submission_token=submission_token).exists():
+                return Ticket.objects.get(submission_token=submission_token)  # the twin request won
+            if attempt == 4:
+                raise
+    if co_signers:
+        ticket.co_signers.set(co_signers)
+    Proposer.objects.bulk_create(
+        Proposer(ticket=ticket, name=name.strip(), phone=phone) for name, phone in proposers if name.strip()
+    )
+    attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
+    if reception_matter is not None and not reception_matter.for_ticket:
+        ReceptionMatter.objects.filter(pk=reception_matter.pk).update(for_ticket=True)
+    TicketEvent.objects.create(
+        ticket=ticket,
+        at=now,
+        actor=actor,
+        actor_label=ticket.studio.name if ticket.studio else ticket.township.name,
+        move="register",
+        from_status="",
+        to_status=Status.REGISTERED,
+        data={"source": source},
+        is_public=True,
+    )
+    return ticket
+
+
+def attach_files(ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, now=None) -> list[Attachment]:
+    made = []
+    for f in files:
+        attachment = Attachment(
+            ticket=ticket,
+            purpose=purpose,
+            name=f.name,
+            content_type=f.content_type,
+            size=f.size,
+            uploaded_at=_now(now),
+        )
+        attachment.file.save(f.name, f.content, save=False)
+        attachment.save()
+        made.append(attachment)
+    return made
+
+
+# --- triage --------------------------------------------------------------------------------
+
+
+def _close_changes(resolution: str, now) -> dict:
+    return {"resolution": resolution, "closed_at": now}
+
+
+@transaction.atomic
+def ticket_answer_on_spot(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+    now = _now(now)
+    _move(ticket, move="answer_on_spot", actor=actor, note=note, now=now,
+          changes=_close_changes(Ticket.Resolution.ON_SPOT, now))  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_explain(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+    now = _now(now)
+    _move(ticket, move="explain", actor=actor, note=note, now=now,
+          changes=_close_changes(Ticket.Resolution.EXPLAINED, now))  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, actor, ticket: Ticket, into: Ticket, note: str = "", now=None) -> Ticket:
+    now = _now(now)
+    if into.pk == ticket.pk:
+        raise ValidationError({"into": _("A ticket cannot be merged into itself.")})
+    if into.county_id != ticket.county_id or not Ticket.objects.visible_to(actor).filter(pk=into.pk).exists():
+        raise ValidationError({"into": _("Choose a ticket you can see in the same county.")})
+    if into.status in (Status.CLOSED, Status.ARCHIVED) and into.resolution == Ticket.Resolution.MERGED:
+        raise ValidationError(
+            {"into": _("That ticket was itself merged; choose the one it was merged into.")}
+        )
+    changes = {**_close_changes(Ticket.Resolution.MERGED, now), "merged_into": into}
+    _move(ticket, move="merge", actor=actor, note=note, now=now, changes=changes,
+          data={"into": into.pk, "into_code": into.display_code})  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_forward_to_county(*, actor, ticket: Ticket, note: str = "", now=None) -> Ticket:
+    _move(ticket, move="forward_to_county", actor=actor, note=note, now=_now(now))
+    return ticket
+
+
+def assignable_units(ticket: Ticket, acting_as: frozenset[str]):
+    """Units a ticket may go to: the township's own offices when the township assigns; any unit
+    of the county when the county office does."""
+    units = HandlingUnit.objects.active()
+    county_path = ticket.township.path.split("/")[1]
+    if Party.OFFICE in acting_as:
+        return units.filter(region__path__startswith=f"/{county_path}/")
+    return units.filter(region=ticket.township)
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    actor,
+    ticket: Ticket,
+    lead_unit: HandlingUnit,
+    co_units: Sequence[HandlingUnit] = (),
+    note: str = "",
+    now=None,
+) -> Ticket:
+    """Send the ticket to a lead unit (and co-units, 吹哨报到); the reply deadline starts now."""
+    now = _now(now)
+    acting_as = parties(ticket, actor)
+    allowed = assignable_units(
+        ticket, acting_as if ticket.status == Status.REGISTERED else acting_as & {Party.OFFICE}
+    )
+    wanted = [lead_unit, *co_units]
+    if len({u.pk for u in wanted}) != len(wanted):
+        raise ValidationError({"co_units": _("The lead unit cannot also be a co-unit, nor a unit twice.")})
+    if allowed.filter(pk__in=[u.pk for u in wanted]).count() != len(wanted):
+        raise ValidationError({"lead_unit": _("Choose units this office may assign to.")})
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
+    due = deadlines.add_days(now, policy.reply_days, mode=policy.day_mode)
+    opinion_due = deadlines.add_days(now, policy.co_opinion_days, mode=policy.day_mode)
+    by_township = ticket.status == Status.REGISTERED and Party.TOWNSHIP in acting_as
+    _move(
+        ticket,
+        move="assign",
+        actor=actor,
+        acting_as=acting_as,
+        note=note,
+        now=now,
+        changes={
+            "lead_unit": lead_unit,
+            "assigned_by": Ticket.AssignedBy.TOWNSHIP if by_township else Ticket.AssignedBy.COUNTY,
+            "assigned_at": now,
+            "due_at": due.at,
+            "due_year_unknown": due.uncertain or opinion_due.uncertain,
+            "extension_reason": "",
+        },
+        data={
+            "lead_unit": lead_unit.name,
+            "co_units": [u.name for u in co_units],
+            "due": timezone.localtime(due.at).isoformat(),
+        },
+    )
+    Assignment.objects.bulk_create(
+        [
+            Assignment(
+                ticket=ticket, unit=lead_unit, role=Assignment.Role.LEAD, assigned_at=now, assigned_by=actor
+            )
+        ]
+        + [
+            Assignment(
+                ticket=ticket,
+                unit=unit,
+                role=Assignment.Role.CO,
+                assigned_at=now,
+                assigned_by=actor,
+                opinion_due_at=opinion_due.at,
+            )
+            for unit in co_units
+        ]
+    )
+    return ticket
+
+
+# --- the unit ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_sign(*, actor, ticket: Ticket, now=None) -> Ticket:
+    _move(ticket, move="sign", actor=actor, now=_now(now))
+    return ticket
+
+
+@transaction.atomic
+def ticket_return(*, actor, ticket: Ticket, reason: str, now=None) -> Ticket:
+    """Hand the ticket back as not this unit's remit, to whoever assigned it."""
+    now = _now(now)
+    target = Status.REGISTERED if ticket.assigned_by == Ticket.AssignedBy.TOWNSHIP else Status.AT_COUNTY
+    unit = ticket.lead_unit
+    _move(
+        ticket,
+        move="return",
+        actor=actor,
+        to=target,
+        note=reason,
+        now=now,
+        changes={
+            "lead_unit": None,
+            "assigned_by": "",
+            "assigned_at": None,
+            "due_at": None,
+            "due_year_unknown": False,
+        },
+        data={"unit": unit.name if unit else ""},
+    )
+    Assignment.objects.filter(ticket=ticket, ended_at__isnull=True).update(ended_at=now)
+    Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).update(
+        decision=Extension.Decision.REFUSED, decided_at=now
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_contact(*, actor, ticket: Ticket, how: str, contacted_on: datetime.date, note: str = "", now=None):
+    """Step 1: the unit contacted the representative and the proposers (how and when)."""
+    how = (how or "").strip()
+    if not how:
+        raise ValidationError({"how": _("Say how they were contacted.")})
+    if contacted_on > timezone.localdate(_now(now)):
+        raise ValidationError({"contacted_on": _("The date cannot be in the future.")})
+    _move(ticket, move="contact", actor=actor, note=note, now=_now(now),
+          data={"how": how[:200], "on": contacted_on.isoformat()})  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_plan(*, actor, ticket: Ticket, plan: str, rep_consulted: bool, now=None):
+    """Step 2: the unit studied the rules, proposed a solution and consulted the representative."""
+    if not rep_consulted:
+        raise ValidationError({"rep_consulted": _("Consult the representative on the plan first.")})
+    _move(ticket, move="plan", actor=actor, note=plan, now=_now(now), data={"rep_consulted": True})
+    return ticket
+
+
+def co_units_outstanding(ticket: Ticket, now) -> list[Assignment]:
+    """Co-units whose opinion is neither in nor past its time (they hold up the reply)."""
+    return [
+        a
+        for a in ticket.assignments.all()
+        if a.role == Assignment.Role.CO
+        and a.ended_at is None
+        and a.opinion_at is None
+        and (a.opinion_due_at is None or a.opinion_due_at > now)
+    ]
+
+
+@transaction.atomic
+def ticket_reply(
+    *, actor, ticket: Ticket, text: str, files: Sequence[CleanFile] = (), summary: str = "", now=None
+) -> Ticket:
+    """Step 3: carried out, and the written reply (text and/or a file) goes to the office."""
+    now = _now(now)
+    text = (text or "").strip()
+    if not text and not files:
+        raise ValidationError({"text": _("Write the reply or attach it as a file.")})
+    waiting = co_units_outstanding(ticket, now)
+    if waiting:
+        raise ValidationError(
+            _("Waiting for the opinion of: %(units)s (or for their time to pass).")
+            % {"units": "、".join(a.unit.name for a in waiting)}
+        )
+    _move(ticket, move="reply", actor=actor, now=now,
+          changes={"reply": text, "reply_summary": summary.strip()[:300], "replied_at": now})  # fmt: skip
+    attach_files(ticket, files, purpose=Attachment.Purpose.REPLY, now=now)
+    return ticket
+
+
+@transaction.atomic
+def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment:
+    now = _now(now)
+    mine = [
+        a
+        for a in ticket.assignments.all()
+        if a.role == "co" and a.ended_at is None and a.unit_id in actor.scope.unit_ids
+    ]
+    if not mine:
+        raise PermissionDenied
+    assignment = mine[0]
+    if assignment.opinion_at is not None:
+        raise ValidationError(_("Your unit has already filed its opinion."))
+    _move(ticket, move="co_opinion", actor=actor, note=text, now=now, data={"unit": assignment.unit.name})
+    Assignment.objects.filter(pk=assignment.pk).update(opinion=text.strip(), opinion_at=now, opinion_by=actor)
+    assignment.refresh_from_db()
+    return assignment
+
+
+@transaction.atomic
+def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: str, now=None) -> Extension:
+    """Ask for more time, before the due time, with a reason."""
+    now = _now(now)
+    if ticket.due_at is None or now > ticket.due_at:
+        raise ValidationError(_("An extension must be asked for before the reply is due."))
+    requested = deadlines.end_of_day(until)
+    if requested <= ticket.due_at:
+        raise ValidationError({"until": _("Ask for a date after the current due date.")})
+    if Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).exists():
+        raise ValidationError(_("An extension request is already waiting for a decision."))
+    _move(ticket, move="request_extension", actor=actor, note=reason, now=now,
+          data={"until": until.isoformat()})  # fmt: skip
+    return Extension.objects.create(
+        ticket=ticket, requested_by=actor, requested_at=now, requested_until=requested, reason=reason.strip()
+    )
+
+
+@transaction.atomic
+def extension_decide(
+    *, actor, ticket: Ticket, extension: Extension, approve: bool, note: str = "", now=None
+) -> Extension:
+    """Approve (never past one calendar month after assignment) or refuse an extension."""
+    now = _now(now)
+    if extension.ticket_id != ticket.pk or extension.decision != Extension.Decision.PENDING:
+        raise ValidationError(_("This extension request has already been decided."))
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(ticket.assigned_at or now))
+    cap = deadlines.extension_cap(ticket.assigned_at or now, months=policy.max_extension_months)
+    granted = min(extension.requested_until, cap) if approve else None
+    changes = (
+        {"due_at": granted, "extension_reason": extension.reason, "due_year_unknown": False}
+        if approve
+        else {}
+    )
+    data = {"approved": approve}
+    if granted:
+        data |= {"due": timezone.localtime(granted).isoformat(), "reason": extension.reason,
+                 "capped": granted < extension.requested_until}  # fmt: skip
+    _move(ticket, move="decide_extension", actor=actor, note=note, now=now, changes=changes, data=data)
+    moved = Extension.objects.filter(pk=extension.pk, decision=Extension.Decision.PENDING).update(
+        decision=Extension.Decision.APPROVED if approve else Extension.Decision.REFUSED,
+        granted_until=granted,
+        decided_by=actor,
+        decided_at=now,
+    )
+    if not moved:
+        raise Conflict
+    extension.refresh_from_db()
+    return extension
+
+
+# --- review and feedback ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_rework(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+    _move(ticket, move="rework", actor=actor, note=note, now=_now(now), changes={"replied_at": None})
+    return ticket
+
+
+@transaction.atomic
+def ticket_forward(*, actor, ticket: Ticket, note: str = "", summary: str | None = None, now=None) -> Ticket:
+    """Forward the reply to the representative (and the proposers); the feedback window opens."""
+    now = _now(now)
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
+    feedback_due = deadlines.add_days(now, policy.feedback_days, mode=policy.day_mode)
+    changes = {"forwarded_at": now, "feedback_due_at": feedback_due.at}
+    if summary is not None:
+        changes["reply_summary"] = summary.strip()[:300]
+    _move(ticket, move="forward", actor=actor, note=note, now=now, changes=changes)
+    return ticket
+
+
+def raters_outstanding(ticket: Ticket) -> int:
+    """How many of the representative and the proposers have not rated this round yet."""
+    rated = Rating.objects.filter(ticket=ticket, round=ticket.round)
+    expected = Proposer.objects.filter(ticket=ticket).count() + (1 if ticket.representative_id else 0)
+    return max(0, expected - rated.count())
+
+
+@transaction.atomic
+def ticket_rate(
+    *,
+    ticket: Ticket,
+    score: str,
+    comment: str = "",
+    actor=None,
+    proposer: Proposer | None = None,
+    now=None,
+) -> Rating:
+    """Record the representative's (``actor``) or one proposer's rating, once per handling round.
+
+    When everyone has rated, the feedback concludes at once.
+    """
+    now = _now(now)
+    if score not in Rating.Score.values:
+        raise ValidationError({"score": _("Choose a rating.")})
+    if proposer is not None:
+        if proposer.ticket_id != ticket.pk:
+            raise PermissionDenied
+        acting_as, rep = frozenset({Party.PROPOSER}), None
+    else:
+        acting_as = parties(ticket, actor) & {Party.REPRESENTATIVE}
+        rep = ticket.representative
+    already = Rating.objects.filter(ticket=ticket, round=ticket.round)
+    if (proposer and already.filter(proposer=proposer).exists()) or (
+        not proposer and acting_as and already.filter(proposer__isnull=True).exists()
+    ):
+        raise ValidationError(_("This reply has already been rated by you."))
+    transition(
+        ticket,
+        move="rate",
+        actor=actor,
+        acting_as=acting_as,
+        actor_label=_("Proposer") if proposer else _("Representative"),
+        note=comment,
+        now=now,
+        data={"score": score},
+    )
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(
+                ticket=ticket,
+                round=ticket.round,
+                proposer=proposer,
+                representative=rep,
+                score=score,
+                comment=comment.strip()[:500],
+                rated_at=now,
+            )
+    except IntegrityError:
+        raise ValidationError(_("This reply has already been rated by you.")) from None
+    if raters_outstanding(ticket) == 0:
+        ticket_conclude(ticket=ticket, now=now)
+    return rating
+
+
+@transaction.atomic
+def ticket_conclude(*, ticket: Ticket, actor=None, now=None) -> Ticket:
+    """End the feedback: dissatisfied if anyone was, closed otherwise (no ratings: "no response")."""
+    now = _now(now)
+    scores = set(Rating.objects.filter(ticket=ticket, round=ticket.round).values_list("score", flat=True))
+    acting_as = frozenset({Party.SYSTEM}) if actor is None else parties(ticket, actor)
+    if Rating.Score.DISSATISFIED in scores:
+        target, changes = Status.DISSATISFIED, {}
+    else:
+        resolution = Ticket.Resolution.SATISFIED if scores else Ticket.Resolution.NO_RESPONSE
+        target, changes = Status.CLOSED, _close_changes(resolution, now)
+    transition(ticket, move="conclude", actor=actor, acting_as=acting_as, to=target, now=now, changes=changes,
+               actor_label=_label(ticket, actor, acting_as) if actor else _("System"),
+               data={"scores": sorted(scores)})  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_rehandle(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+    """Order the lead unit to handle it again (重办), with a new reply deadline from today."""
+    now = _now(now)
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
+    due = deadlines.add_days(now, policy.reply_days, mode=policy.day_mode)
+    _move(
+        ticket,
+        move="rehandle",
+        actor=actor,
+        note=note,
+        now=now,
+        changes={
+            "round": bump("round"),
+            "assigned_at": now,
+            "due_at": due.at,
+            "due_year_unknown": due.uncertain,
+            "extension_reason": "",
+            "replied_at": None,
+            "forwarded_at": None,
+            "feedback_due_at": None,
+        },
+        data={"due": timezone.localtime(due.at).isoformat()},
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_close(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+    now = _now(now)
+    _move(ticket, move="close", actor=actor, note=note, now=now,
+          changes=_close_changes(Ticket.Resolution.EXPLAINED_AFTER, now))  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_archive(*, actor, ticket: Ticket, now=None) -> Ticket:
+    _move(ticket, move="archive", actor=actor, now=_now(now))
+    return ticket
+
+
+EDITABLE = ("title", "content", "category", "place", "is_public_interest", "reply_summary")
+
+
+@transaction.atomic
+def ticket_edit(*, actor, ticket: Ticket, now=None, **fields) -> Ticket:
+    """Correct a ticket's details (staff); the event records what changed, before and after."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    changed = {k: v for k, v in fields.items() if getattr(ticket, k) != v}
+    if not changed:
+        return ticket
+    before = {k: str(getattr(ticket, k)) for k in changed}
+    _move(ticket, move="edit", actor=actor, now=_now(now), changes=changed,
+          data={"before": before, "after": {k: str(v) for k, v in changed.items()}})  # fmt: skip
+    return ticket

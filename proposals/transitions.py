@@ -1,0 +1,404 @@
+"""The one state machine of a ticket: its statuses, the moves between them, who may make each.
+
+The workflow is the seeds' own (登记、接待、处理、回复、反馈、归档, and the three handling steps):
+
+    registered ──triage──┬─ answer on the spot / explain / merge ───────────────────────→ closed
+        │                └─ assign (township unit) ─┐
+        └─ forward to county → at_county ─ assign (county unit) ─┤
+                                                    ↓
+    assigned ─ sign → signed ─ step 1 → contacted ─ step 2 → planned ─ step 3 (reply) → replied
+        └─ return (not our remit) → back to whoever assigned it      ↑ rework ←──────────┤
+                                                                       forward to rep ──→ forwarded
+    forwarded ─ ratings in (or the window ends) → closed, or dissatisfied
+    dissatisfied ─ re-handle (new deadline) → signed, or close with an explanation → closed
+    closed ─ archive → archived
+
+Who may move a ticket is said in terms of the *party* the user is to that ticket (the office
+over it, the lead unit, ...), computed from their roles by ``parties()``. Moves that change no
+status (a co-unit's opinion, an extension, a rating) go through the same ``transition()`` so that
+each is checked, serialised with the others by the status compare-and-set, and recorded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from liaison.roles import Role
+
+if TYPE_CHECKING:
+    from proposals.models import Ticket, TicketEvent
+
+
+class Status(models.TextChoices):
+    REGISTERED = "registered", gettext_lazy("registered, awaiting triage")
+    AT_COUNTY = "at_county", gettext_lazy("forwarded to the county liaison office")
+    ASSIGNED = "assigned", gettext_lazy("assigned, awaiting signature")
+    SIGNED = "signed", gettext_lazy("signed for")
+    CONTACTED = "contacted", gettext_lazy("step 1: proposers contacted")
+    PLANNED = "planned", gettext_lazy("step 2: plan agreed")
+    REPLIED = "replied", gettext_lazy("replied, awaiting review")
+    FORWARDED = "forwarded", gettext_lazy("forwarded to the representative, awaiting feedback")
+    DISSATISFIED = "dissatisfied", gettext_lazy("dissatisfied, awaiting decision")
+    CLOSED = "closed", gettext_lazy("closed")
+    ARCHIVED = "archived", gettext_lazy("archived")
+
+
+# What a proposer reads on the tracking page, in plain words.
+PUBLIC_LABEL = {
+    Status.REGISTERED: gettext_lazy("Received. Staff are deciding who will handle it."),
+    Status.AT_COUNTY: gettext_lazy("Passed to the county liaison office, which will choose the unit."),
+    Status.ASSIGNED: gettext_lazy("Sent to the unit that will handle it."),
+    Status.SIGNED: gettext_lazy("The unit has taken it on."),
+    Status.CONTACTED: gettext_lazy("The unit has contacted the representative and you."),
+    Status.PLANNED: gettext_lazy("The unit has a plan and is carrying it out."),
+    Status.REPLIED: gettext_lazy("The unit has replied; the reply is being reviewed."),
+    Status.FORWARDED: gettext_lazy("Replied. Please tell us whether you are satisfied."),
+    Status.DISSATISFIED: gettext_lazy("You were not satisfied; staff are deciding what happens next."),
+    Status.CLOSED: gettext_lazy("Closed."),
+    Status.ARCHIVED: gettext_lazy("Closed and archived."),
+}
+
+OPEN = frozenset(
+    {
+        Status.REGISTERED,
+        Status.AT_COUNTY,
+        Status.ASSIGNED,
+        Status.SIGNED,
+        Status.CONTACTED,
+        Status.PLANNED,
+        Status.REPLIED,
+        Status.FORWARDED,
+        Status.DISSATISFIED,
+    }
+)
+# Statuses in which a unit holds the ticket and the reply deadline runs.
+WITH_UNIT = frozenset({Status.ASSIGNED, Status.SIGNED, Status.CONTACTED, Status.PLANNED})
+CLOSED = frozenset({Status.CLOSED, Status.ARCHIVED})
+
+
+class Party(models.TextChoices):
+    """What a user is to one ticket."""
+
+    OFFICE = "office", gettext_lazy("county liaison office")
+    TOWNSHIP = "township", gettext_lazy("township staff")
+    REVIEWER = "reviewer", gettext_lazy("the office that assigned it")
+    LEAD_UNIT = "lead_unit", gettext_lazy("lead unit")
+    CO_UNIT = "co_unit", gettext_lazy("co-unit")
+    REPRESENTATIVE = "representative", gettext_lazy("responsible representative")
+    PROPOSER = "proposer", gettext_lazy("proposer")
+    SYSTEM = "system", gettext_lazy("the system")
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    label: str
+    # from-status -> to-status; a move that changes nothing maps a status to itself.
+    paths: dict[str, str]
+    by: frozenset[str]
+    public: bool = False  # shown on the proposer's tracking page
+    note_required: bool = False
+    extra_by: dict[str, frozenset[str]] = field(default_factory=dict)  # per-status override of `by`
+
+    def allowed_for(self, status: str) -> frozenset[str]:
+        return self.extra_by.get(status, self.by)
+
+
+TRIAGE = frozenset({Party.TOWNSHIP, Party.OFFICE})
+OFFICE = frozenset({Party.OFFICE})
+LEAD = frozenset({Party.LEAD_UNIT})
+REVIEW = frozenset({Party.REVIEWER})
+HANDLING = (Status.SIGNED, Status.CONTACTED, Status.PLANNED)
+
+
+def _moves(*moves: Move) -> dict[str, Move]:
+    return {m.name: m for m in moves}
+
+
+MOVES: dict[str, Move] = _moves(
+    Move(
+        "answer_on_spot",
+        gettext_lazy("answered on the spot"),
+        {Status.REGISTERED: Status.CLOSED, Status.AT_COUNTY: Status.CLOSED},
+        TRIAGE,
+        public=True,
+        note_required=True,
+        extra_by={Status.AT_COUNTY: OFFICE},
+    ),
+    Move(
+        "explain",
+        gettext_lazy("explained (unreasonable or already decided)"),
+        {Status.REGISTERED: Status.CLOSED, Status.AT_COUNTY: Status.CLOSED},
+        TRIAGE,
+        public=True,
+        note_required=True,
+        extra_by={Status.AT_COUNTY: OFFICE},
+    ),
+    Move(
+        "merge",
+        gettext_lazy("merged into another ticket"),
+        {Status.REGISTERED: Status.CLOSED, Status.AT_COUNTY: Status.CLOSED},
+        TRIAGE,
+        public=True,
+        extra_by={Status.AT_COUNTY: OFFICE},
+    ),
+    Move(
+        "assign",
+        gettext_lazy("assigned"),
+        {Status.REGISTERED: Status.ASSIGNED, Status.AT_COUNTY: Status.ASSIGNED},
+        TRIAGE,
+        public=True,
+        extra_by={Status.AT_COUNTY: OFFICE},
+    ),
+    Move(
+        "forward_to_county",
+        gettext_lazy("forwarded to the county liaison office"),
+        {Status.REGISTERED: Status.AT_COUNTY},
+        TRIAGE,
+        public=True,
+    ),
+    Move("sign", gettext_lazy("signed for"), {Status.ASSIGNED: Status.SIGNED}, LEAD, public=True),
+    Move(
+        "return",
+        gettext_lazy("returned as not its remit"),
+        # The target depends on who assigned it: see ``return_target``.
+        {Status.ASSIGNED: Status.REGISTERED},
+        LEAD,
+        note_required=True,
+    ),
+    Move(
+        "contact",
+        gettext_lazy("step 1: contacted the representative and proposers"),
+        {Status.SIGNED: Status.CONTACTED},
+        LEAD,
+        public=True,
+    ),
+    Move(
+        "plan",
+        gettext_lazy("step 2: plan made, representative consulted"),
+        {Status.CONTACTED: Status.PLANNED},
+        LEAD,
+        public=True,
+        note_required=True,
+    ),
+    Move(
+        "reply",
+        gettext_lazy("step 3: carried out and replied in writing"),
+        {Status.PLANNED: Status.REPLIED},
+        LEAD,
+        public=True,
+    ),
+    Move(
+        "co_opinion",
+        gettext_lazy("co-unit opinion filed"),
+        {s: s for s in (Status.ASSIGNED, *HANDLING)},
+        frozenset({Party.CO_UNIT}),
+        note_required=True,
+    ),
+    Move(
+        "request_extension",
+        gettext_lazy("extension requested"),
+        {s: s for s in (Status.ASSIGNED, *HANDLING)},
+        LEAD,
+        note_required=True,
+    ),
+    Move(
+        "decide_extension",
+        gettext_lazy("extension decided"),
+        {s: s for s in (Status.ASSIGNED, *HANDLING)},
+        REVIEW,
+        public=True,
+    ),
+    Move(
+        "rework",
+        gettext_lazy("returned for rework"),
+        {Status.REPLIED: Status.PLANNED},
+        REVIEW,
+        note_required=True,
+    ),
+    Move(
+        "forward",
+        gettext_lazy("reply forwarded to the representative"),
+        {Status.REPLIED: Status.FORWARDED},
+        REVIEW,
+        public=True,
+    ),
+    Move(
+        "rate",
+        gettext_lazy("rated"),
+        {Status.FORWARDED: Status.FORWARDED},
+        frozenset({Party.REPRESENTATIVE, Party.PROPOSER}),
+        public=True,
+    ),
+    Move(
+        "conclude",
+        gettext_lazy("feedback concluded"),
+        {Status.FORWARDED: Status.CLOSED},  # or DISSATISFIED: see ``services.ticket_conclude``
+        frozenset({Party.SYSTEM, Party.REVIEWER}),
+        public=True,
+    ),
+    Move(
+        "rehandle",
+        gettext_lazy("re-handling ordered (重办)"),
+        {Status.DISSATISFIED: Status.SIGNED},
+        REVIEW,
+        public=True,
+        note_required=True,
+    ),
+    Move(
+        "close",
+        gettext_lazy("closed with an explanation"),
+        {Status.DISSATISFIED: Status.CLOSED},
+        REVIEW,
+        public=True,
+        note_required=True,
+    ),
+    Move("archive", gettext_lazy("archived"), {Status.CLOSED: Status.ARCHIVED}, TRIAGE),
+    Move(
+        "edit",
+        gettext_lazy("details edited"),
+        {s: s for s in OPEN},
+        TRIAGE,
+    ),
+)
+
+# Moves whose target can be one of several statuses, chosen by the service (the map above
+# names the default). ``transition`` accepts these alternatives and no others.
+ALTERNATIVE_TARGETS = {
+    ("return", Status.ASSIGNED): {Status.REGISTERED, Status.AT_COUNTY},
+    ("conclude", Status.FORWARDED): {Status.CLOSED, Status.DISSATISFIED},
+}
+
+
+class InvalidMove(Exception):
+    """The move is not possible from the ticket's status."""
+
+
+class Conflict(Exception):
+    """Someone else moved the ticket since the user loaded it."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message
+            or _("Someone else acted on this ticket in the meantime. Reload the page to see what changed.")
+        )
+
+
+def parties(ticket: Ticket, user) -> frozenset[str]:
+    """What ``user`` is to ``ticket``: computed from their roles, with no query beyond the
+    ticket's own assignments (prefetched by the detail page)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    scope = user.scope
+    found: set[str] = set()
+    path = ticket.township.path
+    if scope.sees_all:
+        found |= {Party.OFFICE, Party.TOWNSHIP}
+    else:
+        for root in scope.anchor_paths.get(Role.LIAISON_OFFICE, ()):
+            if path.startswith(root):
+                found.add(Party.OFFICE)
+        for root in scope.anchor_paths.get(Role.TOWNSHIP_STAFF, ()):
+            if path.startswith(root):
+                found.add(Party.TOWNSHIP)
+    if Party.OFFICE in found or (Party.TOWNSHIP in found and ticket.assigned_by == "township"):
+        found.add(Party.REVIEWER)
+    if scope.unit_ids:
+        for assignment in ticket.assignments.all():
+            if assignment.ended_at is None and assignment.unit_id in scope.unit_ids:
+                found.add(Party.LEAD_UNIT if assignment.role == "lead" else Party.CO_UNIT)
+    if ticket.representative_id and ticket.representative.user_id == user.pk:
+        found.add(Party.REPRESENTATIVE)
+    return frozenset(found)
+
+
+def allowed_moves(ticket: Ticket, acting_as: frozenset[str]) -> list[Move]:
+    """The moves these parties may make on the ticket now (for the buttons a page shows)."""
+    return [
+        m for m in MOVES.values() if ticket.status in m.paths and acting_as & m.allowed_for(ticket.status)
+    ]
+
+
+def check(ticket: Ticket, move_name: str, acting_as: frozenset[str]) -> Move:
+    """Return the move, or raise: InvalidMove (not from this status), PermissionDenied (not you)."""
+    move = MOVES[move_name]
+    if ticket.status not in move.paths:
+        raise InvalidMove(
+            _("“%(move)s” is not possible while the ticket is “%(status)s”.")
+            % {"move": move.label, "status": Status(ticket.status).label}
+        )
+    if not acting_as & move.allowed_for(ticket.status):
+        raise PermissionDenied(_("You may not do this on this ticket."))
+    return move
+
+
+@transaction.atomic
+def transition(
+    ticket: Ticket,
+    *,
+    move: str,
+    actor,
+    acting_as: frozenset[str],
+    note: str = "",
+    to: str | None = None,
+    data: dict | None = None,
+    changes: dict | None = None,
+    actor_label: str = "",
+    now=None,
+) -> TicketEvent:
+    """Make ``move`` on ``ticket`` as ``actor`` (who is ``acting_as`` to it), or refuse.
+
+    1. Check the move is allowed from the status the caller loaded, for these parties.
+    2. Move the row with a compare-and-set on that status (and bump ``updated_at``): zero rows
+       updated means another user moved it first, and this one gets ``Conflict``.
+    3. Write one append-only event (the timeline and the notification outbox).
+    ``changes`` are further column updates made in the same UPDATE.
+    """
+    from proposals.models import Ticket, TicketEvent
+
+    spec = check(ticket, move, acting_as)
+    note = (note or "").strip()
+    if spec.note_required and not note:
+        raise InvalidMove(_("Please give the reason or the details."))
+    source = ticket.status
+    target = to or spec.paths[source]
+    if target != spec.paths[source] and target not in ALTERNATIVE_TARGETS.get((move, source), ()):
+        raise InvalidMove(f"{move} cannot lead from {source} to {target}")
+    now = now or timezone.now()
+    changes = dict(changes or {})
+    moved = Ticket.objects.filter(pk=ticket.pk, status=source, updated_at=ticket.updated_at).update(
+        status=target, updated_at=now, **changes
+    )
+    if not moved:
+        raise Conflict
+    for name, value in changes.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(ticket, name, value)
+    if any(hasattr(v, "resolve_expression") for v in changes.values()):
+        ticket.refresh_from_db(fields=[k for k, v in changes.items() if hasattr(v, "resolve_expression")])
+    ticket.status, ticket.updated_at = target, now
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        at=now,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label[:64],
+        move=move,
+        from_status=source,
+        to_status=target,
+        note=note,
+        data=data or {},
+        is_public=spec.public,
+    )
+
+
+def bump(field_name: str):
+    """An F() increment for ``changes`` (e.g. the handling round)."""
+    return F(field_name) + 1

@@ -1,0 +1,74 @@
+"""The whole life of a ticket through the services, as the seeds describe it."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from proposals import services
+from proposals.models import Rating, Ticket
+from proposals.transitions import Conflict, InvalidMove, Status
+
+TZ = timezone.get_default_timezone()
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+
+
+def fresh(ticket):
+    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
+
+
+@time_machine.travel(START, tick=False)
+def test_a_ticket_goes_from_registration_to_archive(
+    ticket, clerk_a, unit_a, unit_a_staff, rep_a, liaison_office
+):
+    assert ticket.status == Status.REGISTERED and len(ticket.tracking_code) == 10
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    t = fresh(ticket)
+    assert t.status == Status.ASSIGNED and t.assigned_by == "township"
+    assert timezone.localtime(t.due_at) == datetime.datetime(2026, 3, 12, 23, 59, 59, tzinfo=TZ)
+    services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+    services.ticket_contact(
+        actor=unit_a_staff, ticket=fresh(ticket), how="电话", contacted_on=datetime.date(2026, 3, 2)
+    )
+    services.ticket_plan(actor=unit_a_staff, ticket=fresh(ticket), plan="更换灯具", rep_consulted=True)
+    services.ticket_reply(actor=unit_a_staff, ticket=fresh(ticket), text="已更换三盏路灯")
+    assert fresh(ticket).status == Status.REPLIED
+    services.ticket_forward(actor=clerk_a, ticket=fresh(ticket))
+    t = fresh(ticket)
+    assert t.status == Status.FORWARDED and t.feedback_due_at is not None
+    services.ticket_rate(ticket=t, actor=rep_a, score="satisfied")
+    assert fresh(ticket).status == Status.FORWARDED  # the proposer has not rated yet
+    proposer = t.proposers.get()
+    services.ticket_rate(ticket=fresh(ticket), proposer=proposer, score="basically")
+    t = fresh(ticket)
+    assert t.status == Status.CLOSED and t.resolution == "satisfied"
+    services.ticket_archive(actor=liaison_office, ticket=t)
+    assert fresh(ticket).status == Status.ARCHIVED
+    moves = list(ticket.events.order_by("id").values_list("move", flat=True))
+    assert moves == [
+        "register", "assign", "sign", "contact", "plan", "reply", "forward", "rate", "rate", "conclude", "archive",
+    ]  # fmt: skip
+    assert Rating.objects.filter(ticket=ticket).count() == 2
+
+
+def test_the_unit_of_another_township_may_not_sign(ticket, clerk_a, unit_a, unit_staff):
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    with pytest.raises(PermissionDenied):
+        services.ticket_sign(actor=unit_staff, ticket=fresh(ticket))
+
+
+def test_a_stale_page_loses_to_the_first_signature(ticket, clerk_a, unit_a, unit_a_staff):
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    first, second = fresh(ticket), fresh(ticket)
+    services.ticket_sign(actor=unit_a_staff, ticket=first)
+    with pytest.raises(Conflict):
+        services.ticket_sign(actor=unit_a_staff, ticket=second)
+
+
+def test_signing_twice_is_not_a_move(ticket, clerk_a, unit_a, unit_a_staff):
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+    with pytest.raises(InvalidMove):
+        services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
