@@ -10,6 +10,8 @@ urlpatterns = [
     path("reps/", include("reps.urls")),
     path("studios/", include("studios.urls")),
     path("schedule/", include("studios.schedule_urls")),
+    path("tickets/", include("proposals.urls")),
+    path("", include("proposals.public_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
