@@ -7,6 +7,7 @@ class ProposalsConfig(AppConfig):
     verbose_name = _("Suggestion tickets")
 
     def ready(self) -> None:
+        from liaison import navigation
         from liaison.roles import Role, crud, grant
 
         grant(
@@ -24,4 +25,14 @@ class ProposalsConfig(AppConfig):
             *crud("proposals.deadlinepolicy", "view"),
             *crud("proposals.workcalendarday", "view"),
             *crud("proposals.calendaryear", "view"),
+        )
+        # The workspace: every role that works on tickets, or follows them.
+        navigation.register(
+            navigation.NavItem(
+                _("Tickets"),
+                "proposals:workspace",
+                roles=navigation.STAFF
+                | {Role.HANDLING_UNIT, Role.REPRESENTATIVE, Role.COMMITTEE_MEMBER, Role.STUDIO_OFFICER},
+                order=5,
+            )
         )

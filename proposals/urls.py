@@ -1,2 +1,18 @@
+from django.urls import path
+
+from proposals import views, views_create
+
 app_name = "proposals"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.workspace, name="workspace"),
+    path("new/", views_create.create, name="create"),
+    path("from-reception/<int:pk>/", views_create.from_reception_matter, name="from_reception_matter"),
+    path("from-visit/<int:pk>/", views_create.from_visit_matter, name="from_visit_matter"),
+    path("export.xlsx", views.export, name="export"),
+    path("weekly.xlsx", views.weekly_export, name="weekly_export"),
+    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/<slug:move>/", views.act, name="act"),
+]

@@ -1,0 +1,186 @@
+"""The workspace's queues: which tickets wait for which user, read as filters over
+``Ticket.objects.visible_to(user)``.
+
+A queue is a named ``Q`` (plus the roles that see it). The workspace counts every queue the
+user has in one aggregate query and lists one of them, filtered and sorted by due time, so
+the page costs the same number of queries for ten tickets as for a million.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from liaison.roles import Role
+from liaison.scoping import NOTHING
+from proposals.models import Assignment, Extension, Rating, Ticket
+from proposals.transitions import WITH_UNIT, Status
+from reps.models import CommitteeLink
+
+if TYPE_CHECKING:
+    from liaison.scoping import Scope
+
+# A reply due within this many days is "due soon" (the policy's first warning, by default).
+SOON_DAYS = 3
+# Statuses in which a reviewer (the office that assigned the ticket) has something to decide.
+TO_REVIEW = (Status.REPLIED, Status.DISSATISFIED)
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: str
+    roles: frozenset[str] | None  # None: every signed-in user with a ticket role
+    help: str = ""
+
+
+QUEUES: tuple[Queue, ...] = (
+    Queue(
+        "township",
+        _("Township triage"),
+        frozenset({Role.TOWNSHIP_STAFF}),
+        _("New matters of your township, and the replies and extension requests of the units it assigned."),
+    ),
+    Queue(
+        "office",
+        _("Liaison office"),
+        frozenset({Role.LIAISON_OFFICE}),
+        _("Matters forwarded to the county, and the replies and extension requests of county units."),
+    ),
+    Queue(
+        "unit",
+        _("Unit inbox"),
+        frozenset({Role.HANDLING_UNIT}),
+        _("Tickets your unit holds: to sign for, in handling, or awaiting your co-unit opinion."),
+    ),
+    Queue(
+        "mine",
+        _("My tickets"),
+        frozenset({Role.REPRESENTATIVE}),
+        _("The matters you are responsible for or co-signed, with the replies forwarded to you to rate."),
+    ),
+    Queue(
+        "linked",
+        _("Linked representatives"),
+        frozenset({Role.COMMITTEE_MEMBER}),
+        _("The tickets of the representatives linked to you."),
+    ),
+    Queue(
+        "studio",
+        _("My studios"),
+        frozenset({Role.STUDIO_OFFICER}),
+        _("The tickets of the studios you are the liaison officer of."),
+    ),
+    Queue("all", _("All I can see"), None, _("Every ticket you may see, open or closed.")),
+)
+BY_KEY = {q.key: q for q in QUEUES}
+TICKET_ROLES = frozenset(Role)
+
+
+def queues_for(user) -> list[Queue]:
+    """The queues a user's roles give them, work queues first and "all" last."""
+    scope = user.scope
+    if not (scope.sees_all or scope.roles & TICKET_ROLES):
+        return []
+    return [q for q in QUEUES if q.roles is None or scope.sees_all or scope.roles & q.roles]
+
+
+def _under(scope: Scope, role: str) -> Q:
+    """Tickets whose township lies under one of the places ``role`` is anchored at."""
+    if scope.sees_all:
+        return Q()
+    q = NOTHING
+    for path in scope.anchor_paths.get(role, ()):
+        q |= Q(township__path__startswith=path)
+    return q
+
+
+def _pending_extension() -> Exists:
+    return Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.PENDING))
+
+
+def _reviewing(assigned_by: str) -> Q:
+    return Q(assigned_by=assigned_by) & (
+        Q(status__in=TO_REVIEW) | (Q(status__in=WITH_UNIT) & Q(_pending_extension()))
+    )
+
+
+def _unit_holds(unit_ids, *, role: str, opinion_pending: bool = False) -> Exists:
+    held = Assignment.objects.filter(
+        ticket=OuterRef("pk"), unit_id__in=unit_ids, ended_at__isnull=True, role=role
+    )
+    if opinion_pending:
+        held = held.filter(opinion_at__isnull=True)
+    return Exists(held)
+
+
+def co_opinion_pending(scope: Scope) -> Exists | None:
+    """Whether one of the user's units is a co-unit that has not filed its opinion (per row)."""
+    if not scope.unit_ids:
+        return None
+    return _unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True)
+
+
+def rep_to_rate(user) -> Q:
+    """Replies forwarded to the user as the responsible representative and not rated yet."""
+    rated = Rating.objects.filter(ticket=OuterRef("pk"), round=OuterRef("round"), proposer__isnull=True)
+    return Q(status=Status.FORWARDED, representative__user_id=user.pk) & ~Q(Exists(rated))
+
+
+def queue_filter(key: str, user) -> Q:
+    """The ``Q`` of one queue for ``user`` (to apply on top of ``visible_to(user)``)."""
+    scope = user.scope
+    if key == "township":
+        return _under(scope, Role.TOWNSHIP_STAFF) & (
+            Q(status=Status.REGISTERED) | _reviewing(Ticket.AssignedBy.TOWNSHIP)
+        )
+    if key == "office":
+        return _under(scope, Role.LIAISON_OFFICE) & (
+            Q(status=Status.AT_COUNTY) | _reviewing(Ticket.AssignedBy.COUNTY)
+        )
+    if key == "unit":
+        if not scope.unit_ids:
+            return NOTHING
+        return Q(status__in=WITH_UNIT) & (
+            Q(_unit_holds(scope.unit_ids, role=Assignment.Role.LEAD))
+            | Q(_unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True))
+        )
+    if key == "mine":
+        co_signed = Ticket.co_signers.through.objects.filter(
+            ticket=OuterRef("pk"), representative__user_id=user.pk
+        )
+        return Q(representative__user_id=user.pk) | Q(Exists(co_signed))
+    if key == "linked":
+        return Q(
+            Exists(CommitteeLink.objects.filter(member_id=user.pk, representative=OuterRef("representative")))
+        )
+    if key == "studio":
+        return Q(studio__liaison_officer_id=user.pk)
+    if key == "all":
+        return Q()
+    raise KeyError(key)
+
+
+def counts(user, queues: list[Queue]) -> dict[str, int]:
+    """How many tickets each queue holds: one aggregate query for all of them."""
+    if not queues:
+        return {}
+    aggregates = {q.key: Count("pk", filter=queue_filter(q.key, user)) for q in queues}
+    return Ticket.objects.visible_to(user).aggregate(**aggregates)
+
+
+def timeliness_filter(value: str, now: datetime.datetime) -> Q:
+    """On time / due soon / overdue: only tickets a unit holds, whose reply deadline runs."""
+    soon = now + datetime.timedelta(days=SOON_DAYS)
+    running = Q(status__in=WITH_UNIT, due_at__isnull=False)
+    if value == "overdue":
+        return running & Q(due_at__lt=now)
+    if value == "due_soon":
+        return running & Q(due_at__gte=now, due_at__lte=soon)
+    if value == "on_time":
+        return running & Q(due_at__gt=soon)
+    return Q()

@@ -1,0 +1,572 @@
+"""Signed-in ticket pages: the workspace (queues), a ticket's page with the moves the user may
+make, editing, attachments and the Excel exports.
+
+Thin views: every ticket is fetched through ``Ticket.objects.visible_to(user)`` (404 when the
+user may not see it), every write is one service call, and the domain's refusals become a
+message. Registering a ticket (by hand or from the field) is in ``views_create.py``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, Case, Prefetch, Value, When
+from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from liaison.exports import xlsx_response
+from liaison.models import Region
+from liaison.roles import STAFF_ROLES, Role
+from proposals import deadlines, services
+from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterForm, parse_version, version_of
+from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
+from proposals.queues import BY_KEY, co_opinion_pending, counts, queue_filter, queues_for, rep_to_rate
+from proposals.queues import timeliness_filter as timeliness_q
+from proposals.transitions import (
+    MOVES,
+    TRIAGE,
+    WITH_UNIT,
+    Conflict,
+    InvalidMove,
+    Party,
+    Status,
+    allowed_moves,
+    check,
+    parties,
+)
+from proposals.views_create import may_register_tickets
+
+PAGE_SIZE = 30
+# Who may read the proposers' names and phones: those who must contact them. A committee
+# member or a studio officer follows the ticket but does not handle it, so they see how many
+# proposers there are, not who.
+SEES_PROPOSERS = frozenset(
+    {Party.OFFICE, Party.TOWNSHIP, Party.LEAD_UNIT, Party.CO_UNIT, Party.REPRESENTATIVE}
+)
+LIST_RELATED = ("category", "lead_unit", "township")
+
+
+def _visible(user):
+    return Ticket.objects.visible_to(user)
+
+
+def _time_status(ticket: Ticket, now: datetime.datetime):
+    """The reply deadline's state, while a unit holds the ticket (afterwards it no longer runs)."""
+    if ticket.status not in WITH_UNIT:
+        return None
+    return deadlines.time_status(ticket.due_at, now)
+
+
+# --- the workspace ---------------------------------------------------------------------------
+
+
+def _filter_townships(user):
+    return Region.objects.visible_to(user).townships().order_by("path")
+
+
+def _filtered(request):
+    """The current queue of the user, filtered as the query string says.
+
+    Returns (queues, current queue, filter form, tickets queryset, the query to keep).
+    404 for a queue the user does not have, or a township they may not see.
+    """
+    user = request.user
+    queues = queues_for(user)
+    if not queues:
+        raise PermissionDenied
+    key = request.GET.get("queue") or queues[0].key
+    if key not in {q.key for q in queues}:
+        raise Http404
+    townships = _filter_townships(user)
+    township_id = request.GET.get("township", "")
+    if township_id and not townships.filter(pk=township_id if township_id.isdigit() else 0).exists():
+        raise Http404
+    form = TicketFilterForm(request.GET, townships=townships)
+    chosen = form.values()
+    tickets = _visible(user).filter(queue_filter(key, user))
+    if chosen.get("q"):
+        tickets = tickets.search(chosen["q"])
+    if chosen.get("status"):
+        tickets = tickets.filter(status=chosen["status"])
+    if chosen.get("category"):
+        tickets = tickets.filter(category=chosen["category"])
+    if chosen.get("timeliness"):
+        tickets = tickets.filter(timeliness_q(chosen["timeliness"], timezone.now()))
+    if chosen.get("township"):
+        tickets = tickets.filter(township=chosen["township"])
+    kept = {"queue": key}
+    for name in ("q", "status", "category", "timeliness", "township"):
+        value = request.GET.get(name, "").strip()
+        if value and chosen.get(name):
+            kept[name] = value
+    return queues, BY_KEY[key], form, tickets.by_due(), kept
+
+
+@login_required
+def workspace(request):
+    """The user's queues as tabs, each with its count; the current one listed by due time."""
+    user = request.user
+    queues, current, form, tickets, kept = _filtered(request)
+    scope = user.scope
+    annotations = {}
+    co_pending = co_opinion_pending(scope)
+    if co_pending is not None:
+        annotations["co_pending"] = co_pending
+    if scope.has_role(Role.REPRESENTATIVE):
+        annotations["to_rate"] = Case(
+            When(rep_to_rate(user), then=Value(True)), default=False, output_field=BooleanField()
+        )
+    tickets = tickets.select_related(*LIST_RELATED).annotate(**annotations)
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for ticket in page.object_list:
+        ticket.time = _time_status(ticket, now)
+    counted = counts(user, queues)
+    # County staff (or staff of several townships) narrow the list to one township.
+    townships_shown = (
+        scope.sees_all
+        or Role.LIAISON_OFFICE in scope.roles
+        or len(scope.anchor_paths.get(Role.TOWNSHIP_STAFF, ())) > 1
+    )
+    return render(
+        request,
+        "proposals/workspace.html",
+        {
+            "queues": [(q, counted.get(q.key, 0)) for q in queues],
+            "current": current,
+            "form": form,
+            "townships_shown": townships_shown,
+            "page": page,
+            "query": urlencode(kept),
+            "queue_query": urlencode({k: v for k, v in kept.items() if k != "queue"}),
+            "may_create": may_register_tickets(user),
+            "weekly_townships": list(_filter_townships(user))
+            if scope.roles & STAFF_ROLES or scope.sees_all
+            else [],
+            "export_url": f"{reverse('proposals:export')}?{urlencode(kept)}",
+        },
+    )
+
+
+def _list_rows(tickets, now):
+    for t in tickets:
+        time = _time_status(t, now)
+        yield [
+            t.display_code,
+            t.title,
+            t.category.name,
+            t.township.name,
+            t.place,
+            t.get_status_display(),
+            t.lead_unit.name if t.lead_unit else "",
+            timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(t.due_at).strftime("%Y-%m-%d") if t.due_at else "",
+            time.label if time else "",
+        ]
+
+
+def _list_header():
+    return [
+        _("tracking code"),
+        _("title"),
+        _("category"),
+        _("township"),
+        _("place"),
+        _("status"),
+        _("lead unit"),
+        _("registered at"),
+        _("reply due"),
+        _("time status"),
+    ]
+
+
+@login_required
+def export(request):
+    """The current queue, filtered as on the page, as an Excel sheet."""
+    _queues, current, _form, tickets, _kept = _filtered(request)
+    rows = _list_rows(tickets.select_related(*LIST_RELATED).iterator(chunk_size=2000), timezone.now())
+    stamp = timezone.localdate().isoformat()
+    return xlsx_response(str(current.label), _list_header(), rows, filename=f"{_('tickets')}-{stamp}.xlsx")
+
+
+def week_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """Monday 00:00 to the next Monday 00:00, Beijing time, of the week containing ``day``."""
+    monday = day - datetime.timedelta(days=day.weekday())
+    tz = timezone.get_default_timezone()
+    start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(monday + datetime.timedelta(days=7), datetime.time.min, tzinfo=tz)
+    return start, end
+
+
+@login_required
+def weekly_export(request):
+    """The weekly problem list of one township (每周梳理上报一次): the tickets registered that week."""
+    user = request.user
+    townships = _filter_townships(user)
+    chosen = request.GET.get("township", "")
+    if chosen:
+        township = get_object_or_404(townships, pk=chosen if chosen.isdigit() else 0)
+    else:
+        options = list(townships[:2])
+        if len(options) != 1:
+            raise Http404  # staff of several townships say which one
+        township = options[0]
+    try:
+        day = (
+            datetime.date.fromisoformat(request.GET["week"])
+            if request.GET.get("week")
+            else timezone.localdate()
+        )
+    except ValueError:
+        return HttpResponseBadRequest(_("Give the week as a date, e.g. 2026-03-02."))
+    start, end = week_bounds(day)
+    tickets = (
+        _visible(user)
+        .filter(township=township, created_at__gte=start, created_at__lt=end)
+        .select_related(*LIST_RELATED)
+        .order_by("created_at", "id")
+    )
+    header = [
+        _("tracking code"),
+        _("registered at"),
+        _("category"),
+        _("title"),
+        _("place"),
+        _("status"),
+        _("lead unit"),
+        _("reply due"),
+    ]
+    rows = (
+        [
+            t.display_code,
+            timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M"),
+            t.category.name,
+            t.title,
+            t.place,
+            t.get_status_display(),
+            t.lead_unit.name if t.lead_unit else "",
+            timezone.localtime(t.due_at).strftime("%Y-%m-%d") if t.due_at else "",
+        ]
+        for t in tickets.iterator(chunk_size=2000)
+    )
+    monday = start.date()
+    return xlsx_response(
+        _("Weekly problem list"),
+        header,
+        rows,
+        filename=f"{township.name}-{_('weekly problem list')}-{monday}.xlsx",
+    )
+
+
+# --- one ticket ------------------------------------------------------------------------------
+
+
+def _page_queryset(user):
+    """A visible ticket with everything its page shows, in a fixed number of queries."""
+    return (
+        _visible(user)
+        .select_related(
+            "township", "studio", "representative", "category", "lead_unit", "merged_into", "created_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.select_related("unit", "opinion_by").order_by("role", "id"),
+            ),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
+            Prefetch(
+                "extensions",
+                queryset=Extension.objects.select_related("requested_by", "decided_by").order_by(
+                    "requested_at", "id"
+                ),
+            ),
+            Prefetch("ratings", queryset=Rating.objects.select_related("proposer", "representative")),
+            "proposers",
+            "attachments",
+            "co_signers",
+        )
+    )
+
+
+def _available_forms(ticket: Ticket, acting_as: frozenset[str], user, now) -> list[str]:
+    """The moves the user may make now, less those whose precondition the page already knows is unmet."""
+    names = []
+    pending = any(e.decision == Extension.Decision.PENDING for e in ticket.extensions.all())
+    for move in allowed_moves(ticket, acting_as):
+        name = move.name
+        if name not in MOVE_FORMS:
+            continue
+        if name == "rate" and any(
+            r.round == ticket.round and r.proposer_id is None for r in ticket.ratings.all()
+        ):
+            continue
+        if name == "co_opinion" and not any(
+            a.role == Assignment.Role.CO
+            and a.ended_at is None
+            and a.opinion_at is None
+            and a.unit_id in user.scope.unit_ids
+            for a in ticket.assignments.all()
+        ):
+            continue
+        if name == "request_extension" and (pending or ticket.due_at is None or now > ticket.due_at):
+            continue
+        if name == "decide_extension" and not pending:
+            continue
+        names.append(name)
+    return names
+
+
+EVENT_KEYS = {
+    "how": lambda v: (_("contacted by"), v),
+    "on": lambda v: (_("contacted on"), v),
+    "lead_unit": lambda v: (_("lead unit"), v),
+    "co_units": lambda v: (_("co-units"), "、".join(v)) if v else None,
+    "unit": lambda v: (_("unit"), v),
+    "due": lambda v: (_("due date"), v[:10]),
+    "until": lambda v: (_("asked until"), v),
+    "approved": lambda v: (_("decision"), _("approved") if v else _("refused")),
+    "capped": lambda v: (_("capped"), _("at one month after assignment")) if v else None,
+    "reason": lambda v: (_("reason"), v),
+    "into_code": lambda v: (_("merged into"), v),
+    "rep_consulted": lambda v: (_("representative consulted"), _("yes")) if v else None,
+    "score": lambda v: (_("rating"), Rating.Score(v).label if v in Rating.Score.values else v),
+    "scores": lambda v: (
+        (_("ratings"), "、".join(str(Rating.Score(s).label) for s in v if s in Rating.Score.values))
+        if v
+        else None
+    ),
+    "source": lambda v: (_("source"), Ticket.Source(v).label if v in Ticket.Source.values else v),
+}
+
+
+def event_details(event: TicketEvent) -> list[tuple[str, str]]:
+    """The event's data as label/value pairs a person can read."""
+    data = event.data or {}
+    shown = []
+    for key, fmt in EVENT_KEYS.items():
+        if key in data:
+            pair = fmt(data[key])
+            if pair:
+                shown.append(pair)
+    if "before" in data and "after" in data:
+        for field, after in data["after"].items():
+            name = Ticket._meta.get_field(field).verbose_name if field in services.EDITABLE else field
+            shown.append((str(name), f"{data['before'].get(field, '')} → {after}"))
+    return shown
+
+
+def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, unsaved: str = "") -> dict:
+    user = request.user
+    now = timezone.now()
+    acting_as = parties(ticket, user)
+    forms = []
+    for name in _available_forms(ticket, acting_as, user, now):
+        if bound is not None and bound.move == name:
+            forms.append(bound)
+        else:
+            forms.append(MOVE_FORMS[name](ticket=ticket, acting_as=acting_as, user=user))
+    assignments = list(ticket.assignments.all())
+    timeline = [
+        {
+            "event": e,
+            "label": MOVES[e.move].label if e.move in MOVES else _("registered"),
+            "details": event_details(e),
+        }
+        for e in ticket.events.all()
+    ]
+    may_edit = "edit" in {m.name for m in allowed_moves(ticket, acting_as)}
+    return {
+        "ticket": ticket,
+        "acting_as": acting_as,
+        "is_staff_party": bool(acting_as & TRIAGE),
+        "sees_proposers": bool(acting_as & SEES_PROPOSERS),
+        "time": _time_status(ticket, now),
+        "lead": [a for a in assignments if a.role == Assignment.Role.LEAD],
+        "co_units": [a for a in assignments if a.role == Assignment.Role.CO],
+        "outstanding": services.co_units_outstanding(ticket, now)
+        if "reply" in {f.move for f in forms}
+        else [],
+        "extensions": list(ticket.extensions.all()),
+        "ratings": list(ticket.ratings.all()),
+        "matter_files": [a for a in ticket.attachments.all() if a.purpose == Attachment.Purpose.MATTER],
+        "reply_files": [a for a in ticket.attachments.all() if a.purpose == Attachment.Purpose.REPLY],
+        "timeline": timeline,
+        "forms": forms,
+        "may_edit": may_edit,
+        "unsaved": unsaved,
+        "Status": Status,
+    }
+
+
+@login_required
+def detail(request, pk: int):
+    ticket = get_object_or_404(_page_queryset(request.user), pk=pk)
+    return render(request, "proposals/detail.html", _detail_context(request, ticket))
+
+
+def _attach_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _note(d) -> str:
+    return d.get("note") or ""
+
+
+ACTIONS = {
+    "assign": lambda u, t, d: services.ticket_assign(
+        actor=u, ticket=t, lead_unit=d["lead_unit"], co_units=list(d["co_units"]), note=_note(d)
+    ),
+    "forward_to_county": lambda u, t, d: services.ticket_forward_to_county(actor=u, ticket=t, note=_note(d)),
+    "answer_on_spot": lambda u, t, d: services.ticket_answer_on_spot(actor=u, ticket=t, note=d["note"]),
+    "explain": lambda u, t, d: services.ticket_explain(actor=u, ticket=t, note=d["note"]),
+    "merge": lambda u, t, d: services.ticket_merge(actor=u, ticket=t, into=d["into"], note=_note(d)),
+    "sign": lambda u, t, d: services.ticket_sign(actor=u, ticket=t),
+    "return": lambda u, t, d: services.ticket_return(actor=u, ticket=t, reason=d["reason"]),
+    "contact": lambda u, t, d: services.ticket_contact(
+        actor=u, ticket=t, how=d["how"], contacted_on=d["contacted_on"], note=_note(d)
+    ),
+    "plan": lambda u, t, d: services.ticket_plan(
+        actor=u, ticket=t, plan=d["plan"], rep_consulted=d["rep_consulted"]
+    ),
+    "reply": lambda u, t, d: services.ticket_reply(
+        actor=u, ticket=t, text=d["text"], files=d["files"], summary=d["summary"]
+    ),
+    "co_opinion": lambda u, t, d: services.co_opinion_file(actor=u, ticket=t, text=d["text"]),
+    "request_extension": lambda u, t, d: services.extension_request(
+        actor=u, ticket=t, until=d["until"], reason=d["reason"]
+    ),
+    "decide_extension": lambda u, t, d: services.extension_decide(
+        actor=u, ticket=t, extension=d["extension"], approve=d["decision"] == "approve", note=_note(d)
+    ),
+    "rework": lambda u, t, d: services.ticket_rework(actor=u, ticket=t, note=d["note"]),
+    "forward": lambda u, t, d: services.ticket_forward(
+        actor=u, ticket=t, note=_note(d), summary=d["summary"]
+    ),
+    "rate": lambda u, t, d: services.ticket_rate(ticket=t, actor=u, score=d["score"], comment=d["comment"]),
+    "conclude": lambda u, t, d: services.ticket_conclude(ticket=t, actor=u),
+    "rehandle": lambda u, t, d: services.ticket_rehandle(actor=u, ticket=t, note=d["note"]),
+    "close": lambda u, t, d: services.ticket_close(actor=u, ticket=t, note=d["note"]),
+    "archive": lambda u, t, d: services.ticket_archive(actor=u, ticket=t),
+}
+
+
+def _failed(request, pk: int, form: MoveForm, message: str):
+    """Show the ticket as it is now, the reason, and what the user typed (nothing is lost)."""
+    messages.error(request, message)
+    ticket = get_object_or_404(_page_queryset(request.user), pk=pk)
+    acting_as = parties(ticket, request.user)
+    if form.move in _available_forms(ticket, acting_as, request.user, timezone.now()):
+        data = form.data.copy()
+        data[form.add_prefix("version")] = version_of(ticket)  # sending it again acts on this version
+        again = type(form)(data, ticket=ticket, acting_as=acting_as, user=request.user)
+        context = _detail_context(request, ticket, bound=again)
+    else:
+        context = _detail_context(request, ticket, unsaved=form.visible_text)
+    return render(request, "proposals/detail.html", context, status=409)
+
+
+@login_required
+@require_POST
+def act(request, pk: int, move: str):
+    """Make one move on a ticket: validate its form, call its service, say what happened."""
+    user = request.user
+    ticket = get_object_or_404(_page_queryset(user), pk=pk)
+    form_class = MOVE_FORMS.get(move)
+    if form_class is None:
+        raise Http404
+    acting_as = parties(ticket, user)
+    form = form_class(request.POST, request.FILES, ticket=ticket, acting_as=acting_as, user=user)
+    try:
+        check(ticket, move, acting_as)  # PermissionDenied (403) for a move that is never the user's
+        if form.is_valid():
+            seen = parse_version(form.cleaned_data.get("version", ""))
+            if seen is not None and seen != ticket.updated_at:
+                raise Conflict
+            data = dict(form.cleaned_data)
+            if move == "decide_extension":
+                if form.extension is None:
+                    raise InvalidMove(_("There is no extension request to decide."))
+                data["extension"] = form.extension
+            ACTIONS[move](user, ticket, data)
+    except ValidationError as exc:
+        _attach_errors(form, exc)
+    except (InvalidMove, Conflict) as exc:
+        return _failed(request, pk, form, str(exc))
+    if not form.is_valid():
+        return render(request, "proposals/detail.html", _detail_context(request, ticket, bound=form))
+    messages.success(request, _("Done: %(move)s.") % {"move": MOVES[move].label})
+    if not _visible(user).filter(pk=pk).exists():  # e.g. a unit that returned it no longer holds it
+        return redirect("proposals:workspace")
+    return redirect("proposals:detail", pk=pk)
+
+
+@login_required
+def edit(request, pk: int):
+    """Staff correct the title, content, category, place and public-interest flag."""
+    user = request.user
+    ticket = get_object_or_404(
+        _visible(user)
+        .select_related("township", "representative", "category")
+        .prefetch_related("assignments"),
+        pk=pk,
+    )
+    try:
+        check(ticket, "edit", parties(ticket, user))
+    except InvalidMove as exc:
+        messages.error(request, str(exc))
+        return redirect("proposals:detail", pk=pk)
+    form = TicketEditForm(request.POST or None, ticket=ticket)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            seen = parse_version(data.get("version", ""))
+            if seen is not None and seen != ticket.updated_at:
+                raise Conflict
+            services.ticket_edit(actor=user, ticket=ticket, **{f: data[f] for f in TicketEditForm.FIELDS})
+        except ValidationError as exc:
+            _attach_errors(form, exc)
+        except (Conflict, InvalidMove) as exc:
+            messages.error(request, str(exc))
+            ticket.refresh_from_db()
+            fresh = request.POST.copy()
+            fresh["version"] = version_of(ticket)
+            form = TicketEditForm(fresh, ticket=ticket)
+            status = 409
+        else:
+            messages.success(request, _("The ticket was corrected."))
+            return redirect("proposals:detail", pk=pk)
+    return render(request, "proposals/edit.html", {"ticket": ticket, "form": form}, status=status)
+
+
+@login_required
+def attachment(request, pk: int):
+    """Send one attachment, only to those who may see its ticket, as the type it was stored as."""
+    item = get_object_or_404(Attachment.objects.visible_to(request.user), pk=pk)
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        content_type=item.content_type,
+        as_attachment=not item.content_type.startswith("image/"),
+        filename=item.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
