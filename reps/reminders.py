@@ -1,0 +1,208 @@
+"""Report reminders owed to representatives and their groups (DOMAIN.md, "Reports, reminders").
+
+Two rules live here, each one set-based ``liaison.notify.issue`` call:
+
+- ``reps.year_end_report``: in December, every active representative is reminded of their
+  year-end duty report (述职) to their electoral unit. Period: the year ("2026").
+- ``reps.group_report``: each group's written report to the liaison office is due 15 days before
+  its county's annual congress meeting (``liaison.models.AnnualMeeting``); the group's leader and
+  liaison are reminded 30 and 20 days before the meeting. Periods: "2026-D-30", "2026-D-20"
+  (the meeting's year and which reminder).
+
+Rules are state-based: each asks "what is owed today?", never "what happened since the last
+run?", so a run after days of downtime sends what is still owed, once (``Reminder`` is unique
+on subject, kind and period), and nothing whose moment has passed: once the 20-day reminder is
+owed the 30-day one no longer is, and after the report's due date neither is.
+
+The studios app runs these with its own rules in one daily sweep
+(``studios.reminders.report_reminders_send_due``); the helpers below (local day, quarters, a
+rep's county and duty policy in SQL) are shared with it. "Day" is the day in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
+
+from liaison import notify
+from liaison.models import AnnualMeeting, User
+from reps.duties import QUARTER, Period
+from reps.models import DutyPolicy, Group, Representative
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+YEAR_END_REPORT = "reps.year_end_report"
+GROUP_REPORT = "reps.group_report"
+
+# The group's written report is due this many days before the annual congress meeting, and
+# its leader and liaison are reminded at each of REMINDER_DAYS before the meeting.
+GROUP_REPORT_DUE_DAYS = 15
+GROUP_REPORT_REMINDER_DAYS = (30, 20)
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def local_day(now: datetime.datetime) -> datetime.date:
+    """The calendar day ``now`` falls on in Asia/Shanghai."""
+    return now.astimezone(SHANGHAI).date()
+
+
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=SHANGHAI)
+
+
+def quarter_label(period: Period) -> str:
+    """ "2026-Q1" for the first quarter of 2026."""
+    return f"{period.start.year}-Q{(period.start.month - 1) // 3 + 1}"
+
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])")
+
+
+def parse_quarter(label: str) -> Period | None:
+    """The quarter a period label starts with ("2026-Q1", "2026-Q1-mid"), or None."""
+    match = _QUARTER.match(label or "")
+    if not match:
+        return None
+    year, n = int(match[1]), int(match[2])
+    return Period.containing(QUARTER, datetime.date(year, 3 * n - 2, 1))
+
+
+def county_id_of(region_field: str = "region") -> Coalesce:
+    """The county of a record anchored at a county or a township (whose parent is the county)."""
+    return Coalesce(F(f"{region_field}__parent_id"), F(f"{region_field}_id"))
+
+
+def policy_value(field: str, *, on: datetime.date, county: str = "county_id"):
+    """The county's ``DutyPolicy.<field>`` in force on ``on`` (the model default without one).
+
+    The same rule as ``reps.duties``: the latest version taking effect on or before the day.
+    ``county`` names the outer query's annotation holding the county id.
+    """
+    in_force = (
+        DutyPolicy.objects.filter(county_id=OuterRef(county), effective_from__lte=on)
+        .order_by("-effective_from")
+        .values(field)[:1]
+    )
+    model_field = DutyPolicy._meta.get_field(field)
+    output = BooleanField() if isinstance(model_field.default, bool) else IntegerField()
+    return Coalesce(Subquery(in_force), Value(model_field.default), output_field=output)
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first: ``end - start`` (PostgreSQL and SQLite)."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        end, start = (compiler.compile(expression) for expression in self.source_expressions)
+        return f"CAST(julianday({end[0]}) - julianday({start[0]}) AS INTEGER)", (*end[1], *start[1])
+
+
+def active_reps_with_login(day: datetime.date):
+    """Representatives holding a mandate on ``day`` who can be told (they have a login)."""
+    return Representative.objects.active(day).filter(user__isnull=False)
+
+
+def rep_recipients():
+    """Each representative's own login: the recipient of a reminder about that rep."""
+    return User.objects.filter(representative__isnull=False).values(
+        subject_id=F("representative"), user_id=F("pk")
+    )
+
+
+def as_text(value: str) -> Value:
+    return Value(value, output_field=CharField())
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def year_end_report_send_due(*, now: datetime.datetime) -> int:
+    """In December, remind every active representative of their year-end duty report (述职)."""
+    today = local_day(now)
+    if today.month != 12:
+        return 0
+    subjects = active_reps_with_login(today).values(subject_id=F("pk"), period=as_text(str(today.year)))
+    return notify.issue(
+        kind=YEAR_END_REPORT,
+        subject_type=Representative._meta.label_lower,
+        subjects=subjects,
+        recipients=rep_recipients(),
+        now=now,
+    )
+
+
+def group_report_send_due(*, now: datetime.datetime) -> int:
+    """Remind each group's leader and liaison 30 and 20 days before their county's annual meeting.
+
+    A meeting D days away owes the 30-day reminder while 20 < D <= 30 and the 20-day one while
+    15 <= D <= 20 (the report is due at D = 15); outside that, nothing. One SELECT finds, for
+    every group, its county's meeting in that window.
+    """
+    today = local_day(now)
+    early, late = GROUP_REPORT_REMINDER_DAYS
+    day = datetime.timedelta
+    meeting = AnnualMeeting.objects.filter(
+        county_id=OuterRef("county_id"),
+        date__gte=today + day(days=GROUP_REPORT_DUE_DAYS),
+        date__lte=today + day(days=early),
+    ).order_by("date")
+    subjects = (
+        Group.objects.annotate(
+            county_id=county_id_of("region"),
+            meeting_date=Subquery(meeting.values("date")[:1]),
+            meeting_year=Subquery(meeting.values("year")[:1]),
+        )
+        .filter(meeting_date__isnull=False)
+        .values(
+            subject_id=F("pk"),
+            period=Concat(
+                Cast("meeting_year", CharField()),
+                Case(
+                    When(meeting_date__lte=today + day(days=late), then=as_text(f"-D-{late}")),
+                    default=as_text(f"-D-{early}"),
+                ),
+                output_field=CharField(),
+            ),
+        )
+    )
+    # Parts of a UNION may not be ordered: hence the bare order_by().
+    leaders = Group.objects.order_by().values(subject_id=F("pk"), user_id=F("leader__user"))
+    liaisons = Group.objects.order_by().values(subject_id=F("pk"), user_id=F("liaison__user"))
+    return notify.issue(
+        kind=GROUP_REPORT,
+        subject_type=Group._meta.label_lower,
+        subjects=subjects,
+        recipients=leaders.union(liaisons, all=True),
+        now=now,
+    )
+
+
+RULES = {
+    YEAR_END_REPORT: year_end_report_send_due,
+    GROUP_REPORT: group_report_send_due,
+}
+
+
+def reps_reminders_send_due(*, now: datetime.datetime) -> dict[str, int]:
+    """Run every rule of this app; return the number of new reminders per kind."""
+    return {code: rule(now=now) for code, rule in RULES.items()}
