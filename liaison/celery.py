@@ -29,6 +29,19 @@ app.conf.update(
 app.conf.beat_schedule = {
     # Every minute: proves beat and a worker are alive (/healthz shows when it last ran).
     "heartbeat": {"task": "liaison.tasks.heartbeat", "schedule": 60},
+    # Every 5 minutes: ticket deadline notices owed by the clock (due soon, overdue, escalations,
+    # co-unit opinions, hand-ins, feedback, the 08:00 digest, the bulletin on the 1st).
+    "send-ticket-reminders": {
+        "task": "proposals.tasks.send_ticket_reminders",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
+    # Every 2 minutes: notifies ticket moves whose on-commit task was lost (a safety net).
+    "notify-ticket-events": {
+        "task": "proposals.tasks.notify_ticket_events",
+        "schedule": 2 * 60,
+        "options": {"expires": 100},
+    },
     # 03:17 every night: removes expired sessions.
     "clear-sessions": {
         "task": "liaison.tasks.clear_sessions",

@@ -9,6 +9,7 @@ class ProposalsConfig(AppConfig):
     def ready(self) -> None:
         from liaison import navigation
         from liaison.roles import Role, crud, grant
+        from proposals import notifications  # noqa: F401  (registers the ticket notification kinds)
 
         grant(
             Role.LIAISON_OFFICE,

@@ -385,6 +385,8 @@ def transition(
     if any(hasattr(v, "resolve_expression") for v in changes.values()):
         ticket.refresh_from_db(fields=[k for k, v in changes.items() if hasattr(v, "resolve_expression")])
     ticket.status, ticket.updated_at = target, now
+    # Tell the people concerned within seconds (the outbox sweep; beat runs it as a safety net).
+    transaction.on_commit(_notify_ticket_events, robust=True)
     return TicketEvent.objects.create(
         ticket=ticket,
         at=now,
@@ -397,6 +399,12 @@ def transition(
         data=data or {},
         is_public=spec.public,
     )
+
+
+def _notify_ticket_events() -> None:
+    from proposals.tasks import notify_ticket_events  # lazy: tasks import the services
+
+    notify_ticket_events.delay()
 
 
 def bump(field_name: str):

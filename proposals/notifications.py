@@ -1,0 +1,503 @@
+"""The ticket notification kinds: what each one says, and where it links.
+
+Each kind renders a batch of notifications in a constant number of queries (the subjects are
+loaded with one ``in_bulk``, the reminders' periods with one more), at read time: a message
+always shows the ticket as it is now, and the period of the reminder says which due date or
+month it was about. Importing this module registers the kinds (``ProposalsConfig.ready()``).
+
+Periods, as written by ``proposals.reminders``:
+- ``ticket.due_soon``: ``"3d:2026-03-29"`` (days before, due date);
+- ``ticket.overdue``, ``ticket.co_opinion_overdue``, ``ticket.feedback_overdue``: the due date;
+- ``ticket.escalated``: ``"+1d:2026-03-29"`` (days overdue, due date);
+- ``ticket.overdue_digest``: the day; ``ticket.bulletin``: the month reported on, ``"2026-03"``;
+- the event kinds (``ticket.assigned`` ...): ``""``, the subject being the event itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncMonth
+from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from liaison import notify
+from liaison.models import Delivery, Notification, Region, Reminder
+from liaison.notify import Kind, Message
+
+# Kinds owed by the clock (proposals.reminders.ticket_reminders_send_due).
+DUE_SOON = "ticket.due_soon"
+OVERDUE = "ticket.overdue"
+ESCALATED = "ticket.escalated"
+CO_OPINION_OVERDUE = "ticket.co_opinion_overdue"
+HANDIN_OVERDUE = "ticket.handin_overdue"
+FEEDBACK_OVERDUE = "ticket.feedback_overdue"
+OVERDUE_DIGEST = "ticket.overdue_digest"
+BULLETIN = "ticket.bulletin"
+
+# Kinds owed by a move (proposals.reminders.ticket_events_notify): move → kind.
+EVENT_KINDS = {
+    "assign": "ticket.assigned",
+    "return": "ticket.returned",
+    "reply": "ticket.replied",
+    "request_extension": "ticket.extension_requested",
+    "decide_extension": "ticket.extension_decided",
+    "rework": "ticket.rework",
+    "rehandle": "ticket.rehandled",
+    "forward": "ticket.forwarded",
+}
+
+NOTE_LENGTH = 120  # a note quoted in a message is cut here: an SMS is short
+BULLETIN_LINES = 10  # units listed in the bulletin's message; the rest are in the ticket lists
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def ticket_url(pk: int) -> str:
+    try:
+        return reverse("proposals:detail", args=[pk])
+    except NoReverseMatch:  # the ticket pages are mounted at /tickets/ (proposals/urls.py)
+        return f"/tickets/{pk}/"
+
+
+def _list_url() -> str:
+    try:
+        return reverse("proposals:list")
+    except NoReverseMatch:
+        return "/tickets/"
+
+
+def _inbox_url() -> str:
+    return reverse("inbox")
+
+
+def _day(text: str) -> str:
+    """A "2026-03-29" period part, written the way the language writes dates."""
+    try:
+        return formats.date_format(datetime.date.fromisoformat(text), "DATE_FORMAT")
+    except ValueError:
+        return text
+
+
+def _moment(value: datetime.datetime | None) -> str:
+    return formats.date_format(timezone.localdate(value), "DATE_FORMAT") if value else "–"
+
+
+def _cut(text: str) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= NOTE_LENGTH else text[: NOTE_LENGTH - 1] + "…"
+
+
+def _periods(notifications: list[Notification]) -> dict[int, str]:
+    """The period of each notification's reminder, in one query."""
+    ids = {n.reminder_id for n in notifications}
+    return dict(Reminder.objects.filter(pk__in=ids).values_list("pk", "period"))
+
+
+def _gone() -> Message:
+    return Message(
+        title=_("Ticket notice"),
+        body=_("The record this notice was about no longer exists."),
+        url=_inbox_url(),
+    )
+
+
+def _ticket_fields(ticket) -> dict[str, str]:
+    return {
+        "code": ticket.display_code,
+        "title": ticket.title,
+        "unit": ticket.lead_unit.name if ticket.lead_unit_id else "–",
+    }
+
+
+def _with_tickets(write: Callable) -> Callable[[list[Notification]], list[Message]]:
+    """A render function for kinds about a ticket: ``write(ticket, period) -> (title, body)``."""
+
+    def render(notifications: list[Notification]) -> list[Message]:
+        from proposals.models import Ticket
+
+        tickets = Ticket.objects.select_related("lead_unit").in_bulk({n.subject_id for n in notifications})
+        periods = _periods(notifications)
+        messages = []
+        for n in notifications:
+            ticket = tickets.get(n.subject_id)
+            if ticket is None:
+                messages.append(_gone())
+                continue
+            title, body = write(ticket, periods.get(n.reminder_id, ""))
+            messages.append(Message(title=title, body=body, url=ticket_url(ticket.pk)))
+        return messages
+
+    return render
+
+
+# --- owed by the clock -------------------------------------------------------------------------
+
+
+def _due_soon(ticket, period: str) -> tuple[str, str]:
+    days, _sep, due = period.partition(":")
+    n = int(days.rstrip("d") or 0)
+    fields = _ticket_fields(ticket) | {"days": n, "due": _day(due)}
+    return (
+        ngettext("Reply due within %(days)d day: %(title)s", "Reply due within %(days)d days: %(title)s", n)
+        % fields,
+        _("Ticket %(code)s “%(title)s” must be replied to by the end of %(due)s.") % fields,
+    )
+
+
+def _overdue(ticket, period: str) -> tuple[str, str]:
+    fields = _ticket_fields(ticket) | {"due": _day(period)}
+    return (
+        _("Reply overdue: %(title)s") % fields,
+        _("Ticket %(code)s “%(title)s” (lead unit: %(unit)s) was due on %(due)s and has no reply yet.")
+        % fields,
+    )
+
+
+def _escalated(ticket, period: str) -> tuple[str, str]:
+    days, _sep, due = period.partition(":")
+    n = int(days.strip("+d") or 0)
+    fields = _ticket_fields(ticket) | {"days": n, "due": _day(due)}
+    return (
+        ngettext("Overdue by %(days)d day: %(title)s", "Overdue by %(days)d days: %(title)s", n) % fields,
+        _(
+            "Ticket %(code)s “%(title)s” (lead unit: %(unit)s) was due on %(due)s and is still "
+            "unanswered. Please follow it up."
+        )
+        % fields,
+    )
+
+
+def _feedback_overdue(ticket, period: str) -> tuple[str, str]:
+    fields = _ticket_fields(ticket) | {"due": _day(period)}
+    return (
+        _("Please rate the reply: %(title)s") % fields,
+        _(
+            "The reply to ticket %(code)s “%(title)s” was sent to you; your feedback was due on "
+            "%(due)s. Please say whether you are satisfied."
+        )
+        % fields,
+    )
+
+
+def render_co_opinion_overdue(notifications: list[Notification]) -> list[Message]:
+    from proposals.models import Assignment
+
+    assignments = Assignment.objects.select_related("unit", "ticket", "ticket__lead_unit").in_bulk(
+        {n.subject_id for n in notifications}
+    )
+    periods = _periods(notifications)
+    messages = []
+    for n in notifications:
+        assignment = assignments.get(n.subject_id)
+        if assignment is None:
+            messages.append(_gone())
+            continue
+        fields = _ticket_fields(assignment.ticket) | {
+            "co_unit": assignment.unit.name,
+            "due": _day(periods.get(n.reminder_id, "")),
+        }
+        messages.append(
+            Message(
+                title=_("Co-unit opinion overdue: %(title)s") % fields,
+                body=_(
+                    "%(co_unit)s has not filed its opinion on ticket %(code)s “%(title)s”, due on %(due)s."
+                )
+                % fields,
+                url=ticket_url(assignment.ticket_id),
+            )
+        )
+    return messages
+
+
+def render_handin_overdue(notifications: list[Notification]) -> list[Message]:
+    """Matters raised at a reception or a home visit, marked for a ticket, not handed in."""
+    from reps.models import VisitMatter
+    from studios.models import ReceptionMatter
+
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for n in notifications:
+        wanted[n.subject_type].add(n.subject_id)
+    receptions = ReceptionMatter.objects.select_related("reception", "reception__studio").in_bulk(
+        wanted["studios.receptionmatter"]
+    )
+    visits = VisitMatter.objects.select_related("visit").in_bulk(wanted["reps.visitmatter"])
+    messages = []
+    for n in notifications:
+        if n.subject_type == "studios.receptionmatter" and n.subject_id in receptions:
+            matter = receptions[n.subject_id]
+            reception = matter.reception
+            fields = {
+                "matter": _cut(matter.content),
+                "date": _moment(reception.starts_at),
+                "place": reception.studio.name if reception.studio_id else reception.place or "–",
+            }
+            body = _(
+                "A matter raised at the reception of %(date)s (%(place)s) is to become a ticket but "
+                "has not been handed in: %(matter)s"
+            )
+            url = reverse("studios:reception", args=[reception.pk])
+        elif n.subject_type == "reps.visitmatter" and n.subject_id in visits:
+            matter = visits[n.subject_id]
+            fields = {"matter": _cut(matter.content), "date": _day(matter.visit.date.isoformat())}
+            body = _("A matter raised on the home visit of %(date)s has not been handed in: %(matter)s")
+            url = reverse("reps:me")
+        else:
+            messages.append(_gone())
+            continue
+        messages.append(Message(title=_("Matter not handed in yet"), body=body % fields, url=url))
+    return messages
+
+
+def render_overdue_digest(notifications: list[Notification]) -> list[Message]:
+    """One office's overdue tickets, counted when read (township: its own; county: the office's)."""
+    from proposals.models import Ticket
+
+    ids = {n.subject_id for n in notifications}
+    regions = Region.objects.in_bulk(ids)
+    overdue = Ticket.objects.overdue(timezone.now())
+    counts = dict(
+        overdue.filter(assigned_by=Ticket.AssignedBy.TOWNSHIP, township_id__in=ids)
+        .values_list("township_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    county_counts = dict(
+        overdue.filter(assigned_by=Ticket.AssignedBy.COUNTY, township__parent_id__in=ids)
+        .values_list("township__parent_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    periods = _periods(notifications)
+    messages = []
+    for n in notifications:
+        region = regions.get(n.subject_id)
+        if region is None:
+            messages.append(_gone())
+            continue
+        is_county = region.level == Region.Level.COUNTY
+        count = (county_counts if is_county else counts).get(region.pk, 0)
+        fields = {"office": region.name, "count": count, "date": _day(periods.get(n.reminder_id, ""))}
+        messages.append(
+            Message(
+                title=_("Overdue tickets, %(date)s: %(office)s") % fields,
+                body=ngettext(
+                    "%(count)d ticket assigned by %(office)s is overdue now.",
+                    "%(count)d tickets assigned by %(office)s are overdue now.",
+                    count,
+                )
+                % fields,
+                url=_list_url(),
+            )
+        )
+    return messages
+
+
+def bulletin_ranking(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[dict]]:
+    """Rank the units of each (county, "YYYY-MM") by replies late, then on time, in one query.
+
+    A reply is on time when it came by the ticket's due time (the due time now in force, so a
+    reply before an approved extension's new date counts as on time).
+    """
+    from proposals.models import TicketEvent
+
+    if not pairs:
+        return {}
+    tz = timezone.get_default_timezone()
+    within = Q(pk__in=[])
+    for county_id, month in pairs:
+        start = datetime.datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=tz)  # noqa: DTZ007
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        within |= Q(ticket__township__parent_id=county_id, at__gte=start, at__lt=end)
+    rows = (
+        TicketEvent.objects.filter(within, move="reply", ticket__lead_unit__isnull=False)
+        .values(
+            county=F("ticket__township__parent_id"),
+            month=TruncMonth("at", tzinfo=tz),
+            unit=F("ticket__lead_unit__name"),
+        )
+        .annotate(
+            late=Count("pk", filter=Q(at__gt=F("ticket__due_at"))),
+            on_time=Count("pk", filter=Q(at__lte=F("ticket__due_at"))),
+        )
+        .order_by()
+    )
+    ranking: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        key = (row["county"], f"{timezone.localtime(row['month'], tz):%Y-%m}")
+        ranking[key].append(row)
+    for lines in ranking.values():
+        lines.sort(key=lambda r: (-r["late"], -r["on_time"], r["unit"]))
+    return ranking
+
+
+def render_bulletin(notifications: list[Notification]) -> list[Message]:
+    """The monthly bulletin (定期通报): units ranked by late replies, then replies on time."""
+    periods = _periods(notifications)
+    regions = Region.objects.in_bulk({n.subject_id for n in notifications})
+    ranking = bulletin_ranking({(n.subject_id, periods.get(n.reminder_id, "")) for n in notifications})
+    messages = []
+    for n in notifications:
+        month = periods.get(n.reminder_id, "")
+        region = regions.get(n.subject_id)
+        if region is None:
+            messages.append(_gone())
+            continue
+        lines = ranking.get((region.pk, month), [])
+        body = [_("Replies by unit in %(month)s (late, on time):") % {"month": month}]
+        body += [
+            _("%(rank)d. %(unit)s: %(late)d late, %(on_time)d on time")
+            % {"rank": i, "unit": r["unit"], "late": r["late"], "on_time": r["on_time"]}
+            for i, r in enumerate(lines[:BULLETIN_LINES], start=1)
+        ]
+        if not lines:
+            body.append(_("No unit replied to a ticket this month."))
+        messages.append(
+            Message(
+                title=_("Monthly bulletin %(month)s: %(county)s") % {"month": month, "county": region.name},
+                body="\n".join(body),
+                url=_list_url(),
+            )
+        )
+    return messages
+
+
+# --- owed by a move --------------------------------------------------------------------------
+
+
+def render_event(notifications: list[Notification]) -> list[Message]:
+    """One renderer for every event kind: the move decides the wording."""
+    from proposals.models import TicketEvent
+
+    events = TicketEvent.objects.select_related("ticket", "ticket__lead_unit").in_bulk(
+        {n.subject_id for n in notifications}
+    )
+    messages = []
+    for n in notifications:
+        event = events.get(n.subject_id)
+        if event is None:
+            messages.append(_gone())
+            continue
+        ticket = event.ticket
+        fields = _ticket_fields(ticket) | {
+            "by": event.actor_label or _("System"),
+            "note": _cut(event.note),
+            "due": _moment(ticket.due_at),
+        }
+        title, body = _EVENT_TEXT.get(event.move, _event_generic)(event, fields)
+        messages.append(Message(title=title % fields, body=body % fields, url=ticket_url(ticket.pk)))
+    return messages
+
+
+def _event_generic(event, fields):
+    return _("Ticket update: %(title)s"), _("Ticket %(code)s “%(title)s” has changed.")
+
+
+def _assigned(event, fields):
+    return (
+        _("New ticket: %(title)s"),
+        _(
+            "%(by)s assigned ticket %(code)s “%(title)s” (lead unit: %(unit)s). Please sign for it; "
+            "the reply is due on %(due)s."
+        ),
+    )
+
+
+def _returned(event, fields):
+    return (
+        _("Ticket returned: %(title)s"),
+        _("%(by)s returned ticket %(code)s “%(title)s” as not its remit: %(note)s"),
+    )
+
+
+def _replied(event, fields):
+    return (
+        _("Reply to review: %(title)s"),
+        _(
+            "%(by)s replied to ticket %(code)s “%(title)s”. Please review the reply and forward it "
+            "to the representative."
+        ),
+    )
+
+
+def _extension_requested(event, fields):
+    fields["until"] = _day(str(event.data.get("until", "")))
+    return (
+        _("Extension requested: %(title)s"),
+        _("%(by)s asks to extend ticket %(code)s “%(title)s” to %(until)s: %(note)s"),
+    )
+
+
+def _extension_decided(event, fields):
+    if event.data.get("approved"):
+        return (
+            _("Extension approved: %(title)s"),
+            _("Ticket %(code)s “%(title)s” is now due on %(due)s."),
+        )
+    return (
+        _("Extension refused: %(title)s"),
+        _("Ticket %(code)s “%(title)s” stays due on %(due)s. %(note)s"),
+    )
+
+
+def _rework(event, fields):
+    return (
+        _("Reply returned for rework: %(title)s"),
+        _("%(by)s returned the reply to ticket %(code)s “%(title)s” for rework: %(note)s"),
+    )
+
+
+def _rehandled(event, fields):
+    return (
+        _("Handle again: %(title)s"),
+        _(
+            "The reply to ticket %(code)s “%(title)s” did not satisfy. Handle it again (重办) by "
+            "%(due)s: %(note)s"
+        ),
+    )
+
+
+def _forwarded(event, fields):
+    fields["due"] = _moment(event.ticket.feedback_due_at)
+    return (
+        _("A reply for you to rate: %(title)s"),
+        _(
+            "The reply to ticket %(code)s “%(title)s” is ready. Please read it and say by %(due)s "
+            "whether you are satisfied."
+        ),
+    )
+
+
+_EVENT_TEXT = {
+    "assign": _assigned,
+    "return": _returned,
+    "reply": _replied,
+    "request_extension": _extension_requested,
+    "decide_extension": _extension_decided,
+    "rework": _rework,
+    "rehandle": _rehandled,
+    "forward": _forwarded,
+}
+
+EMAIL_ONLY = (Delivery.Channel.EMAIL,)  # long texts, for reading at a desk
+
+KINDS = (
+    Kind(DUE_SOON, _with_tickets(_due_soon)),
+    Kind(OVERDUE, _with_tickets(_overdue)),
+    Kind(ESCALATED, _with_tickets(_escalated)),
+    Kind(FEEDBACK_OVERDUE, _with_tickets(_feedback_overdue)),
+    Kind(CO_OPINION_OVERDUE, render_co_opinion_overdue),
+    Kind(HANDIN_OVERDUE, render_handin_overdue),
+    Kind(OVERDUE_DIGEST, render_overdue_digest, channels=EMAIL_ONLY),
+    Kind(BULLETIN, render_bulletin, channels=EMAIL_ONLY),
+    *(Kind(code, render_event) for code in EVENT_KINDS.values()),
+)
+
+for _kind in KINDS:
+    notify.register(_kind)

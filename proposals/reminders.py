@@ -1,0 +1,552 @@
+"""Ticket deadlines made to bite: set-based sweeps that tell the right people exactly once.
+
+Two service functions, each run by a periodic Celery task (``proposals.tasks``) and by a
+management command of the same name:
+
+- ``ticket_reminders_send_due(now=...)``: what the clock makes owed. Due soon (each offset of
+  the county's ``DeadlinePolicy.due_soon_days``) to the lead unit; overdue at the due time to
+  the lead unit and the assigning office; escalation (``escalate_after_days``) to the township
+  staff and the county liaison office; co-unit opinions overdue; matters not handed in within
+  ``handin_days``; feedback not returned (a reminder to the representative, then the ticket is
+  concluded when the policy says so); a daily overdue digest per office; the monthly bulletin.
+- ``ticket_events_notify(now=...)``: what a move makes owed, read from the ``TicketEvent``
+  outbox (each transition also enqueues it on commit, so people hear within seconds).
+
+How it stays exactly-once and cheap:
+1. Each rule is one ``liaison.notify.issue()`` per distinct policy value (counties are few,
+   policies fewer; never a loop over tickets): the subjects and the recipients are each one
+   SELECT, built with the ORM and run inside notify's INSERT ... SELECT.
+2. The reminder key (subject, kind, period) is unique in the database, and the period says
+   what the notice is about: the due date (an approved extension warns again for its new date,
+   the same date never twice), the offset, the day of a digest, the month of a bulletin. A
+   second sweep, a retried task or two workers at once insert nothing; after downtime the
+   next sweep sends what is owed, once.
+3. Offsets are windows, not thresholds: a sweep after a long gap sends the most urgent notice
+   only (1 day before, not 3 and 1; overdue by 3 days, not by 1 and by 3).
+4. Concluding feedback is the only write to tickets: bounded batches, locked with SKIP LOCKED,
+   moved with a compare-and-set on the status, one bulk insert of their events.
+
+Time: due times are the end of a day in Beijing time (``deadlines.end_of_day``); periods are
+Beijing dates. Offsets count calendar days whatever the policy's day mode: "due within 3 days"
+is a warning, not a deadline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liaison import notify
+from liaison.models import Region, RoleAssignment
+from liaison.roles import Role
+from proposals import notifications as kinds
+from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.transitions import MOVES, Status
+from reps.models import VisitMatter
+from studios.models import ReceptionMatter
+
+log = logging.getLogger(__name__)
+
+# After the feedback window ends, the representative is reminded; when the county's policy
+# closes tickets without feedback, the ticket is concluded this long after the window ended.
+FEEDBACK_CLOSE_GRACE = datetime.timedelta(days=3)
+# Tickets concluded per transaction, and at most per sweep (the rest wait five minutes).
+CONCLUDE_BATCH = 1000
+CONCLUDE_MAX_PER_SWEEP = 20 * CONCLUDE_BATCH
+# Matters recorded longer ago than this are history, not owed: a first sweep on old data does
+# not flood the representatives (and the sweep reads only recent receptions and visits).
+HANDIN_LOOKBACK = datetime.timedelta(days=60)
+# The daily overdue digest goes out from this hour (Beijing time) on, once per office and day.
+DIGEST_HOUR = 8
+# The monthly bulletin for the month just ended is owed from the 1st; a sweep up to this day
+# of the month still sends it (catch-up after downtime), later ones do not start a backlog.
+BULLETIN_CATCH_UP_DAYS = 7
+# Events this recent are notified: a window wide enough to catch up after a weekend of
+# downtime, narrow enough that the sweep reads a bounded slice of the outbox.
+EVENT_WINDOW = datetime.timedelta(days=3)
+
+TICKET, ASSIGNMENT, EVENT, REGION = (
+    "proposals.ticket",
+    "proposals.assignment",
+    "proposals.ticketevent",
+    "liaison.region",
+)
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def _local_date(field: str):
+    """The Beijing date of a datetime column, as text: "2026-03-29"."""
+    return Cast(TruncDate(field, tzinfo=timezone.get_default_timezone()), CharField())
+
+
+def _period(prefix: str, field: str):
+    return Concat(Value(prefix), _local_date(field), output_field=CharField())
+
+
+def _subjects(qs: QuerySet, period) -> QuerySet:
+    if isinstance(period, str):
+        period = Value(period, output_field=CharField())
+    return qs.values(subject_id=F("pk"), period=period)
+
+
+def _unit_staff(qs: QuerySet, unit: str) -> QuerySet:
+    """(subject, user) for the staff of the unit at ``unit`` (a path from qs's model)."""
+    return qs.filter(**{f"{unit}__staff_roles__role": Role.HANDLING_UNIT}).values(
+        subject_id=F("pk"), user_id=F(f"{unit}__staff_roles__user")
+    )
+
+
+def _region_staff(qs: QuerySet, region: str, role: str) -> QuerySet:
+    """(subject, user) for the holders of ``role`` anchored at the region at ``region``."""
+    return qs.filter(**{f"{region}__role_assignments__role": role}).values(
+        subject_id=F("pk"), user_id=F(f"{region}__role_assignments__user")
+    )
+
+
+def _township_staff(qs: QuerySet, township: str) -> QuerySet:
+    return _region_staff(qs, township, Role.TOWNSHIP_STAFF)
+
+
+def _county_office(qs: QuerySet, county: str) -> QuerySet:
+    return _region_staff(qs, county, Role.LIAISON_OFFICE)
+
+
+def _assigning_office(qs: QuerySet, ticket: str = "") -> QuerySet:
+    """The office that assigned the ticket (and reviews its reply): the township's staff when
+    the township assigned it, else the county liaison office."""
+    return _union(
+        _township_staff(
+            qs.filter(**{f"{ticket}assigned_by": Ticket.AssignedBy.TOWNSHIP}), f"{ticket}township"
+        ),
+        _county_office(
+            qs.filter(**{f"{ticket}assigned_by": Ticket.AssignedBy.COUNTY}), f"{ticket}township__parent"
+        ),
+    )
+
+
+def _union(first: QuerySet, *rest: QuerySet) -> QuerySet:
+    """UNION ALL of ``.values()`` querysets (notify de-duplicates): still one SELECT."""
+    return first.order_by().union(*(qs.order_by() for qs in rest), all=True)
+
+
+def _issue(kind: str, subject_type: str, subjects: QuerySet, recipients: QuerySet, now) -> int:
+    return notify.issue(
+        kind=kind, subject_type=subject_type, subjects=subjects, recipients=recipients, now=now
+    )
+
+
+class Policies:
+    """The policy in force today in every county, and the counties grouped by a policy value.
+
+    Two queries, whatever the number of tickets; a county without a policy has the defaults.
+    """
+
+    def __init__(self, today: datetime.date):
+        counties = list(Region.objects.filter(level=Region.Level.COUNTY).values_list("pk", flat=True))
+        in_force: dict[int, DeadlinePolicy] = {}
+        for policy in DeadlinePolicy.objects.filter(effective_from__lte=today).order_by(
+            "county_id", "-effective_from"
+        ):
+            in_force.setdefault(policy.county_id, policy)
+        self.by_county = {c: in_force.get(c) or DeadlinePolicy(county_id=c) for c in counties}
+
+    def groups(self, values_of: Callable[[DeadlinePolicy], Iterable]) -> dict[object, list[int]]:
+        """Each value ``values_of(policy)`` yields → the counties whose policy yields it."""
+        groups: dict[object, list[int]] = defaultdict(list)
+        for county_id, policy in self.by_county.items():
+            for value in values_of(policy):
+                groups[value].append(county_id)
+        return groups
+
+    def within(self, qs: QuerySet, county: str, counties: list[int]) -> QuerySet:
+        """``qs`` limited to ``counties`` (no condition at all when that is every county)."""
+        if len(counties) == len(self.by_county):
+            return qs
+        return qs.filter(**{f"{county}__in": counties})
+
+
+def _windows_before(days: list[int]) -> list[tuple[int, int]]:
+    """[1, 3] → [(1, 0), (3, 1)]: warn d days before, until the next, nearer warning is due."""
+    days = sorted(d for d in days if d > 0)
+    return list(zip(days, [0, *days[:-1]], strict=True))
+
+
+def _windows_after(days: list[int]) -> list[tuple[int, int | None]]:
+    """[1, 3] → [(1, 3), (3, None)]: escalate d days late, until the next escalation is due."""
+    days = sorted(d for d in days if d > 0)
+    return list(zip(days, [*days[1:], None], strict=True))
+
+
+# --- the clock -------------------------------------------------------------------------------
+
+
+def ticket_reminders_send_due(*, now: datetime.datetime) -> dict[str, int]:
+    """Send every deadline notice owed at ``now``, once; return how many were new, by rule.
+
+    Each rule commits on its own (notify.issue is atomic), so a sweep interrupted half-way
+    has done half the work and the next one does the rest.
+    """
+    today = timezone.localdate(now)
+    policies = Policies(today)
+    sent = {
+        "due_soon": _due_soon(now, policies),
+        "overdue": _overdue(now),
+        "escalated": _escalated(now, policies),
+        "co_opinion_overdue": _co_opinion_overdue(now),
+        "handin_overdue": _handin_overdue(now, policies),
+        # Conclude first: a ticket past the grace is closed, not reminded as well.
+        "concluded": _conclude_feedback(now, policies),
+        "feedback_overdue": _feedback_overdue(now),
+        "overdue_digest": _overdue_digest(now),
+        "bulletin": _bulletin(now),
+    }
+    log.info("ticket reminders at %s: %s", now.isoformat(), sent)
+    return sent
+
+
+def _due_soon(now, policies: Policies) -> int:
+    issued = 0
+    for (days, nearer), counties in policies.groups(
+        lambda p: _windows_before(p.day_list(p.due_soon_days))
+    ).items():
+        tickets = policies.within(
+            Ticket.objects.with_unit().filter(
+                due_at__gt=now + datetime.timedelta(days=nearer),
+                due_at__lte=now + datetime.timedelta(days=days),
+            ),
+            "township__parent_id",
+            counties,
+        )
+        issued += _issue(
+            kinds.DUE_SOON,
+            TICKET,
+            _subjects(tickets, _period(f"{days}d:", "due_at")),
+            _unit_staff(tickets, "lead_unit"),
+            now,
+        )
+    return issued
+
+
+def _overdue(now) -> int:
+    tickets = Ticket.objects.overdue(now)
+    return _issue(
+        kinds.OVERDUE,
+        TICKET,
+        _subjects(tickets, _local_date("due_at")),
+        _union(_unit_staff(tickets, "lead_unit"), _assigning_office(tickets)),
+        now,
+    )
+
+
+def _escalated(now, policies: Policies) -> int:
+    issued = 0
+    for (days, later), counties in policies.groups(
+        lambda p: _windows_after(p.day_list(p.escalate_after_days))
+    ).items():
+        tickets = Ticket.objects.with_unit().filter(due_at__lte=now - datetime.timedelta(days=days))
+        if later is not None:
+            tickets = tickets.filter(due_at__gt=now - datetime.timedelta(days=later))
+        tickets = policies.within(tickets, "township__parent_id", counties)
+        issued += _issue(
+            kinds.ESCALATED,
+            TICKET,
+            _subjects(tickets, _period(f"+{days}d:", "due_at")),
+            _union(_township_staff(tickets, "township"), _county_office(tickets, "township__parent")),
+            now,
+        )
+    return issued
+
+
+def _co_opinion_overdue(now) -> int:
+    """A co-unit's opinion past its time, while the lead unit still holds the ticket."""
+    from proposals.transitions import WITH_UNIT
+
+    late = Assignment.objects.filter(
+        role=Assignment.Role.CO,
+        ended_at__isnull=True,
+        opinion_at__isnull=True,
+        opinion_due_at__lt=now,
+        ticket__status__in=WITH_UNIT,
+    )
+    return _issue(
+        kinds.CO_OPINION_OVERDUE,
+        ASSIGNMENT,
+        _subjects(late, _local_date("opinion_due_at")),
+        _union(_unit_staff(late, "unit"), _unit_staff(late, "ticket__lead_unit")),
+        now,
+    )
+
+
+def _handin_overdue(now, policies: Policies) -> int:
+    """Matters collected for a ticket (reception or home visit) and not handed in in time."""
+    issued = 0
+    for days, counties in policies.groups(lambda p: [p.handin_days]).items():
+        cutoff = now - datetime.timedelta(days=days)
+        received = policies.within(
+            ReceptionMatter.objects.filter(
+                for_ticket=True,
+                ticket__isnull=True,
+                reception__created_at__lt=cutoff,
+                reception__created_at__gte=now - HANDIN_LOOKBACK,
+            ),
+            "reception__township__parent_id",
+            counties,
+        )
+        issued += _issue(
+            kinds.HANDIN_OVERDUE,
+            "studios.receptionmatter",
+            _subjects(received, ""),
+            _union(
+                received.filter(reception__representatives__user__isnull=False).values(
+                    subject_id=F("pk"), user_id=F("reception__representatives__user")
+                ),
+                received.filter(reception__studio__liaison_officer__isnull=False).values(
+                    subject_id=F("pk"), user_id=F("reception__studio__liaison_officer")
+                ),
+            ),
+            now,
+        )
+        visited = policies.within(
+            VisitMatter.objects.filter(
+                answered_on_spot=False,
+                ticket__isnull=True,
+                visit__created_at__lt=cutoff,
+                visit__created_at__gte=now - HANDIN_LOOKBACK,
+            ),
+            "visit__township__parent_id",
+            counties,
+        )
+        issued += _issue(
+            kinds.HANDIN_OVERDUE,
+            "reps.visitmatter",
+            _subjects(visited, ""),
+            visited.filter(visit__representatives__user__isnull=False).values(
+                subject_id=F("pk"), user_id=F("visit__representatives__user")
+            ),
+            now,
+        )
+    return issued
+
+
+def _feedback_overdue(now) -> int:
+    """The representative has not rated a forwarded reply in the feedback window."""
+    tickets = Ticket.objects.filter(
+        status=Status.FORWARDED, feedback_due_at__lt=now, representative__user__isnull=False
+    )
+    return _issue(
+        kinds.FEEDBACK_OVERDUE,
+        TICKET,
+        _subjects(tickets, _local_date("feedback_due_at")),
+        tickets.values(subject_id=F("pk"), user_id=F("representative__user")),
+        now,
+    )
+
+
+def _conclude_feedback(now, policies: Policies) -> int:
+    """Conclude forwarded tickets whose feedback window ended ``FEEDBACK_CLOSE_GRACE`` ago, in
+    counties whose policy says so, as ``services.ticket_conclude`` would."""
+    counties = policies.groups(lambda p: [True] if p.close_without_feedback else []).get(True, [])
+    if not counties:
+        return 0
+    due = policies.within(
+        Ticket.objects.filter(status=Status.FORWARDED, feedback_due_at__lt=now - FEEDBACK_CLOSE_GRACE),
+        "township__parent_id",
+        counties,
+    )
+    concluded = 0
+    while concluded < CONCLUDE_MAX_PER_SWEEP:
+        done, claimed = _conclude_batch(due, now)
+        concluded += done
+        if claimed < CONCLUDE_BATCH:
+            break
+    return concluded
+
+
+@transaction.atomic
+def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
+    """Conclude one batch; return (concluded, claimed).
+
+    1. Claim up to CONCLUDE_BATCH tickets with ``SELECT ... FOR UPDATE SKIP LOCKED``. A user
+       rating one at this moment either holds its row already (it is skipped: their rating
+       may conclude it, else the next sweep does) or waits for this transaction and then
+       finds the status moved (their compare-and-set fails: a clean Conflict).
+    2. Read the round's ratings: dissatisfied if anyone was, else closed ("satisfied" if anyone
+       rated, "no response" if nobody did).
+    3. One UPDATE per outcome, still guarded by ``status = 'forwarded'``, and one INSERT of all
+       the "conclude" events (actor: none, shown as "System"): 4 to 6 queries per batch.
+    """
+    claimed = list(
+        due.order_by("pk")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("pk", "round")[:CONCLUDE_BATCH]
+    )
+    if not claimed:
+        return 0, 0
+    rounds = dict(claimed)
+    scores: dict[int, set[str]] = defaultdict(set)
+    for ticket_id, round_, score in Rating.objects.filter(ticket_id__in=rounds).values_list(
+        "ticket_id", "round", "score"
+    ):
+        if rounds[ticket_id] == round_:
+            scores[ticket_id].add(score)
+    outcomes: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for ticket_id in rounds:
+        found = scores[ticket_id]
+        if Rating.Score.DISSATISFIED in found:
+            outcomes[Status.DISSATISFIED, ""].append(ticket_id)
+        elif found:
+            outcomes[Status.CLOSED, Ticket.Resolution.SATISFIED].append(ticket_id)
+        else:
+            outcomes[Status.CLOSED, Ticket.Resolution.NO_RESPONSE].append(ticket_id)
+    for (target, resolution), ids in outcomes.items():
+        changes = {"status": target, "updated_at": now}
+        if target == Status.CLOSED:
+            changes |= {"resolution": resolution, "closed_at": now}
+        Ticket.objects.filter(pk__in=ids, status=Status.FORWARDED).update(**changes)
+    return _insert_conclude_events(scores, rounds, now), len(claimed)
+
+
+def _insert_conclude_events(scores: dict[int, set[str]], claimed, now) -> int:
+    """One INSERT ... SELECT of the "conclude" events of the tickets this batch moved.
+
+    It reads back the rows the UPDATEs moved (their status changed at ``now``), so an event is
+    written exactly for each ticket concluded here. Each event's details (the round's scores,
+    as ``ticket_conclude`` records them) come from a CASE over the few distinct score sets.
+    """
+    by_scores: dict[str, list[int]] = defaultdict(list)
+    for ticket_id in claimed:
+        by_scores[json.dumps({"scores": sorted(scores[ticket_id])})].append(ticket_id)
+    moved = (
+        Ticket.objects.filter(
+            pk__in=list(claimed), status__in=[Status.CLOSED, Status.DISSATISFIED], updated_at=now
+        )
+        .annotate(
+            details=Case(
+                *(When(pk__in=ids, then=Value(data)) for data, ids in by_scores.items()),
+                output_field=CharField(),
+            )
+        )
+        .order_by()
+        .values("id", "status", "details")
+    )
+    select_sql, select_params = moved.query.sql_with_params()
+    qn = connection.ops.quote_name
+    columns = ", ".join(
+        qn(TicketEvent._meta.get_field(name).column)
+        for name in (
+            "ticket",
+            "at",
+            "actor",
+            "actor_label",
+            "move",
+            "from_status",
+            "to_status",
+            "note",
+            "data",
+        )
+    )
+    details = "CAST(s.details AS jsonb)" if connection.vendor == "postgresql" else "s.details"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(TicketEvent._meta.db_table)} ({columns}, {qn('is_public')}) "  # noqa: S608
+            f"SELECT s.id, %s, NULL, %s, %s, %s, s.status, '', {details}, %s FROM ({select_sql}) s",
+            (
+                connection.ops.adapt_datetimefield_value(now),
+                _("System"),
+                "conclude",
+                Status.FORWARDED.value,
+                MOVES["conclude"].public,
+                *select_params,
+            ),
+        )
+        return cursor.rowcount
+
+
+def _overdue_digest(now) -> int:
+    """Each office with overdue tickets hears once a day, from DIGEST_HOUR: a township of the
+    tickets it assigned, the county liaison office of those it assigned."""
+    local = timezone.localtime(now)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    overdue = Ticket.objects.overdue(now)
+    offices = Region.objects.filter(
+        Q(
+            Exists(overdue.filter(assigned_by=Ticket.AssignedBy.TOWNSHIP, township=OuterRef("pk"))),
+            level=Region.Level.TOWNSHIP,
+        )
+        | Q(
+            Exists(overdue.filter(assigned_by=Ticket.AssignedBy.COUNTY, township__parent=OuterRef("pk"))),
+            level=Region.Level.COUNTY,
+        )
+    )
+    staff = RoleAssignment.objects.filter(
+        Q(role=Role.TOWNSHIP_STAFF, region__level=Region.Level.TOWNSHIP)
+        | Q(role=Role.LIAISON_OFFICE, region__level=Region.Level.COUNTY)
+    ).values("user_id", subject_id=F("region_id"))
+    return _issue(kinds.OVERDUE_DIGEST, REGION, _subjects(offices, local.date().isoformat()), staff, now)
+
+
+def _bulletin(now) -> int:
+    """The bulletin on the month just ended, to each county's liaison office, from the 1st."""
+    today = timezone.localdate(now)
+    if today.day > BULLETIN_CATCH_UP_DAYS:
+        return 0
+    month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
+    counties = Region.objects.filter(level=Region.Level.COUNTY)
+    office = RoleAssignment.objects.filter(
+        role=Role.LIAISON_OFFICE, region__level=Region.Level.COUNTY
+    ).values("user_id", subject_id=F("region_id"))
+    return _issue(kinds.BULLETIN, REGION, _subjects(counties, month), office, now)
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def _event_recipients(move: str, events: QuerySet) -> QuerySet:
+    """Who hears of a move: (event, user) pairs, one SELECT."""
+    if move == "assign":
+        # Every unit the ticket went to, lead and co-units, that still holds it.
+        return events.filter(
+            ticket__assignments__ended_at__isnull=True,
+            ticket__assignments__unit__staff_roles__role=Role.HANDLING_UNIT,
+        ).values(subject_id=F("pk"), user_id=F("ticket__assignments__unit__staff_roles__user"))
+    if move == "return":
+        # The ticket is back with whoever assigned it (its assigned_by is cleared by now).
+        return _union(
+            _township_staff(events.filter(to_status=Status.REGISTERED), "ticket__township"),
+            _county_office(events.filter(to_status=Status.AT_COUNTY), "ticket__township__parent"),
+        )
+    if move in ("reply", "request_extension"):
+        return _assigning_office(events, "ticket__")
+    if move in ("decide_extension", "rework", "rehandle"):
+        return _unit_staff(events, "ticket__lead_unit")
+    if move == "forward":
+        return events.filter(ticket__representative__user__isnull=False).values(
+            subject_id=F("pk"), user_id=F("ticket__representative__user")
+        )
+    raise ValueError(f"no recipients for move {move!r}")
+
+
+def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
+    """Tell the people concerned about each move of the last EVENT_WINDOW, once per event.
+
+    One ``issue()`` per move kind; the subject is the event, so each is told at most once
+    however often this runs (on commit of each transition, and by beat as a safety net).
+    """
+    recent = TicketEvent.objects.filter(at__gt=now - EVENT_WINDOW, at__lte=now)
+    sent = {}
+    for move, kind in kinds.EVENT_KINDS.items():
+        events = recent.filter(move=move)
+        sent[move] = _issue(kind, EVENT, _subjects(events, ""), _event_recipients(move, events), now)
+    return sent

@@ -1,0 +1,18 @@
+"""Ticket tasks: thin wrappers over the sweeps in ``proposals.reminders`` (beat runs them)."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from proposals import reminders
+
+
+@shared_task
+def send_ticket_reminders() -> dict[str, int]:
+    """Send the deadline notices owed now (reminders.ticket_reminders_send_due); safe to run twice."""
+    return reminders.ticket_reminders_send_due(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def notify_ticket_events() -> dict[str, int]:
+    """Notify the moves of the last days (reminders.ticket_events_notify); safe to run twice."""
+    return reminders.ticket_events_notify(now=timezone.now())

@@ -1,0 +1,635 @@
+"""Ticket deadlines made to bite: who is told what, once, and what the sweep does to tickets."""
+
+import datetime
+import io
+import threading
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection, connections
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from liaison import notify
+from liaison.models import Notification, Region, Reminder
+from liaison.roles import Role
+from proposals import reminders, services
+from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.transitions import Conflict, InvalidMove, Status
+from reps.models import HomeVisit, VisitMatter
+from studios.models import Reception, ReceptionMatter
+from tests.factories import (
+    CountyFactory,
+    HandlingUnitFactory,
+    StudioFactory,
+    TownshipFactory,
+    active_rep,
+    user_with_role,
+)
+from tests.proposals.ticket_rows import DAY, HOUR, open_tickets, ticket_row, told
+
+TZ = timezone.get_default_timezone()
+# A Monday in the middle of the month, after the digest hour: no bulletin is owed.
+ASSIGNED = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # due 2026-03-12 23:59:59
+
+
+def at(day: int, hour: int = 10) -> datetime.datetime:
+    return datetime.datetime(2026, 3, day, hour, 0, tzinfo=TZ)
+
+
+def fresh(ticket):
+    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
+
+
+def sweep(now):
+    with time_machine.travel(now, tick=False):
+        return reminders.ticket_reminders_send_due(now=now)
+
+
+def events(now):
+    with time_machine.travel(now, tick=False):
+        return reminders.ticket_events_notify(now=now)
+
+
+@pytest.fixture
+def assigned(ticket, clerk_a, unit_a, unit_a_staff, liaison_office):
+    """The ticket, assigned by township A to unit A on 2 March: due at the end of 12 March."""
+    with time_machine.travel(ASSIGNED, tick=False):
+        services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=ASSIGNED)
+    return fresh(ticket)
+
+
+def replied_and_forwarded(ticket, unit_staff, office, *, forwarded_at):
+    """Walk the ticket through the three steps and forward the reply at ``forwarded_at``."""
+    services.ticket_sign(actor=unit_staff, ticket=fresh(ticket), now=forwarded_at - 3 * HOUR)
+    services.ticket_contact(
+        actor=unit_staff,
+        ticket=fresh(ticket),
+        how="电话",
+        contacted_on=timezone.localdate(forwarded_at),
+        now=forwarded_at - 3 * HOUR,
+    )
+    services.ticket_plan(
+        actor=unit_staff,
+        ticket=fresh(ticket),
+        plan="更换灯具",
+        rep_consulted=True,
+        now=forwarded_at - 2 * HOUR,
+    )
+    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已更换", now=forwarded_at - HOUR)
+    services.ticket_forward(actor=office, ticket=fresh(ticket), now=forwarded_at)
+    return fresh(ticket)
+
+
+# --- due soon, overdue, escalation -------------------------------------------------------------
+
+
+def test_it_warns_the_lead_unit_three_days_and_one_day_before_the_due_date(assigned):
+    """Due at the end of 12 March: "within 3 days" from midnight on the 10th, "within 1 day" from
+    midnight on the 12th."""
+    assert sweep(at(9, 23))["due_soon"] == 0
+    assert sweep(at(10, 0))["due_soon"] == 1
+    assert sweep(at(11))["due_soon"] == 0  # still the same warning
+    assert sweep(at(12, 0))["due_soon"] == 1
+    assert told() == [
+        ("ticket.due_soon", "unit_a_staff", "1d:2026-03-12"),
+        ("ticket.due_soon", "unit_a_staff", "3d:2026-03-12"),
+    ]
+
+
+def test_after_a_gap_it_sends_only_the_nearest_warning(assigned):
+    sweep(at(12, 9))  # nothing ran before: the 3-day warning is stale, the 1-day one is owed
+    assert told() == [("ticket.due_soon", "unit_a_staff", "1d:2026-03-12")]
+
+
+def test_skipping_five_days_then_sweeping_sends_one_overdue_notice_not_five(assigned):
+    sent = sweep(at(18))  # overdue since the end of the 12th; nobody swept for five days
+    assert sent["overdue"] == 1 and sent["escalated"] == 1
+    assert told() == [
+        ("ticket.escalated", "clerk_a", "+3d:2026-03-12"),  # overdue by 3 days, not by 1 as well
+        ("ticket.escalated", "lianban", "+3d:2026-03-12"),
+        ("ticket.overdue", "clerk_a", "2026-03-12"),
+        ("ticket.overdue", "unit_a_staff", "2026-03-12"),
+        ("ticket.overdue_digest", "clerk_a", "2026-03-18"),
+    ]
+    assert sum(sweep(at(18, 10) + datetime.timedelta(minutes=5)).values()) == 0  # right after: nothing
+    assert sum(sweep(at(19, 7)).values()) == 0  # the next morning, before the digest hour: nothing
+    assert told(kind="ticket.overdue_digest", reminder__period="2026-03-19") == []
+    assert sweep(at(19, 8))["overdue_digest"] == 1  # a new day's digest, nothing else
+
+
+def test_an_approved_extension_warns_again_for_the_new_date(assigned, unit_a_staff, clerk_a):
+    sweep(at(11))
+    services.extension_request(
+        actor=unit_a_staff,
+        ticket=fresh(assigned),
+        until=datetime.date(2026, 3, 20),
+        reason="需协调",
+        now=at(11, 11),
+    )
+    extension = assigned.extensions.get()
+    services.extension_decide(
+        actor=clerk_a, ticket=fresh(assigned), extension=extension, approve=True, now=at(11, 12)
+    )
+    sweep(at(13))  # the old date passed: no overdue notice, the ticket is due on the 20th now
+    sweep(at(18))
+    sweep(at(20))
+    assert told() == [
+        ("ticket.due_soon", "unit_a_staff", "1d:2026-03-20"),
+        ("ticket.due_soon", "unit_a_staff", "3d:2026-03-12"),
+        ("ticket.due_soon", "unit_a_staff", "3d:2026-03-20"),
+    ]
+
+
+def test_an_overdue_ticket_the_county_assigned_tells_the_county_office(
+    make_ticket, liaison_office, county_unit, unit_staff, clerk_a
+):
+    ticket = make_ticket()
+    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
+    services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, now=ASSIGNED)
+    sweep(at(13))
+    assert told() == [
+        ("ticket.overdue", "lianban", "2026-03-12"),
+        ("ticket.overdue", "minzheng", "2026-03-12"),
+        ("ticket.overdue_digest", "lianban", "2026-03-13"),
+    ]
+
+
+def test_a_ticket_the_unit_replied_to_is_no_longer_chased(assigned, unit_a_staff, clerk_a):
+    replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(12, 15))
+    sweep(at(13))
+    assert told() == []
+
+
+def test_each_county_warns_and_escalates_by_its_own_policy(assigned, clerk_a):
+    other = CountyFactory(name="东湖县")
+    town = TownshipFactory(name="东湖镇", parent=other)
+    unit = HandlingUnitFactory(name="东湖镇办", region=town)
+    user_with_role(Role.HANDLING_UNIT, unit=unit, username="donghu_unit")
+    user_with_role(Role.LIAISON_OFFICE, region=other, username="donghu_office")
+    DeadlinePolicy.objects.create(
+        county=other, effective_from=datetime.date(2026, 1, 1), due_soon_days="5", escalate_after_days="2"
+    )
+    DeadlinePolicy.objects.create(  # not in force yet: the defaults still hold over there
+        county=other, effective_from=datetime.date(2026, 4, 1), due_soon_days="9"
+    )
+    theirs = ticket_row(township=town, now=at(2), lead_unit=unit, due_at=assigned.due_at)
+    theirs.save()
+    sweep(at(8, 9))  # four days before: only the county warning five days ahead says so
+    assert told() == [("ticket.due_soon", "donghu_unit", "5d:2026-03-12")]
+    sweep(at(14, 9))  # overdue by one day: escalated by the default policy only
+    sweep(at(15, 9))  # by two: escalated by the other county's policy
+    escalations = told(kind="ticket.escalated")
+    assert escalations == [
+        ("ticket.escalated", "clerk_a", "+1d:2026-03-12"),
+        ("ticket.escalated", "donghu_office", "+2d:2026-03-12"),
+        ("ticket.escalated", "lianban", "+1d:2026-03-12"),
+    ]
+
+
+# --- co-units and hand-ins ----------------------------------------------------------------------
+
+
+def test_a_late_co_unit_opinion_tells_the_co_unit_and_the_lead_unit(
+    make_ticket, liaison_office, clerk_a, county_unit, unit_staff, co_unit, co_unit_staff
+):
+    ticket = make_ticket()
+    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
+    services.ticket_assign(
+        actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit], now=ASSIGNED
+    )
+    sweep(at(7))  # opinion due at the end of the 7th
+    assert told(kind="ticket.co_opinion_overdue") == []
+    sweep(at(8))
+    assert told(kind="ticket.co_opinion_overdue") == [
+        ("ticket.co_opinion_overdue", "jiaotong", "2026-03-07"),
+        ("ticket.co_opinion_overdue", "minzheng", "2026-03-07"),
+    ]
+    message = notify.render_messages([Notification.objects.filter(kind="ticket.co_opinion_overdue").first()])
+    assert co_unit.name in message[0].body and message[0].url.endswith(f"/{ticket.pk}/")
+    assert (
+        Reminder.objects.get(kind="ticket.co_opinion_overdue").subject_id
+        == Assignment.objects.get(role="co").pk
+    )
+
+
+def test_a_matter_not_handed_in_tells_the_reps_present_and_the_studio_officer(
+    township_a, my_rep, rep_a, clerk_a, make_ticket
+):
+    officer = user_with_role(Role.STUDIO_OFFICER, region=township_a, username="lianluoyuan")
+    studio = StudioFactory(region=township_a, liaison_officer=officer)
+    with time_machine.travel(at(2), tick=False):
+        reception = Reception.objects.create(
+            studio=studio, township=township_a, kind="regular", starts_at=at(2, 9), people_received=3,
+            recorded_by=clerk_a,
+        )  # fmt: skip
+        reception.representatives.add(my_rep)
+        waiting, handed_in, answered = ReceptionMatter.objects.bulk_create(
+            [
+                ReceptionMatter(reception=reception, content="路灯不亮", for_ticket=True),
+                ReceptionMatter(reception=reception, content="垃圾清运", for_ticket=True),
+                ReceptionMatter(reception=reception, content="医保", answered_on_spot=True, answer="已解答"),
+            ]
+        )
+        visit = HomeVisit.objects.create(date=at(2).date(), township=township_a, recorded_by=rep_a)
+        visit.representatives.add(my_rep)
+        left = VisitMatter.objects.create(visit=visit, content="桥面破损")
+        VisitMatter.objects.create(visit=visit, content="已答复", answered_on_spot=True, answer="已答复")
+    make_ticket(reception_matter=handed_in)
+    sweep(at(5, 9))  # recorded at 10:00 on the 2nd: three days are up at 10:00 on the 5th
+    assert told(kind="ticket.handin_overdue") == []
+    sweep(at(5, 11))
+    assert told(kind="ticket.handin_overdue") == [
+        ("ticket.handin_overdue", "daibiao", ""),
+        ("ticket.handin_overdue", "daibiao", ""),
+        ("ticket.handin_overdue", "lianluoyuan", ""),
+    ]
+    subjects = set(Reminder.objects.filter(kind="ticket.handin_overdue").values_list("subject_type", "subject_id"))
+    assert subjects == {("studios.receptionmatter", waiting.pk), ("reps.visitmatter", left.pk)}
+    messages = notify.render_messages(list(Notification.objects.filter(kind="ticket.handin_overdue")))
+    assert {m.url for m in messages} == {f"/studios/receptions/{reception.pk}/", "/reps/me/"}
+    assert sweep(at(9))["handin_overdue"] == 0
+
+
+# --- feedback ------------------------------------------------------------------------------------
+
+
+def test_feedback_not_returned_reminds_the_rep_then_closes_as_no_response(assigned, unit_a_staff, clerk_a):
+    forwarded = replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
+    assert timezone.localtime(forwarded.feedback_due_at).date() == datetime.date(2026, 3, 17)
+    sweep(at(17, 23))
+    assert told(kind="ticket.feedback_overdue") == []
+    sent = sweep(at(18, 9))
+    assert (sent["feedback_overdue"], sent["concluded"]) == (1, 0)
+    assert told(kind="ticket.feedback_overdue") == [("ticket.feedback_overdue", "daibiao", "2026-03-17")]
+    assert sweep(at(20, 23))["concluded"] == 0  # three days of grace after the window
+    assert sweep(at(21, 0))["concluded"] == 1
+    ticket = fresh(assigned)
+    assert (ticket.status, ticket.resolution, ticket.closed_at) == (Status.CLOSED, "no_response", at(21, 0))
+    event = ticket.events.get(move="conclude")
+    assert (event.actor, event.actor_label, event.from_status, event.to_status, event.data) == (
+        None, gettext("System"), Status.FORWARDED, Status.CLOSED, {"scores": []},
+    )  # fmt: skip
+    assert event.is_public and event.at == at(21, 0)
+    assert sweep(at(22))["concluded"] == 0
+
+
+@pytest.mark.parametrize(
+    ("scores", "status", "resolution"),
+    [
+        (["basically"], Status.CLOSED, "satisfied"),
+        (["satisfied", "dissatisfied"], Status.DISSATISFIED, ""),
+    ],
+)
+def test_the_sweep_concludes_by_the_ratings_of_the_round(
+    assigned, unit_a_staff, clerk_a, rep_a, scores, status, resolution
+):
+    replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
+    ticket = fresh(assigned)
+    proposer = ticket.proposers.get()
+    proposer2 = ticket.proposers.create(name="李四")
+    for who, score in zip((proposer, proposer2), scores, strict=False):
+        services.ticket_rate(ticket=fresh(assigned), proposer=who, score=score, now=at(11))
+    # An old round's rating does not count for this one.
+    Rating.objects.create(ticket=ticket, round=0, score="dissatisfied", representative=None, proposer=None)
+    sweep(at(21, 1))
+    ticket = fresh(assigned)
+    assert (ticket.status, ticket.resolution) == (status, resolution)
+    assert ticket.events.get(move="conclude").data == {"scores": sorted(scores)}
+
+
+def test_a_county_that_keeps_tickets_open_only_reminds(assigned, unit_a_staff, clerk_a, county):
+    DeadlinePolicy.objects.create(
+        county=county, effective_from=datetime.date(2026, 1, 1), close_without_feedback=False
+    )
+    replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
+    sent = sweep(at(28))
+    assert (sent["feedback_overdue"], sent["concluded"]) == (1, 0)
+    assert fresh(assigned).status == Status.FORWARDED
+
+
+# --- digest and bulletin --------------------------------------------------------------------------
+
+
+def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
+    assigned, township_b, clerk_b, liaison_office
+):
+    sweep(at(13, 7))
+    assert told(kind="ticket.overdue_digest") == []  # before 08:00
+    sweep(at(13, 8))
+    sweep(at(13, 18))
+    assert told(kind="ticket.overdue_digest") == [("ticket.overdue_digest", "clerk_a", "2026-03-13")]
+    with time_machine.travel(at(13, 9), tick=False):
+        message = notify.render_messages([Notification.objects.get(kind="ticket.overdue_digest")])[0]
+    assert "城关镇" in message.title and "1" in message.body
+
+
+def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
+    make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, county_unit, unit_staff
+):
+    """Unit A replied once late and once on time in March; the county bureau twice on time."""
+    for lead, staff, replied_on in ((unit_a, unit_a_staff, 14), (unit_a, unit_a_staff, 5), (county_unit, unit_staff, 5), (county_unit, unit_staff, 6)):  # fmt: skip
+        ticket = make_ticket()
+        if lead == county_unit:
+            services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
+            services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=lead, now=ASSIGNED)
+        else:
+            services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=lead, now=ASSIGNED)
+        replied_and_forwarded(ticket, staff, liaison_office, forwarded_at=at(replied_on, 15))
+    sweep(at(31))
+    assert told(kind="ticket.bulletin") == []  # not the 1st
+    april_first = datetime.datetime(2026, 4, 1, 0, 5, tzinfo=TZ)
+    assert sweep(april_first)["bulletin"] == 1
+    assert sweep(april_first + DAY)["bulletin"] == 0
+    assert told(kind="ticket.bulletin") == [("ticket.bulletin", "lianban", "2026-03")]
+    message = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0]
+    lines = message.body.splitlines()
+    assert "2026-03" in message.title + lines[0]
+    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2"]
+    assert unit_a.name in lines[1] and "1" in lines[1]  # one late reply ranks first
+    assert county_unit.name in lines[2]
+
+
+def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_office):
+    assert sweep(datetime.datetime(2026, 4, 3, 9, tzinfo=TZ))["bulletin"] == 1
+    assert sweep(datetime.datetime(2026, 4, 8, 9, tzinfo=TZ))["bulletin"] == 0
+    assert sweep(datetime.datetime(2026, 5, 9, 9, tzinfo=TZ))["bulletin"] == 0  # April's is not owed any more
+    assert told() == [("ticket.bulletin", "lianban", "2026-03")]
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+def test_each_move_tells_the_party_concerned_once(
+    make_ticket, clerk_a, liaison_office, unit_a, unit_a_staff, county_unit, unit_staff, co_unit,
+    co_unit_staff, rep_a,
+):  # fmt: skip
+    returned = make_ticket()
+    services.ticket_assign(actor=clerk_a, ticket=fresh(returned), lead_unit=unit_a, now=at(2, 9))
+    services.ticket_return(actor=unit_a_staff, ticket=fresh(returned), reason="不属本单位", now=at(2, 10))
+    ticket = make_ticket()
+    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=at(2, 9))
+    services.ticket_assign(
+        actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit], now=at(2, 9)
+    )
+    services.ticket_sign(actor=unit_staff, ticket=fresh(ticket), now=at(2, 10))
+    services.extension_request(
+        actor=unit_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 20), reason="协调", now=at(2, 11)
+    )
+    services.extension_decide(
+        actor=liaison_office, ticket=fresh(ticket), extension=ticket.extensions.get(), approve=False,
+        note="按期办结", now=at(2, 12),
+    )  # fmt: skip
+    services.co_opinion_file(actor=co_unit_staff, ticket=fresh(ticket), text="同意", now=at(2, 12))
+    services.ticket_contact(
+        actor=unit_staff, ticket=fresh(ticket), how="电话", contacted_on=at(2).date(), now=at(2, 13)
+    )
+    services.ticket_plan(
+        actor=unit_staff, ticket=fresh(ticket), plan="维修", rep_consulted=True, now=at(2, 13)
+    )
+    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已修", now=at(2, 14))
+    services.ticket_rework(actor=liaison_office, ticket=fresh(ticket), note="请补充照片", now=at(2, 15))
+    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已修，附照片", now=at(2, 16))
+    services.ticket_forward(actor=liaison_office, ticket=fresh(ticket), now=at(2, 17))
+    services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="dissatisfied", now=at(2, 18))
+    services.ticket_rate(
+        ticket=fresh(ticket), proposer=fresh(ticket).proposers.get(), score="satisfied", now=at(2, 18)
+    )
+    services.ticket_rehandle(actor=liaison_office, ticket=fresh(ticket), note="重新办理", now=at(2, 19))
+
+    sent = events(at(2, 20))
+    assert sent == {
+        "assign": 2, "return": 1, "reply": 2, "request_extension": 1, "decide_extension": 1, "rework": 1,
+        "rehandle": 1, "forward": 1,
+    }  # fmt: skip
+    assert told() == [
+        ("ticket.assigned", "jiaotong", ""),  # the co-unit
+        ("ticket.assigned", "minzheng", ""),
+        ("ticket.extension_decided", "minzheng", ""),
+        ("ticket.extension_requested", "lianban", ""),
+        ("ticket.forwarded", "daibiao", ""),
+        ("ticket.rehandled", "minzheng", ""),
+        ("ticket.replied", "lianban", ""),
+        ("ticket.replied", "lianban", ""),
+        ("ticket.returned", "clerk_a", ""),
+        ("ticket.rework", "minzheng", ""),
+    ]
+    assert sum(events(at(2, 21)).values()) == 0
+    messages = notify.render_messages(list(Notification.objects.order_by("id")))
+    assert all(m.title and m.body and m.url.startswith("/") for m in messages)
+    refused = Notification.objects.get(kind="ticket.extension_decided")
+    assert "按期办结" in notify.render_messages([refused])[0].body
+
+
+def test_events_older_than_the_window_are_left_alone(assigned):
+    assert events(ASSIGNED + reminders.EVENT_WINDOW + HOUR)["assign"] == 0
+    assert events(ASSIGNED - HOUR)["assign"] == 0  # not yet happened, as of then
+    assert events(ASSIGNED + HOUR)["assign"] == 1
+
+
+def test_a_move_enqueues_the_event_notification_after_commit(
+    ticket, clerk_a, unit_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    assert [c.__name__ for c in callbacks] == ["_notify_ticket_events"]
+
+
+# --- rendering --------------------------------------------------------------------------------------
+
+
+def test_rendering_a_batch_of_each_kind_takes_a_constant_number_of_queries(
+    django_assert_max_num_queries, township_a, unit_a, unit_a_staff, clerk_a, liaison_office, co_unit,
+    co_unit_staff, make_ticket, my_rep,
+):  # fmt: skip
+    now = at(16)
+    open_tickets(60, township=township_a, unit=unit_a, co_unit=co_unit, rep=my_rep, now=now)
+    for _ in range(3):
+        services.ticket_assign(actor=clerk_a, ticket=fresh(make_ticket()), lead_unit=unit_a, now=at(16, 9))
+    sweep(now)
+    events(now)
+    sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
+    by_kind: dict[str, list[Notification]] = {}
+    for n in Notification.objects.order_by("id"):
+        by_kind.setdefault(n.kind, []).append(n)
+    assert set(by_kind) >= {
+        "ticket.due_soon", "ticket.overdue", "ticket.escalated", "ticket.feedback_overdue",
+        "ticket.co_opinion_overdue", "ticket.overdue_digest", "ticket.bulletin", "ticket.assigned",
+    }  # fmt: skip
+    for kind, batch in by_kind.items():
+        with django_assert_max_num_queries(4) as one:
+            notify.render_messages(batch[:1])
+        with django_assert_max_num_queries(len(one.captured_queries)):
+            messages = notify.render_messages(batch)
+        assert len(messages) == len(batch), kind
+        assert all(m.title and m.url for m in messages), kind
+
+
+# --- scale -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [100, 10_000])
+def test_the_sweep_runs_the_same_queries_for_100_and_10000_open_tickets(
+    size, django_assert_num_queries, township_a, unit_a, unit_a_staff, clerk_a, liaison_office, co_unit,
+    co_unit_staff, my_rep,
+):  # fmt: skip
+    now = at(16)
+    open_tickets(size, township=township_a, unit=unit_a, co_unit=co_unit, rep=my_rep, now=now)
+    # Counties and policies (2); ten issue() calls (two due-soon windows, overdue, two escalation
+    # windows, co-units, reception and visit hand-ins, feedback, digest), each SAVEPOINT, INSERT
+    # reminders [, notifications, deliveries], RELEASE; concluding: SAVEPOINT, claim, ratings,
+    # UPDATE, INSERT events, RELEASE. The same whatever the number of tickets.
+    with django_assert_num_queries(54):
+        sent = reminders.ticket_reminders_send_due(now=now)
+    twentieth = size // 20
+    assert sent == {
+        "due_soon": 2 * twentieth, "overdue": 3 * twentieth, "escalated": 2 * twentieth,
+        "co_opinion_overdue": twentieth, "handin_overdue": 0, "concluded": twentieth,
+        "feedback_overdue": twentieth, "overdue_digest": 2, "bulletin": 0,
+    }  # fmt: skip
+    with django_assert_num_queries(35):  # nothing new: one INSERT per rule, nothing to conclude
+        assert sum(reminders.ticket_reminders_send_due(now=now + datetime.timedelta(minutes=5)).values()) == 0
+
+
+# --- races (PostgreSQL) -------------------------------------------------------------------------------
+
+
+def _people(township, unit, co_unit, county):
+    """The cast of the concurrent tests; returns the representative and their login."""
+    user_with_role(Role.HANDLING_UNIT, unit=unit, username="unit_a_staff")
+    user_with_role(Role.HANDLING_UNIT, unit=co_unit, username="jiaotong")
+    user_with_role(Role.TOWNSHIP_STAFF, region=township, username="clerk_a")
+    user_with_role(Role.LIAISON_OFFICE, region=county, username="lianban")
+    login = user_with_role(Role.REPRESENTATIVE, region=township, username="daibiao")
+    return active_rep(township, user=login), login
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_nothing_twice(county, township_a, unit_a, co_unit):
+    if connection.vendor != "postgresql":
+        pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
+    rep, _login = _people(township_a, unit_a, co_unit, county)
+    now = at(16)
+    open_tickets(400, township=township_a, unit=unit_a, co_unit=co_unit, rep=rep, now=now)
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=20)
+            results.append(reminders.ticket_reminders_send_due(now=now))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(timeout=60) for t in threads]
+    assert errors == []
+    totals = {key: results[0][key] + results[1][key] for key in results[0]}
+    assert totals == {
+        "due_soon": 40, "overdue": 60, "escalated": 40, "co_opinion_overdue": 20, "handin_overdue": 0,
+        "concluded": 20, "feedback_overdue": 20, "overdue_digest": 2, "bulletin": 0,
+    }  # fmt: skip
+    assert Reminder.objects.count() == 40 + 60 + 40 + 20 + 20 + 2
+    pairs = list(Notification.objects.values_list("reminder_id", "user_id"))
+    assert len(pairs) == len(set(pairs))
+    assert TicketEvent.objects.filter(move="conclude").count() == 20
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_rating_racing_the_conclusion_either_wins_or_loses_cleanly(county, township_a, unit_a, co_unit):
+    """Many times over: the rep rates as the sweep concludes. Either the rating lands and the
+    ticket is concluded by it (satisfied), or the sweep concluded it first and the rating is
+    refused with a Conflict; never both, never a ticket concluded twice."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
+    rep, rep_user = _people(township_a, unit_a, co_unit, county)
+    now = at(16)
+    outcomes, errors = [], []
+
+    def rate(pk, barrier):
+        try:
+            barrier.wait(timeout=20)
+            t = Ticket.objects.select_related("township", "representative").get(pk=pk)
+            services.ticket_rate(ticket=t, actor=rep_user, score="satisfied", now=now)
+            outcomes.append("rated")
+        except (Conflict, InvalidMove):  # concluded under them, or before they loaded it
+            outcomes.append("refused")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def conclude(pk, barrier):
+        try:
+            barrier.wait(timeout=20)
+            reminders.ticket_reminders_send_due(now=now)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    for _ in range(8):
+        ticket = ticket_row(
+            township=township_a, now=now, lead_unit=unit_a, status=Status.FORWARDED, representative=rep,
+            feedback_due_at=now - 4 * DAY,
+        )  # fmt: skip
+        ticket.save()
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=f, args=(ticket.pk, barrier)) for f in (rate, conclude)]
+        [t.start() for t in threads]
+        [t.join(timeout=60) for t in threads]
+        assert errors == []
+        reminders.ticket_reminders_send_due(now=now)  # a rating that won leaves nothing to conclude
+        ticket = Ticket.objects.get(pk=ticket.pk)
+        concluded = list(ticket.events.filter(move="conclude").values_list("data", flat=True))
+        ratings = Rating.objects.filter(ticket=ticket).count()
+        assert ticket.status == Status.CLOSED and len(concluded) == 1
+        if outcomes[-1] == "rated":
+            assert (ratings, ticket.resolution, concluded) == (1, "satisfied", [{"scores": ["satisfied"]}])
+        else:
+            assert (ratings, ticket.resolution, concluded) == (0, "no_response", [{"scores": []}])
+    assert len(outcomes) == 8
+
+
+# --- commands ----------------------------------------------------------------------------------------
+
+
+def test_the_command_sends_as_of_a_given_time_and_a_dry_run_sends_nothing(assigned):
+    out = io.StringIO()
+    call_command("send_ticket_reminders", "--now", "2026-03-13T09:00", "--dry-run", stdout=out)
+    assert "would send" in out.getvalue() and "overdue: 1" in out.getvalue()
+    assert Reminder.objects.count() == 0 and fresh(assigned).status == Status.ASSIGNED
+    call_command("send_ticket_reminders", "--now", "2026-03-13T09:00+08:00", stdout=out)
+    assert told(kind="ticket.overdue") == [
+        ("ticket.overdue", "clerk_a", "2026-03-12"),
+        ("ticket.overdue", "unit_a_staff", "2026-03-12"),
+    ]
+    out = io.StringIO()
+    call_command("notify_ticket_events", "--now", "2026-03-02T11:00", stdout=out)
+    assert "assign: 1" in out.getvalue()
+    assert told(kind="ticket.assigned") == [("ticket.assigned", "unit_a_staff", "")]
+
+
+def test_the_beat_runs_both_sweeps():
+    from liaison.celery import app
+
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    assert schedule["proposals.tasks.send_ticket_reminders"] == 5 * 60
+    assert schedule["proposals.tasks.notify_ticket_events"] == 2 * 60
+
+
+def test_regions_and_policies_are_read_once_per_sweep(county):
+    """A sanity check of the grouping: counties without a policy get the seeds' defaults."""
+    policies = reminders.Policies(datetime.date(2026, 3, 1))
+    assert list(policies.by_county) == list(
+        Region.objects.filter(level="county").values_list("pk", flat=True)
+    )
+    assert policies.groups(lambda p: reminders._windows_before(p.day_list(p.due_soon_days))) == {
+        (1, 0): [county.pk],
+        (3, 1): [county.pk],
+    }
