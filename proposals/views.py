@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import BooleanField, Case, Prefetch, Value, When
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -505,6 +506,8 @@ def act(request, pk: int, move: str):
         _attach_errors(form, exc)
     except (InvalidMove, Conflict) as exc:
         return _failed(request, pk, form, str(exc))
+    except IntegrityError:  # a twin request won a race the status compare-and-set does not cover
+        return _failed(request, pk, form, str(Conflict()))
     if not form.is_valid():
         return render(request, "proposals/detail.html", _detail_context(request, ticket, bound=form))
     messages.success(request, _("Done: %(move)s.") % {"move": MOVES[move].label})

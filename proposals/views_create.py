@@ -101,13 +101,14 @@ def _register_page(
     request,
     *,
     initial: dict,
+    where: Registering | None = None,
     proposers_initial=(),
     reception_matter: ReceptionMatter | None = None,
     visit_matter: VisitMatter | None = None,
     origin: str = "",
 ):
     user = request.user
-    where = registering_for(user)
+    where = where or registering_for(user)
     data = request.POST if request.method == "POST" else None
     form = TicketForm(
         data,
@@ -171,7 +172,7 @@ def create(request):
     townships = list(where.townships[:2])
     if len(townships) == 1:
         initial["township"] = townships[0].pk
-    return _register_page(request, initial=initial)
+    return _register_page(request, initial=initial, where=where)
 
 
 def _existing(request, field: str, matter, back: str):

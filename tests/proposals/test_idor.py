@@ -160,3 +160,17 @@ def test_a_returned_ticket_is_out_of_the_units_reach(client, held_ticket, unit_a
     client.force_login(unit_a_staff)
     assert client.get(reverse("proposals:detail", args=[held_ticket.pk])).status_code == 404
     assert client.get(reverse("proposals:attachment", args=[Attachment.objects.get().pk])).status_code == 404
+
+
+def test_a_pdf_is_downloaded_not_shown(client, held_ticket, clerk_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = SimpleUploadedFile(
+        "答复.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf"
+    )
+    services.attach_files(held_ticket, [clean_attachment(pdf)], purpose="reply")
+    client.force_login(clerk_a)
+    response = client.get(reverse("proposals:attachment", args=[Attachment.objects.get(purpose="reply").pk]))
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert "filename*=utf-8''%E7%AD%94%E5%A4%8D.pdf" in response["Content-Disposition"]
