@@ -298,6 +298,14 @@ def _page_queryset(user):
     )
 
 
+# The order the forms appear in: the usual next step first, what cannot be undone last.
+FORM_ORDER = [
+    "sign", "assign", "forward_to_county", "contact", "plan", "reply", "co_opinion", "forward", "rate",
+    "decide_extension", "request_extension", "rework", "rehandle", "conclude", "answer_on_spot", "merge",
+    "explain", "return", "close", "archive",
+]  # fmt: skip
+
+
 def _available_forms(ticket: Ticket, acting_as: frozenset[str], user, now) -> list[str]:
     """The moves the user may make now, less those whose precondition the page already knows is unmet."""
     names = []
@@ -323,7 +331,7 @@ def _available_forms(ticket: Ticket, acting_as: frozenset[str], user, now) -> li
         if name == "decide_extension" and not pending:
             continue
         names.append(name)
-    return names
+    return sorted(names, key=FORM_ORDER.index)
 
 
 EVENT_KEYS = {

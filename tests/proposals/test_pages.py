@@ -848,3 +848,12 @@ def test_the_pages_carry_the_stable_hooks_and_no_wide_tables(client, ticket, cle
     for html in (workspace, ticket_page):
         assert "<table" not in html or "table-responsive" in html
         assert not re.search(r"width:\s*\d{3,}px", html)
+
+
+def test_every_move_form_has_its_place_on_the_page():
+    from proposals.forms import MOVE_FORMS
+    from proposals.transitions import MOVES
+    from proposals.views import ACTIONS, FORM_ORDER
+
+    assert sorted(FORM_ORDER) == sorted(MOVE_FORMS) == sorted(ACTIONS)
+    assert set(MOVES) - set(MOVE_FORMS) == {"edit"}  # editing has a page of its own
