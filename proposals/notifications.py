@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -60,17 +61,12 @@ BULLETIN_LINES = 10  # units listed in the bulletin's message; the rest are in t
 
 
 def ticket_url(pk: int) -> str:
-    try:
-        return reverse("proposals:detail", args=[pk])
-    except NoReverseMatch:  # the ticket pages are mounted at /tickets/ (proposals/urls.py)
-        return f"/tickets/{pk}/"
+    return reverse("proposals:detail", args=[pk])
 
 
-def _list_url() -> str:
-    try:
-        return reverse("proposals:list")
-    except NoReverseMatch:
-        return "/tickets/"
+def _workspace_url(**query: str) -> str:
+    """The ticket workspace, on a queue and filter (``queue="office", timeliness="overdue"``)."""
+    return f"{reverse('proposals:workspace')}?{urlencode(query)}"
 
 
 def _inbox_url() -> str:
@@ -242,12 +238,12 @@ def render_handin_overdue(notifications: list[Notification]) -> list[Message]:
                 "A matter raised at the reception of %(date)s (%(place)s) is to become a ticket but "
                 "has not been handed in: %(matter)s"
             )
-            url = reverse("studios:reception", args=[reception.pk])
+            url = reverse("proposals:from_reception_matter", args=[matter.pk])
         elif n.subject_type == "reps.visitmatter" and n.subject_id in visits:
             matter = visits[n.subject_id]
             fields = {"matter": _cut(matter.content), "date": _day(matter.visit.date.isoformat())}
             body = _("A matter raised on the home visit of %(date)s has not been handed in: %(matter)s")
-            url = reverse("reps:me")
+            url = reverse("proposals:from_visit_matter", args=[matter.pk])
         else:
             messages.append(_gone())
             continue
@@ -293,7 +289,7 @@ def render_overdue_digest(notifications: list[Notification]) -> list[Message]:
                     count,
                 )
                 % fields,
-                url=_list_url(),
+                url=_workspace_url(queue="office" if is_county else "township", timeliness="overdue"),
             )
         )
     return messages
@@ -362,7 +358,7 @@ def render_bulletin(notifications: list[Notification]) -> list[Message]:
             Message(
                 title=_("Monthly bulletin %(month)s: %(county)s") % {"month": month, "county": region.name},
                 body="\n".join(body),
-                url=_list_url(),
+                url=_workspace_url(queue="office"),
             )
         )
     return messages

@@ -245,10 +245,16 @@ def test_a_matter_not_handed_in_tells_the_reps_present_and_the_studio_officer(
         ("ticket.handin_overdue", "daibiao", ""),
         ("ticket.handin_overdue", "lianluoyuan", ""),
     ]
-    subjects = set(Reminder.objects.filter(kind="ticket.handin_overdue").values_list("subject_type", "subject_id"))
+    subjects = set(
+        Reminder.objects.filter(kind="ticket.handin_overdue").values_list("subject_type", "subject_id")
+    )
     assert subjects == {("studios.receptionmatter", waiting.pk), ("reps.visitmatter", left.pk)}
     messages = notify.render_messages(list(Notification.objects.filter(kind="ticket.handin_overdue")))
-    assert {m.url for m in messages} == {f"/studios/receptions/{reception.pk}/", "/reps/me/"}
+    # Each links to the page that registers the matter as a ticket, prefilled.
+    assert {m.url for m in messages} == {
+        f"/tickets/from-reception/{waiting.pk}/",
+        f"/tickets/from-visit/{left.pk}/",
+    }
     assert sweep(at(9))["handin_overdue"] == 0
 
 
@@ -323,6 +329,7 @@ def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
     with time_machine.travel(at(13, 9), tick=False):
         message = notify.render_messages([Notification.objects.get(kind="ticket.overdue_digest")])[0]
     assert "城关镇" in message.title and "1" in message.body
+    assert message.url == "/tickets/?queue=township&timeliness=overdue"
 
 
 def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
