@@ -472,6 +472,11 @@ ACTIONS = {
 }
 
 
+# Contributions several people make side by side (each co-unit's opinion, each rating): one
+# filed since the page was loaded does not make the other's page stale.
+INDEPENDENT = frozenset({"co_opinion", "rate"})
+
+
 def _failed(request, pk: int, form: MoveForm, message: str):
     """Show the ticket as it is now, the reason, and what the user typed (nothing is lost)."""
     messages.error(request, message)
@@ -502,7 +507,7 @@ def act(request, pk: int, move: str):
         check(ticket, move, acting_as)  # PermissionDenied (403) for a move that is never the user's
         if form.is_valid():
             seen = parse_version(form.cleaned_data.get("version", ""))
-            if seen is not None and seen != ticket.updated_at:
+            if move not in INDEPENDENT and seen is not None and seen != ticket.updated_at:
                 raise Conflict
             data = dict(form.cleaned_data)
             if move == "decide_extension":

@@ -570,6 +570,25 @@ class TestMoves:
         post_move(client, ticket, "reply", text="已修复路灯")
         assert fresh(ticket).status == Status.REPLIED
 
+    def test_two_co_units_file_their_opinions_from_pages_loaded_side_by_side(
+        self, client, ticket, clerk_a, liaison_office, county_unit, co_unit, co_unit_staff
+    ):
+        from tests.factories import HandlingUnitFactory
+
+        second = HandlingUnitFactory(name="县住建局", region=county_unit.region)
+        second_staff = user_with_role(Role.HANDLING_UNIT, unit=second, username="zhujian", name="吴敏")
+        services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket))
+        services.ticket_assign(
+            actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit, second]
+        )
+        seen = version(ticket)
+        for i, staff in enumerate((co_unit_staff, second_staff)):
+            client.force_login(staff)
+            with later(i + 1):
+                response = post_move(client, ticket, "co_opinion", stale=seen, text=f"意见{i}")
+            assert response.status_code == 302, staff
+        assert TicketEvent.objects.filter(ticket=ticket, move="co_opinion").count() == 2
+
     def test_a_dissatisfied_reply_is_reworked_rehandled_or_closed(
         self, client, make_ticket, clerk_a, unit_a, unit_a_staff, rep_a
     ):
