@@ -35,6 +35,7 @@ from proposals.transitions import (
     Party,
     Status,
     bump,
+    check,
     parties,
     transition,
 )
@@ -75,6 +76,33 @@ def _move(ticket: Ticket, *, move: str, actor, acting_as=None, **kwargs) -> Tick
         actor_label=_label(ticket, actor, acting_as),
         **kwargs,
     )
+
+
+def _acting(ticket: Ticket, move: str, actor) -> frozenset[str]:
+    """Who ``actor`` is to ``ticket``; refuse at once a move that is not theirs or not possible now.
+
+    Called before a service validates its arguments, so that a stranger gets PermissionDenied
+    (and learns nothing from a validation message), and a move from the wrong status gets
+    InvalidMove, whatever was typed.
+    """
+    acting_as = parties(ticket, actor)
+    check(ticket, move, acting_as)
+    return acting_as
+
+
+def _lock(ticket: Ticket) -> int:
+    """Wait for the ticket's row lock, then take up its current status and version.
+
+    For contributions several people make independently on one ticket (each proposer's
+    rating, each co-unit's opinion): they must not beat each other with ``Conflict``, and they
+    must run one after the other so that the last rating sees all the others. Returns the
+    current handling round.
+    """
+    row = (
+        Ticket.objects.select_for_update().filter(pk=ticket.pk).values("status", "updated_at", "round").get()
+    )
+    ticket.status, ticket.updated_at = row["status"], row["updated_at"]
+    return row["round"]
 
 
 # --- registering ---------------------------------------------------------------------------
@@ -230,6 +258,7 @@ def ticket_explain(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
 @transaction.atomic
 def ticket_merge(*, actor, ticket: Ticket, into: Ticket, note: str = "", now=None) -> Ticket:
     now = _now(now)
+    acting_as = _acting(ticket, "merge", actor)
     if into.pk == ticket.pk:
         raise ValidationError({"into": _("A ticket cannot be merged into itself.")})
     if into.county_id != ticket.county_id or not Ticket.objects.visible_to(actor).filter(pk=into.pk).exists():
@@ -239,7 +268,7 @@ def ticket_merge(*, actor, ticket: Ticket, into: Ticket, note: str = "", now=Non
             {"into": _("That ticket was itself merged; choose the one it was merged into.")}
         )
     changes = {**_close_changes(Ticket.Resolution.MERGED, now), "merged_into": into}
-    _move(ticket, move="merge", actor=actor, note=note, now=now, changes=changes,
+    _move(ticket, move="merge", actor=actor, acting_as=acting_as, note=note, now=now, changes=changes,
           data={"into": into.pk, "into_code": into.display_code})  # fmt: skip
     return ticket
 
@@ -272,7 +301,7 @@ def ticket_assign(
 ) -> Ticket:
     """Send the ticket to a lead unit (and co-units, 吹哨报到); the reply deadline starts now."""
     now = _now(now)
-    acting_as = parties(ticket, actor)
+    acting_as = _acting(ticket, "assign", actor)
     allowed = assignable_units(
         ticket, acting_as if ticket.status == Status.REGISTERED else acting_as & {Party.OFFICE}
     )
@@ -368,12 +397,13 @@ def ticket_return(*, actor, ticket: Ticket, reason: str, now=None) -> Ticket:
 @transaction.atomic
 def ticket_contact(*, actor, ticket: Ticket, how: str, contacted_on: datetime.date, note: str = "", now=None):
     """Step 1: the unit contacted the representative and the proposers (how and when)."""
+    acting_as = _acting(ticket, "contact", actor)
     how = (how or "").strip()
     if not how:
         raise ValidationError({"how": _("Say how they were contacted.")})
     if contacted_on > timezone.localdate(_now(now)):
         raise ValidationError({"contacted_on": _("The date cannot be in the future.")})
-    _move(ticket, move="contact", actor=actor, note=note, now=_now(now),
+    _move(ticket, move="contact", actor=actor, acting_as=acting_as, note=note, now=_now(now),
           data={"how": how[:200], "on": contacted_on.isoformat()})  # fmt: skip
     return ticket
 
@@ -381,9 +411,11 @@ def ticket_contact(*, actor, ticket: Ticket, how: str, contacted_on: datetime.da
 @transaction.atomic
 def ticket_plan(*, actor, ticket: Ticket, plan: str, rep_consulted: bool, now=None):
     """Step 2: the unit studied the rules, proposed a solution and consulted the representative."""
+    acting_as = _acting(ticket, "plan", actor)
     if not rep_consulted:
         raise ValidationError({"rep_consulted": _("Consult the representative on the plan first.")})
-    _move(ticket, move="plan", actor=actor, note=plan, now=_now(now), data={"rep_consulted": True})
+    _move(ticket, move="plan", actor=actor, acting_as=acting_as, note=plan, now=_now(now),
+          data={"rep_consulted": True})  # fmt: skip
     return ticket
 
 
@@ -405,6 +437,7 @@ def ticket_reply(
 ) -> Ticket:
     """Step 3: carried out, and the written reply (text and/or a file) goes to the office."""
     now = _now(now)
+    acting_as = _acting(ticket, "reply", actor)
     text = (text or "").strip()
     if not text and not files:
         raise ValidationError({"text": _("Write the reply or attach it as a file.")})
@@ -414,7 +447,7 @@ def ticket_reply(
             _("Waiting for the opinion of: %(units)s (or for their time to pass).")
             % {"units": "、".join(a.unit.name for a in waiting)}
         )
-    _move(ticket, move="reply", actor=actor, now=now,
+    _move(ticket, move="reply", actor=actor, acting_as=acting_as, now=now,
           changes={"reply": text, "reply_summary": summary.strip()[:300], "replied_at": now})  # fmt: skip
     attach_files(ticket, files, purpose=Attachment.Purpose.REPLY, now=now)
     return ticket
@@ -422,18 +455,23 @@ def ticket_reply(
 
 @transaction.atomic
 def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment:
+    """File a co-unit's opinion (吹哨报到). Co-units file independently: two at once both count."""
     now = _now(now)
-    mine = [
-        a
-        for a in ticket.assignments.all()
-        if a.role == "co" and a.ended_at is None and a.unit_id in actor.scope.unit_ids
-    ]
-    if not mine:
+    acting_as = _acting(ticket, "co_opinion", actor)
+    _lock(ticket)  # another co-unit's opinion since the page loaded is no conflict
+    assignment = (
+        Assignment.objects.select_related("unit")
+        .filter(
+            ticket=ticket, role=Assignment.Role.CO, ended_at__isnull=True, unit_id__in=actor.scope.unit_ids
+        )
+        .first()
+    )
+    if assignment is None:
         raise PermissionDenied
-    assignment = mine[0]
     if assignment.opinion_at is not None:
         raise ValidationError(_("Your unit has already filed its opinion."))
-    _move(ticket, move="co_opinion", actor=actor, note=text, now=now, data={"unit": assignment.unit.name})
+    _move(ticket, move="co_opinion", actor=actor, acting_as=acting_as, note=text, now=now,
+          data={"unit": assignment.unit.name})  # fmt: skip
     Assignment.objects.filter(pk=assignment.pk).update(opinion=text.strip(), opinion_at=now, opinion_by=actor)
     assignment.refresh_from_db()
     return assignment
@@ -443,6 +481,7 @@ def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment
 def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: str, now=None) -> Extension:
     """Ask for more time, before the due time, with a reason."""
     now = _now(now)
+    acting_as = _acting(ticket, "request_extension", actor)
     if ticket.due_at is None or now > ticket.due_at:
         raise ValidationError(_("An extension must be asked for before the reply is due."))
     requested = deadlines.end_of_day(until)
@@ -450,7 +489,7 @@ def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: st
         raise ValidationError({"until": _("Ask for a date after the current due date.")})
     if Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).exists():
         raise ValidationError(_("An extension request is already waiting for a decision."))
-    _move(ticket, move="request_extension", actor=actor, note=reason, now=now,
+    _move(ticket, move="request_extension", actor=actor, acting_as=acting_as, note=reason, now=now,
           data={"until": until.isoformat()})  # fmt: skip
     return Extension.objects.create(
         ticket=ticket, requested_by=actor, requested_at=now, requested_until=requested, reason=reason.strip()
@@ -463,6 +502,7 @@ def extension_decide(
 ) -> Extension:
     """Approve (never past one calendar month after assignment) or refuse an extension."""
     now = _now(now)
+    acting_as = _acting(ticket, "decide_extension", actor)
     if extension.ticket_id != ticket.pk or extension.decision != Extension.Decision.PENDING:
         raise ValidationError(_("This extension request has already been decided."))
     policy = deadlines.policy_for(ticket.county_id, timezone.localdate(ticket.assigned_at or now))
@@ -477,7 +517,8 @@ def extension_decide(
     if granted:
         data |= {"due": timezone.localtime(granted).isoformat(), "reason": extension.reason,
                  "capped": granted < extension.requested_until}  # fmt: skip
-    _move(ticket, move="decide_extension", actor=actor, note=note, now=now, changes=changes, data=data)
+    _move(ticket, move="decide_extension", actor=actor, acting_as=acting_as, note=note, now=now,
+          changes=changes, data=data)  # fmt: skip
     moved = Extension.objects.filter(pk=extension.pk, decision=Extension.Decision.PENDING).update(
         decision=Extension.Decision.APPROVED if approve else Extension.Decision.REFUSED,
         granted_until=granted,
@@ -532,10 +573,14 @@ def ticket_rate(
     """Record the representative's (``actor``) or one proposer's rating, once per handling round.
 
     When everyone has rated, the feedback concludes at once.
+
+    Raters are independent: two proposers rating at the same moment are both recorded (neither
+    gets ``Conflict``), because each waits for the ticket's row lock and then acts on the
+    ticket as it is now; the one who comes second sees the first's rating, so exactly one of
+    them concludes the feedback. Only a new handling round since the page was loaded (another
+    reply to rate) is a conflict.
     """
     now = _now(now)
-    if score not in Rating.Score.values:
-        raise ValidationError({"score": _("Choose a rating.")})
     if proposer is not None:
         if proposer.ticket_id != ticket.pk:
             raise PermissionDenied
@@ -543,6 +588,12 @@ def ticket_rate(
     else:
         acting_as = parties(ticket, actor) & {Party.REPRESENTATIVE}
         rep = ticket.representative
+    check(ticket, "rate", acting_as)
+    if score not in Rating.Score.values:
+        raise ValidationError({"score": _("Choose a rating.")})
+    seen_round = ticket.round
+    if _lock(ticket) != seen_round:
+        raise Conflict
     already = Rating.objects.filter(ticket=ticket, round=ticket.round)
     if (proposer and already.filter(proposer=proposer).exists()) or (
         not proposer and acting_as and already.filter(proposer__isnull=True).exists()
@@ -643,10 +694,11 @@ def ticket_edit(*, actor, ticket: Ticket, now=None, **fields) -> Ticket:
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    acting_as = _acting(ticket, "edit", actor)
     changed = {k: v for k, v in fields.items() if getattr(ticket, k) != v}
     if not changed:
         return ticket
     before = {k: str(getattr(ticket, k)) for k in changed}
-    _move(ticket, move="edit", actor=actor, now=_now(now), changes=changed,
+    _move(ticket, move="edit", actor=actor, acting_as=acting_as, now=_now(now), changes=changed,
           data={"before": before, "after": {k: str(v) for k, v in changed.items()}})  # fmt: skip
     return ticket

@@ -21,6 +21,7 @@ each is checked, serialised with the others by the status compare-and-set, and r
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -357,8 +358,11 @@ def transition(
     """Make ``move`` on ``ticket`` as ``actor`` (who is ``acting_as`` to it), or refuse.
 
     1. Check the move is allowed from the status the caller loaded, for these parties.
-    2. Move the row with a compare-and-set on that status (and bump ``updated_at``): zero rows
-       updated means another user moved it first, and this one gets ``Conflict``.
+    2. Move the row with a compare-and-set on that status and on ``updated_at`` (the version):
+       zero rows updated means another user moved it first, and this one gets ``Conflict``.
+       The version always moves forward, even within one clock tick or when this server's clock
+       is behind the last writer's: otherwise replied → rework → replied again would look
+       unchanged to a page loaded at the first "replied".
     3. Write one append-only event (the timeline and the notification outbox).
     ``changes`` are further column updates made in the same UPDATE.
     """
@@ -373,9 +377,10 @@ def transition(
     if target != spec.paths[source] and target not in ALTERNATIVE_TARGETS.get((move, source), ()):
         raise InvalidMove(f"{move} cannot lead from {source} to {target}")
     now = now or timezone.now()
+    version = max(now, ticket.updated_at + datetime.timedelta(microseconds=1))
     changes = dict(changes or {})
     moved = Ticket.objects.filter(pk=ticket.pk, status=source, updated_at=ticket.updated_at).update(
-        status=target, updated_at=now, **changes
+        status=target, updated_at=version, **changes
     )
     if not moved:
         raise Conflict
@@ -384,7 +389,7 @@ def transition(
             setattr(ticket, name, value)
     if any(hasattr(v, "resolve_expression") for v in changes.values()):
         ticket.refresh_from_db(fields=[k for k, v in changes.items() if hasattr(v, "resolve_expression")])
-    ticket.status, ticket.updated_at = target, now
+    ticket.status, ticket.updated_at = target, version
     # Tell the people concerned within seconds (the outbox sweep; beat runs it as a safety net).
     transaction.on_commit(_notify_ticket_events, robust=True)
     return TicketEvent.objects.create(

@@ -1,0 +1,371 @@
+"""The transition matrix: every status × every move × every role, allowed or refused exactly as
+issue 5 says, and every allowed move writes one event (a refused one writes none and changes
+nothing).
+
+The expected table below is written out by hand from the issue text; it is deliberately not
+computed from ``transitions.MOVES``, so that a wrong entry there makes these tests fail.
+
+Reading of the issue that the table encodes:
+- registered → triage (answer on the spot, explain, merge, assign, forward to the county) by the
+  township, or by the county liaison office, which is over every township of its county;
+- at the county (at_county) only the liaison office triages;
+- the lead unit signs for, returns (to whoever assigned it), records steps 1–3, replies and asks
+  for extensions; each co-unit files its opinion while the unit holds the ticket;
+- review (extension decisions, rework, forward to the rep, re-handling, closing after
+  dissatisfaction, ending the feedback) is for the liaison office, and also for the township
+  when the township assigned it;
+- feedback: the responsible representative and each proposer rate;
+- staff of the township and the office correct details of open tickets and archive closed ones;
+- nobody else (another township, an unrelated unit, another rep, a committee member, a studio
+  liaison officer, an anonymous visitor) makes any move.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import time_machine
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from proposals import services, transitions
+from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
+from proposals.transitions import Conflict, InvalidMove, Party, check, parties
+from tests.proposals.conftest import ROUTE_STATUSES
+
+TZ = timezone.get_default_timezone()
+START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
+
+# Roles (persona names).
+OFFICE, TOWNSHIP, OTHER_TOWNSHIP = "office", "township", "other_township"
+LEAD, CO, UNRELATED_UNIT = "lead_unit", "co_unit", "unrelated_unit"
+REP, OTHER_REP, COMMITTEE, STUDIO = "rep", "other_rep", "committee", "studio_officer"
+PROPOSER, ANONYMOUS = "proposer", "anonymous"
+ROLES = [OFFICE, TOWNSHIP, OTHER_TOWNSHIP, LEAD, CO, UNRELATED_UNIT, REP, OTHER_REP, COMMITTEE, STUDIO,
+         PROPOSER, ANONYMOUS]  # fmt: skip
+
+# The reviewers depend on the route: the office always, the township when it assigned.
+REVIEWERS = {"township": {OFFICE, TOWNSHIP}, "county": {OFFICE}}
+R = "reviewers"  # placeholder in the table for REVIEWERS[route]
+STAFF = {OFFICE, TOWNSHIP}
+WITH_UNIT = ("assigned", "signed", "contacted", "planned")
+OPEN = ("registered", "at_county", *WITH_UNIT, "replied", "forwarded", "dissatisfied")
+
+# move → {status it is possible from → the roles that may make it}
+EXPECTED: dict[str, dict[str, set[str] | str]] = {
+    "answer_on_spot": {"registered": STAFF, "at_county": {OFFICE}},
+    "explain": {"registered": STAFF, "at_county": {OFFICE}},
+    "merge": {"registered": STAFF, "at_county": {OFFICE}},
+    "assign": {"registered": STAFF, "at_county": {OFFICE}},
+    "forward_to_county": {"registered": STAFF},
+    "sign": {"assigned": {LEAD}},
+    "return": {"assigned": {LEAD}},
+    "contact": {"signed": {LEAD}},
+    "plan": {"contacted": {LEAD}},
+    "reply": {"planned": {LEAD}},
+    "co_opinion": {s: {CO} for s in WITH_UNIT},
+    "request_extension": {s: {LEAD} for s in WITH_UNIT},
+    "decide_extension": dict.fromkeys(WITH_UNIT, R),
+    "rework": {"replied": R},
+    "forward": {"replied": R},
+    "rate": {"forwarded": {REP, PROPOSER}},
+    "conclude": {"forwarded": R},
+    "rehandle": {"dissatisfied": R},
+    "close": {"dissatisfied": R},
+    "archive": {"closed": STAFF},
+    "edit": dict.fromkeys(OPEN, STAFF),
+}
+
+SAME = "same"
+# move → the status it leads to ("same": it records something and leaves the status alone).
+TARGET = {
+    "answer_on_spot": "closed",
+    "explain": "closed",
+    "merge": "closed",
+    "assign": "assigned",
+    "forward_to_county": "at_county",
+    "sign": "signed",
+    "return": {"township": "registered", "county": "at_county"},  # back to whoever assigned it
+    "contact": "contacted",
+    "plan": "planned",
+    "reply": "replied",
+    "co_opinion": SAME,
+    "request_extension": SAME,
+    "decide_extension": SAME,
+    "rework": "planned",
+    "forward": "forwarded",
+    "rate": SAME,
+    "conclude": "closed",  # nobody rated yet: closed as "no response"
+    "rehandle": "signed",
+    "close": "closed",
+    "archive": "archived",
+    "edit": SAME,
+}
+
+CASES = [(route, status) for route, statuses in ROUTE_STATUSES.items() for status in statuses]
+
+
+def allowed_roles(move: str, status: str, route: str) -> set[str]:
+    roles = EXPECTED[move].get(status, set())
+    return REVIEWERS[route] if roles == R else roles
+
+
+def expected_refusal(move: str, status: str) -> type[Exception]:
+    return PermissionDenied if status in EXPECTED[move] else InvalidMove
+
+
+@pytest.fixture
+def cast(
+    liaison_office, clerk_a, clerk_b, unit_a_staff, unit_a2_staff, unit_staff, co_unit_staff, unit_b_staff,
+    rep_a, other_rep_user, committee_member, studio_officer,
+):  # fmt: skip
+    """The users behind each role, per route (the lead and co-unit differ by route)."""
+    common = {
+        OFFICE: liaison_office,
+        TOWNSHIP: clerk_a,
+        OTHER_TOWNSHIP: clerk_b,
+        UNRELATED_UNIT: unit_b_staff,
+        REP: rep_a,
+        OTHER_REP: other_rep_user,
+        COMMITTEE: committee_member,
+        STUDIO: studio_officer,
+        ANONYMOUS: AnonymousUser(),
+    }
+    return {
+        "township": {**common, LEAD: unit_a_staff, CO: unit_a2_staff},
+        "county": {**common, LEAD: unit_staff, CO: co_unit_staff},
+    }
+
+
+@pytest.fixture
+def case_ticket(request, make_ticket, studio_a, walk):
+    """A ticket (through studio A, for my_rep, one proposer) walked to the case's status."""
+    route, status = request.param
+    with time_machine.travel(START, tick=False):
+        return route, status, walk(make_ticket(studio=studio_a), status, route)
+
+
+def test_the_table_names_every_move_and_nothing_else():
+    assert set(EXPECTED) == set(transitions.MOVES)
+    assert set(TARGET) == set(transitions.MOVES)
+
+
+@pytest.mark.parametrize("case_ticket", CASES, indirect=True, ids=[f"{r}-{s}" for r, s in CASES])
+def test_check_allows_exactly_the_moves_the_issue_gives_each_role(case_ticket, cast):
+    route, status, ticket = case_ticket
+    wrong = []
+    for role in ROLES:
+        acting_as = frozenset({Party.PROPOSER}) if role == PROPOSER else parties(ticket, cast[route][role])
+        for move in transitions.MOVES:
+            want = "allowed" if role in allowed_roles(move, status, route) else expected_refusal(move, status)
+            try:
+                check(ticket, move, acting_as)
+                got = "allowed"
+            except (InvalidMove, PermissionDenied) as exc:
+                got = type(exc)
+            if got != want:
+                wrong.append(f"{move} by {role}: expected {want}, got {got}")
+        shown = {m.name for m in transitions.allowed_moves(ticket, acting_as)}
+        assert shown == {m for m in transitions.MOVES if role in allowed_roles(m, status, route)}, role
+    assert not wrong, "\n".join(wrong)
+
+
+# --- the same matrix through the services: the real code path -------------------------------
+
+
+def _load(ticket: Ticket) -> Ticket:
+    return (
+        Ticket.objects.select_related("township", "representative", "lead_unit")
+        .prefetch_related("assignments__unit")
+        .get(pk=ticket.pk)
+    )
+
+
+def _until(ticket: Ticket) -> datetime.date:
+    base = timezone.localdate(ticket.due_at) if ticket.due_at else timezone.localdate()
+    return base + datetime.timedelta(days=5)
+
+
+def _prepare_reply(ticket: Ticket, ctx) -> None:
+    """The lead may reply once the co-unit's opinion is in (set up here, not a move under test)."""
+    Assignment.objects.filter(ticket=ticket, role="co").update(opinion="同意", opinion_at=timezone.now())
+
+
+def _prepare_decision(ticket: Ticket, ctx) -> None:
+    ctx["extension"] = Extension.objects.create(
+        ticket=ticket,
+        requested_until=(ticket.due_at or timezone.now()) + datetime.timedelta(days=3),
+        reason="需协调多个部门",
+    )
+
+
+def _assign(user, ticket, ctx):
+    office_assigns = ticket.status == "at_county" or user == ctx["cast"][OFFICE]
+    unit = ctx["county_unit"] if office_assigns else ctx["unit_a"]
+    return services.ticket_assign(actor=user, ticket=ticket, lead_unit=unit)
+
+
+def _rate(user, ticket, ctx):
+    if user == PROPOSER:
+        return services.ticket_rate(ticket=ticket, proposer=ticket.proposers.get(), score="satisfied")
+    return services.ticket_rate(ticket=ticket, actor=user, score="satisfied")
+
+
+# move → (prepare, call): call(user, ticket, ctx) makes the move through its service with valid
+# arguments; prepare(ticket, ctx) sets up what the move needs without being a move itself.
+DISPATCH = {
+    "answer_on_spot": (None, lambda u, t, c: services.ticket_answer_on_spot(actor=u, ticket=t, note="已当场解答")),
+    "explain": (None, lambda u, t, c: services.ticket_explain(actor=u, ticket=t, note="已有政策，已解释")),
+    "merge": (None, lambda u, t, c: services.ticket_merge(actor=u, ticket=t, into=c["other_ticket"])),
+    "assign": (None, _assign),
+    "forward_to_county": (None, lambda u, t, c: services.ticket_forward_to_county(actor=u, ticket=t)),
+    "sign": (None, lambda u, t, c: services.ticket_sign(actor=u, ticket=t)),
+    "return": (None, lambda u, t, c: services.ticket_return(actor=u, ticket=t, reason="不属于本单位职责")),
+    "contact": (None, lambda u, t, c: services.ticket_contact(
+        actor=u, ticket=t, how="电话", contacted_on=timezone.localdate())),
+    "plan": (None, lambda u, t, c: services.ticket_plan(actor=u, ticket=t, plan="更换灯具", rep_consulted=True)),
+    "reply": (_prepare_reply, lambda u, t, c: services.ticket_reply(actor=u, ticket=t, text="已更换")),
+    "co_opinion": (None, lambda u, t, c: services.co_opinion_file(actor=u, ticket=t, text="同意")),
+    "request_extension": (None, lambda u, t, c: services.extension_request(
+        actor=u, ticket=t, until=_until(t), reason="需协调多个部门")),
+    "decide_extension": (_prepare_decision, lambda u, t, c: services.extension_decide(
+        actor=u, ticket=t, extension=c["extension"], approve=True)),
+    "rework": (None, lambda u, t, c: services.ticket_rework(actor=u, ticket=t, note="答复不具体")),
+    "forward": (None, lambda u, t, c: services.ticket_forward(actor=u, ticket=t)),
+    "rate": (None, _rate),
+    "conclude": (None, lambda u, t, c: services.ticket_conclude(actor=u, ticket=t)),
+    "rehandle": (None, lambda u, t, c: services.ticket_rehandle(actor=u, ticket=t, note="重新办理")),
+    "close": (None, lambda u, t, c: services.ticket_close(actor=u, ticket=t, note="已解释政策")),
+    "archive": (None, lambda u, t, c: services.ticket_archive(actor=u, ticket=t)),
+    "edit": (None, lambda u, t, c: services.ticket_edit(actor=u, ticket=t, title="村口路灯不亮（已核实）")),
+}  # fmt: skip
+
+
+def _snapshot(ticket: Ticket):
+    return (
+        Ticket.objects.filter(pk=ticket.pk).values().get(),
+        list(TicketEvent.objects.filter(ticket=ticket).values_list("id", flat=True)),
+        list(Assignment.objects.filter(ticket=ticket).values()),
+        list(Extension.objects.filter(ticket=ticket).values()),
+        list(Rating.objects.filter(ticket=ticket).values()),
+    )
+
+
+class _Undo(Exception):
+    """Raised to roll a case back, so that every cell starts from the same ticket."""
+
+
+def test_every_move_has_a_service_call():
+    assert set(DISPATCH) == set(transitions.MOVES)
+
+
+@pytest.mark.parametrize("case_ticket", CASES, indirect=True, ids=[f"{r}-{s}" for r, s in CASES])
+def test_the_services_allow_exactly_the_moves_the_issue_gives_each_role(
+    case_ticket, cast, make_ticket, unit_a, county_unit
+):
+    route, status, ticket = case_ticket
+    ctx = {"cast": cast[route], "unit_a": unit_a, "county_unit": county_unit}
+    with time_machine.travel(START + datetime.timedelta(hours=1), tick=False):
+        ctx["other_ticket"] = make_ticket(title="同一路段路灯")
+        wrong = []
+        for move, (prepare, call) in DISPATCH.items():
+            for role in ROLES:
+                if role == PROPOSER and move != "rate":
+                    continue  # a proposer's only way in is the rating on the tracking page
+                user = PROPOSER if role == PROPOSER else cast[route][role]
+                allowed = role in allowed_roles(move, status, route)
+                try:
+                    with transaction.atomic():
+                        if prepare:
+                            prepare(ticket, ctx)
+                        before = _snapshot(ticket)
+                        outcome = _attempt(
+                            call, user, _load(ticket), ctx, move, status, route, allowed, before
+                        )
+                        if outcome:
+                            wrong.append(f"{move} by {role}: {outcome}")
+                        raise _Undo
+                except _Undo:
+                    pass
+    assert not wrong, "\n".join(wrong)
+
+
+def _attempt(call, user, ticket, ctx, move, status, route, allowed, before) -> str:
+    """Make the move; return what was wrong about the outcome, or ""."""
+    try:
+        call(user, ticket, ctx)
+    except Exception as exc:  # noqa: BLE001 (any failure is an outcome to compare)
+        if allowed:
+            return f"expected allowed, refused with {type(exc).__name__}: {exc}"
+        want = expected_refusal(move, status)
+        if type(exc) is not want:
+            return f"expected {want.__name__}, got {type(exc).__name__}: {exc}"
+        if _snapshot(ticket) != before:
+            return "refused, but something changed"
+        return ""
+    if not allowed:
+        return "expected refused, but it was allowed"
+    new = TicketEvent.objects.filter(ticket=ticket).exclude(id__in=before[1])
+    if [(e.move, e.from_status) for e in new] != [(move, status)]:
+        return f"expected one {move} event from {status}, got {[(e.move, e.from_status) for e in new]}"
+    target = TARGET[move]
+    target = target[route] if isinstance(target, dict) else target
+    want_status = status if target == SAME else target
+    got_status = Ticket.objects.values_list("status", flat=True).get(pk=ticket.pk)
+    if new[0].to_status != want_status or got_status != want_status:
+        return f"expected to lead to {want_status}, the event says {new[0].to_status}, the row {got_status}"
+    return ""
+
+
+# --- the compare-and-set --------------------------------------------------------------------
+
+
+@time_machine.travel(START, tick=False)
+def test_a_page_loaded_before_a_rework_and_a_new_reply_loses_even_within_one_clock_tick(
+    make_ticket, walk, clerk_a, liaison_office, unit_a_staff
+):
+    """The status alone is not enough (replied → planned → replied again looks unchanged):
+    the version must differ even when the clock has not moved (frozen here, or two servers
+    whose clocks disagree)."""
+    ticket = make_ticket()  # registered within the frozen tick too
+    replied = walk(ticket, "replied")
+    stale = _load(replied)
+    services.ticket_rework(actor=clerk_a, ticket=_load(replied), note="请补充整改时间")
+    services.ticket_reply(actor=unit_a_staff, ticket=_load(replied), text="已补充：本月底前完成")
+    with pytest.raises(Conflict):
+        services.ticket_forward(actor=liaison_office, ticket=stale)
+    assert list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("move", flat=True))[-3:] == [
+        "reply", "rework", "reply"
+    ]  # fmt: skip
+
+
+def test_the_version_moves_forward_even_when_the_clock_goes_back(ticket, clerk_a, unit_a):
+    loaded = _load(ticket)
+    later = loaded.updated_at + datetime.timedelta(minutes=5)
+    services.ticket_edit(actor=clerk_a, ticket=loaded, title="标题一", now=later)
+    first = Ticket.objects.get(pk=ticket.pk).updated_at
+    services.ticket_edit(
+        actor=clerk_a, ticket=loaded, title="标题二", now=later - datetime.timedelta(minutes=1)
+    )
+    second = Ticket.objects.get(pk=ticket.pk).updated_at
+    assert second > first == later
+    assert loaded.updated_at == second  # the caller's copy carries the new version
+
+
+def test_a_move_that_needs_a_note_is_refused_without_one_and_changes_nothing(ticket, clerk_a):
+    before = _snapshot(ticket)
+    with pytest.raises(InvalidMove):
+        services.ticket_explain(actor=clerk_a, ticket=_load(ticket), note="   ")
+    assert _snapshot(ticket) == before
+
+
+def test_a_move_cannot_be_sent_to_a_status_its_path_does_not_lead_to(ticket, clerk_a):
+    with pytest.raises(InvalidMove):
+        transitions.transition(
+            _load(ticket), move="forward_to_county", actor=clerk_a, acting_as=parties(ticket, clerk_a),
+            to="closed",
+        )  # fmt: skip
+    assert Ticket.objects.get(pk=ticket.pk).status == "registered"
