@@ -29,6 +29,9 @@ app.conf.update(
 app.conf.beat_schedule = {
     # Every minute: proves beat and a worker are alive (/healthz shows when it last ran).
     "heartbeat": {"task": "liaison.tasks.heartbeat", "schedule": 60},
+    # Every 2 minutes: enqueues deliveries whose task was lost (a safety net: issuing and
+    # retries enqueue their own; claimed rows are skipped for 10 minutes, so this is cheap).
+    "dispatch-deliveries": {"task": "liaison.tasks.dispatch_deliveries", "schedule": 2 * 60},
     # Every 5 minutes: ticket deadline notices owed by the clock (due soon, overdue, escalations,
     # co-unit opinions, hand-ins, feedback, the 08:00 digest, the bulletin on the 1st).
     "send-ticket-reminders": {

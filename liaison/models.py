@@ -17,8 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from liaison.querysets import (
     AnnualMeetingQuerySet,
+    DeliveryQuerySet,
     HandlingUnitQuerySet,
+    NotificationQuerySet,
     RegionQuerySet,
+    ReminderQuerySet,
     RoleAssignmentQuerySet,
     ScopedQuerySet,
     UserQuerySet,
@@ -197,6 +200,9 @@ class User(AbstractUser):
     last_name = None
     name = models.CharField(_("full name"), max_length=32, blank=True)
     phone = models.CharField(_("phone"), max_length=24, blank=True)
+    # Which channels besides the in-app inbox reach this user; a blank address reaches no one.
+    notify_by_email = models.BooleanField(_("notify by email"), default=True)
+    notify_by_sms = models.BooleanField(_("notify by SMS"), default=True)
 
     objects = LiaisonUserManager()
 
@@ -356,3 +362,114 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.verb} {self.subject_label}"
+
+
+# --- Notifications --------------------------------------------------------------------------
+# Reminder → Notification → Delivery is append-only: a reminder records that something is owed
+# about a subject (once per subject, kind and period), a notification that one user was told
+# (their inbox), a delivery that it was sent to them by email or SMS. ``liaison.notify`` writes
+# all three; nothing in the admin may change them.
+
+
+class Reminder(models.Model):
+    """That a ``kind`` notice about one subject is owed for one period: exists at most once."""
+
+    subject_type = models.CharField(_("record type"), max_length=64)
+    subject_id = models.BigIntegerField(_("record id"))
+    kind = models.CharField(_("kind"), max_length=48)
+    period = models.CharField(_("period"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    batch = models.CharField(_("batch"), max_length=32, db_index=True)
+
+    objects = ReminderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "kind", "period"], name="reminder_once_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_type}#{self.subject_id} {self.period}".rstrip()
+
+
+class Notification(models.Model):
+    """One user told about one reminder: an entry in their inbox."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.ForeignKey(
+        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    # Copied from the reminder so that an inbox page renders without joining it.
+    kind = models.CharField(_("kind"), max_length=48)
+    subject_type = models.CharField(_("record type"), max_length=64)
+    subject_id = models.BigIntegerField(_("record id"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    batch = models.CharField(_("batch"), max_length=32, db_index=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "user"], name="notification_once_per_user"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_inbox_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"
+
+
+class Delivery(models.Model):
+    """One notification sent to its user by email or SMS, with its attempts."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(
+        Notification, verbose_name=_("notification"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    address = models.CharField(_("address"), max_length=254)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    # When a worker may next pick it up: a claim or a failed attempt moves it forward.
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    batch = models.CharField(_("batch"), max_length=32)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="delivery_once_per_channel"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.address}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt, so a provider (or a mail client) drops a repeat."""
+        return f"liaison-delivery-{self.pk}"

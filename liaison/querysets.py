@@ -70,3 +70,45 @@ class UserQuerySet(models.QuerySet):
             scope.region_q("region") | scope.region_q("unit__region")
         )
         return self.filter(Q(Exists(in_scope)) | Q(pk=scope.user_id or 0))
+
+
+def _visible_users(user):
+    from liaison.models import User
+
+    return User.objects.visible_to(user).values("pk")
+
+
+class ReminderQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Reminders that told at least one user the viewer may see."""
+        if scope_of(user).sees_all:
+            return self
+        from liaison.models import Notification
+
+        told = Notification.objects.filter(reminder=OuterRef("pk"), user__in=_visible_users(user))
+        return self.filter(Exists(told))
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The user's own inbox."""
+        return self.filter(user_id=user.pk)
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+    def visible_to(self, user):
+        """Notifications of the users the viewer may see (the admin's scope)."""
+        if scope_of(user).sees_all:
+            return self
+        return self.filter(user__in=_visible_users(user))
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(status="pending", next_attempt_at__lte=now)
+
+    def visible_to(self, user):
+        if scope_of(user).sees_all:
+            return self
+        return self.filter(notification__user__in=_visible_users(user))

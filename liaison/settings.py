@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "liaison.context_processors.nav",
+                "liaison.context_processors.notifications",
             ],
         },
     },
@@ -162,7 +163,7 @@ else:
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
-# E-mail and SMS (deliveries are built in the notifications issue; the settings live here).
+# E-mail and SMS, the channels of notifications (liaison.notify, liaison.channels).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", 25)
@@ -178,6 +179,8 @@ SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", "")
 SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", "党代表工作室")
 if SMS_BACKEND == "http" and not SMS_HTTP_URL:
     raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL.")
+# The site's address, e.g. https://liaison.example.cn: notification emails link to it when set.
+SITE_URL = env.str("SITE_URL", "")
 
 # Security. HTTPS is assumed whenever DEBUG is off; HTTPS=0 turns it off for a plain-http
 # test deployment. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1.

@@ -1,10 +1,12 @@
-"""Foundation tasks: a round-trip probe and housekeeping."""
+"""Foundation tasks: a round-trip probe, housekeeping, and sending notifications."""
 
 import logging
 
 from celery import shared_task
 from django.core import management
 from django.utils import timezone
+
+from liaison import notify
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +31,30 @@ def heartbeat() -> str:
 @shared_task
 def clear_sessions() -> None:
     management.call_command("clearsessions")
+
+
+# Retries of a delivery back off 1, 2, 4, 8, 16 minutes (with jitter). With acks_late a retry
+# waits in the broker unacknowledged until its countdown ends; Redis hands a message to another
+# worker after CELERY_VISIBILITY_TIMEOUT, so every countdown stays far below it (a test checks).
+DELIVERY_RETRY_BACKOFF = notify.RETRY_BACKOFF
+DELIVERY_RETRY_BACKOFF_MAX = notify.RETRY_BACKOFF_MAX
+DELIVERY_MAX_RETRIES = notify.MAX_ATTEMPTS - 1
+
+
+@shared_task(
+    autoretry_for=(notify.RetryableDeliveryError,),
+    retry_backoff=DELIVERY_RETRY_BACKOFF,
+    retry_backoff_max=DELIVERY_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=DELIVERY_MAX_RETRIES,
+    ignore_result=True,
+)
+def deliver(delivery_id: int) -> str:
+    """Send one email or SMS (liaison.notify.delivery_send); safe to run twice."""
+    return notify.delivery_send(delivery_id=delivery_id, now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def dispatch_deliveries() -> int:
+    """Enqueue every due delivery (liaison.notify.deliveries_dispatch); safe to run twice."""
+    return notify.deliveries_dispatch(now=timezone.now())

@@ -1,0 +1,418 @@
+"""Notifications: record what is owed once, tell the right users, deliver by email and SMS.
+
+Three append-only tables (``liaison.models``):
+- ``Reminder``: a ``kind`` notice about one subject is owed for one period. Its unique key
+  (subject_type, subject_id, kind, period) is what makes every sweep exactly-once: a sweep
+  re-run, a retried task or two workers at once insert nothing the second time.
+- ``Notification``: one user told about one reminder, their inbox entry.
+- ``Delivery``: one notification sent by email or SMS, with attempts and the last error.
+
+Apps that own subjects register a ``Kind`` (how to render a batch of notifications about their
+records, which channels to use) in their ``AppConfig.ready()``, and call ``issue()`` from a
+periodic sweep or ``notify()`` for a single event. Sending happens after commit, in Celery:
+``deliveries_dispatch`` claims due deliveries and enqueues ``liaison.tasks.deliver`` for each,
+which calls ``delivery_send``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, F, QuerySet, Value
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from liaison import audit, channels
+from liaison.models import Delivery, Notification, Reminder, User
+
+log = logging.getLogger(__name__)
+
+# A delivery is tried this many times (the first send and its retries) before it is failed.
+MAX_ATTEMPTS = 6
+# Retries wait RETRY_BACKOFF * 2**(n-1) seconds after the n-th failed attempt, at most
+# RETRY_BACKOFF_MAX: 1, 2, 4, 8, 16 minutes. ``liaison.tasks.deliver`` retries on this scale.
+RETRY_BACKOFF = 60
+RETRY_BACKOFF_MAX = 30 * 60
+# How long a claimed delivery is left to its task before a sweep claims it again: far longer
+# than a send takes, so a second sweep only re-enqueues deliveries whose message was lost.
+CLAIM_LEASE = timedelta(minutes=10)
+
+# Where each channel finds the user's address and their preference for it.
+CHANNEL_COLUMNS = {
+    Delivery.Channel.EMAIL: ("email", "notify_by_email"),
+    Delivery.Channel.SMS: ("phone", "notify_by_sms"),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    url: str  # site-relative path, e.g. "/tickets/12/"
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str  # "ticket.due_soon"
+    # Renders a batch of notifications (same order) in a constant number of queries: load the
+    # subjects with one ``filter(pk__in=[n.subject_id for n in notifications])``.
+    render: Callable[[list[Notification]], list[Message]]
+    channels: tuple[str, ...] = (Delivery.Channel.EMAIL, Delivery.Channel.SMS)
+
+
+class RetryableDeliveryError(Exception):
+    """A delivery failed and is due again later (``liaison.tasks.deliver`` retries it)."""
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> None:
+    """Make ``kind`` known: call from the owning app's ``AppConfig.ready()``."""
+    unknown = set(kind.channels) - set(CHANNEL_COLUMNS)
+    if unknown:
+        raise ValueError(f"{kind.code}: unknown channels {sorted(unknown)}")
+    _KINDS[kind.code] = kind
+
+
+def kind(code: str) -> Kind:
+    """Return the registered kind, or a generic one that points to the inbox."""
+    return _KINDS.get(code) or Kind(code=code, render=_render_generic)
+
+
+def _render_generic(notifications: list[Notification]) -> list[Message]:
+    message = Message(
+        title=_("New notification"), body=_("There is news for you in Liaison."), url=reverse("inbox")
+    )
+    return [message] * len(notifications)
+
+
+def render_messages(notifications: Sequence[Notification]) -> list[Message]:
+    """Render notifications in order, calling each kind's ``render`` once for all of its rows."""
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, notification in enumerate(notifications):
+        positions[notification.kind].append(position)
+    messages: list[Message | None] = [None] * len(notifications)
+    for code, indexes in positions.items():
+        rendered = kind(code).render([notifications[i] for i in indexes])
+        for i, message in zip(indexes, rendered, strict=True):
+            messages[i] = message
+    return messages  # type: ignore[return-value]
+
+
+# --- Recording what is owed ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issued:
+    reminders: int
+    notifications: int
+    deliveries: int
+
+
+def issue(*, kind: str, subject_type: str, subjects: QuerySet, recipients: QuerySet, now: datetime) -> int:
+    """Record what is owed, once, and who is told: set-based, a constant number of queries.
+
+    ``subjects`` is a ``.values()`` queryset of exactly ``subject_id`` and ``period``: the
+    (subject, period) pairs for which a ``kind`` reminder is owed now. ``recipients`` is a
+    ``.values()`` queryset of exactly ``subject_id`` and ``user_id``: who is told about each
+    subject. Returns the number of new reminders; a second call (or a concurrent one) returns 0.
+    """
+    issued = _issue(
+        code=kind,
+        subject_type=subject_type,
+        subjects=_values_sql(subjects, {"subject_id", "period"}),
+        recipients=_values_sql(recipients, {"subject_id", "user_id"}),
+        now=now,
+    )
+    return issued.reminders
+
+
+def notify(*, kind: str, subject, users, period: str = "", now: datetime | None = None) -> int:
+    """Tell ``users`` about ``subject`` once per (subject, kind, period): the event-driven ``issue``.
+
+    ``users`` is a queryset or an iterable of users. Returns the number of notifications
+    created: 0 when this reminder already existed.
+    """
+    user_ids = users.values("pk") if isinstance(users, QuerySet) else [user.pk for user in users]
+    recipients = User.objects.filter(pk__in=user_ids).values(
+        user_id=F("pk"), subject_id=Value(subject.pk, output_field=BigIntegerField())
+    )
+    issued = _issue(
+        code=kind,
+        subject_type=subject._meta.label_lower,
+        # A constant row rather than a query on the subject's table, whose own fields could
+        # clash with the column names.
+        subjects=("SELECT %s AS subject_id, %s AS period", (subject.pk, period)),
+        recipients=_values_sql(recipients, {"subject_id", "user_id"}),
+        now=now or timezone.now(),
+    )
+    return issued.notifications
+
+
+def _values_sql(queryset: QuerySet, columns: set[str]) -> tuple[str, tuple]:
+    """Return the SQL of a ``.values()`` queryset of exactly ``columns``, to embed as a table."""
+    fields = getattr(queryset, "_fields", None)
+    if fields is None or set(fields) != columns:
+        raise TypeError(f"expected a .values() queryset of exactly {sorted(columns)}, got {fields!r}")
+    sql, params = queryset.order_by().query.sql_with_params()
+    return sql, tuple(params)
+
+
+@transaction.atomic
+def _issue(
+    *, code: str, subject_type: str, subjects: tuple[str, tuple], recipients: tuple[str, tuple], now: datetime
+) -> Issued:
+    """Insert reminders, then notifications and deliveries for the new reminders only.
+
+    1. Reminders from the subjects, ``ON CONFLICT DO NOTHING`` on the unique key, stamped with
+       a fresh batch id. On PostgreSQL a concurrent insert of the same key waits for the other
+       transaction and then skips the row, so each reminder lands in exactly one batch.
+    2. Notifications: this batch's reminders joined to the recipients (active users only).
+    3. Deliveries: one per notification of this batch and channel of the kind that the user
+       wants and has an address for.
+    4. After commit, ask a worker to send them.
+    (Each INSERT ... SELECT has a WHERE clause: SQLite needs one before ON CONFLICT.)
+    """
+    qn = connection.ops.quote_name
+    reminder_t, notification_t = qn(Reminder._meta.db_table), qn(Notification._meta.db_table)
+    delivery_t, user_t = qn(Delivery._meta.db_table), qn(User._meta.db_table)
+    batch = uuid.uuid4().hex
+    # As the ORM would store it (SQLite keeps naive UTC text).
+    now = connection.ops.adapt_datetimefield_value(now)
+    subjects_sql, subjects_params = subjects
+    recipients_sql, recipients_params = recipients
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {reminder_t} (subject_type, subject_id, kind, period, created_at, batch) "  # noqa: S608
+            f"SELECT DISTINCT %s, s.subject_id, %s, s.period, %s, %s FROM ({subjects_sql}) s "
+            "WHERE true ON CONFLICT DO NOTHING",
+            (subject_type, code, now, batch, *subjects_params),
+        )
+        reminders = cursor.rowcount
+        if not reminders:
+            return Issued(0, 0, 0)
+        cursor.execute(
+            f"INSERT INTO {notification_t} "  # noqa: S608
+            "(user_id, reminder_id, kind, subject_type, subject_id, created_at, batch) "
+            "SELECT DISTINCT r.user_id, m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
+            f"FROM {reminder_t} m JOIN ({recipients_sql}) r ON r.subject_id = m.subject_id "
+            f"JOIN {user_t} u ON u.id = r.user_id "
+            "WHERE m.batch = %s AND u.is_active = %s ON CONFLICT DO NOTHING",
+            (now, batch, *recipients_params, batch, True),
+        )
+        notifications = cursor.rowcount
+        deliveries = 0
+        wanted = [CHANNEL_COLUMNS[channel] + (channel,) for channel in kind(code).channels]
+        if notifications and wanted:
+            selects, params = [], []
+            for address, preference, channel in wanted:
+                selects.append(
+                    f"SELECT n.id, %s, u.{qn(address)}, %s, 0, '', %s, %s, %s "  # noqa: S608
+                    f"FROM {notification_t} n JOIN {user_t} u ON u.id = n.user_id "
+                    f"WHERE n.batch = %s AND u.{qn(preference)} = %s AND u.{qn(address)} <> ''"
+                )
+                params += [str(channel), str(Delivery.Status.PENDING), now, now, batch, batch, True]
+            cursor.execute(
+                f"INSERT INTO {delivery_t} (notification_id, channel, address, status, attempts, "
+                "last_error, next_attempt_at, created_at, batch) "
+                + " UNION ALL ".join(selects)
+                + " ON CONFLICT DO NOTHING",
+                params,
+            )
+            deliveries = cursor.rowcount
+    if deliveries:
+        # robust: a broker that is down must not fail the caller's request; the beat entry
+        # "dispatch-deliveries" sends them within minutes anyway.
+        transaction.on_commit(_enqueue_dispatch, robust=True)
+    log.info(
+        "issued %s: %d reminders, %d notifications, %d deliveries (batch %s)",
+        code,
+        reminders,
+        notifications,
+        deliveries,
+        batch,
+    )
+    return Issued(reminders, notifications, deliveries)
+
+
+def _enqueue_dispatch() -> None:
+    from liaison.tasks import dispatch_deliveries
+
+    dispatch_deliveries.delay()
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+
+def deliveries_dispatch(*, now: datetime, limit: int = 500) -> int:
+    """Claim due deliveries and enqueue ``liaison.tasks.deliver`` for each; return how many.
+
+    Claiming pushes ``next_attempt_at`` forward by ``CLAIM_LEASE``, so a second dispatch (a
+    duplicate beat, a second worker) skips them; rows locked by a send in progress are skipped.
+    """
+    from liaison.tasks import deliver
+
+    with transaction.atomic():
+        ids = _claim_due(now=now, limit=limit)
+        transaction.on_commit(lambda: [deliver.delay(delivery_id) for delivery_id in ids], robust=True)
+    return len(ids)
+
+
+def deliveries_send_now(*, now: datetime, limit: int = 500) -> Counter:
+    """Claim due deliveries and send them here, one by one: the operator's ``send_deliveries``.
+
+    Returns how many ended in each status. One failing delivery never stops the others.
+    """
+    outcomes: Counter = Counter()
+    for delivery_id in _claim_due(now=now, limit=limit):
+        try:
+            outcomes[delivery_send(delivery_id=delivery_id, now=now)] += 1
+        except RetryableDeliveryError:
+            outcomes["retry"] += 1
+        except Exception:
+            log.exception("delivery %s could not be sent", delivery_id)
+            outcomes["error"] += 1
+    return outcomes
+
+
+@transaction.atomic
+def _claim_due(*, now: datetime, limit: int) -> list[int]:
+    # SKIP LOCKED: two dispatchers at once on PostgreSQL each take different rows. SQLite
+    # has no row locks (and ignores this); it serialises writers instead.
+    due = (
+        Delivery.objects.due(now)
+        .order_by("next_attempt_at", "id")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    ids = list(due[:limit])
+    if ids:
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + CLAIM_LEASE)
+    return ids
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt (as the task's backoff does)."""
+    return timedelta(seconds=min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2 ** max(attempts - 1, 0)))
+
+
+def delivery_send(*, delivery_id: int, now: datetime) -> str:
+    """Send one delivery if it is still pending; return its status afterwards.
+
+    The row stays locked (on PostgreSQL) while it is sent, so two workers never send the same
+    delivery at once: the second waits, then finds it sent. A worker killed mid-send loses its
+    lock with its connection, and the redelivered task sends again with the same idempotency
+    key (the SMS request id, the email's Message-ID), which the provider recognises.
+
+    On failure it records the attempt and the reason; a permanent failure (a bad address) or
+    the ``MAX_ATTEMPTS``-th one marks it failed, any other raises ``RetryableDeliveryError``.
+    """
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("notification__user")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return "missing"
+        if delivery.status != Delivery.Status.PENDING:
+            return delivery.status
+        error = _send(delivery)
+        delivery.attempts += 1
+        if error is None:
+            delivery.status, delivery.sent_at = Delivery.Status.SENT, now
+            delivery.save(update_fields=["status", "sent_at", "attempts"])
+            return delivery.status
+        delivery.last_error = str(error)[:2000]
+        if error.permanent or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = Delivery.Status.FAILED
+        else:
+            # Past the task's own retry, so that a sweep only picks it up if that was lost.
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts) + CLAIM_LEASE
+        delivery.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+    log.warning("delivery %s failed (attempt %d): %s", delivery.pk, delivery.attempts, error)
+    if delivery.status == Delivery.Status.PENDING:
+        raise RetryableDeliveryError(f"delivery {delivery.pk}: {error}")
+    return delivery.status
+
+
+def _send(delivery: Delivery) -> channels.ChannelError | None:
+    """Render and send; return the failure instead of raising it."""
+    try:
+        # Users have no language of their own: messages go out in the site's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            message = render_messages([delivery.notification])[0]
+            if delivery.channel == Delivery.Channel.EMAIL:
+                body = message.body
+                if settings.SITE_URL:
+                    body += "\n\n" + settings.SITE_URL.rstrip("/") + message.url
+                channels.send_email(
+                    address=delivery.address, subject=message.title, body=body, key=delivery.idempotency_key
+                )
+            else:
+                text = _("%(title)s: %(body)s") % {"title": message.title, "body": message.body}
+                channels.send_sms(address=delivery.address, text=text, key=delivery.idempotency_key)
+    except channels.ChannelError as exc:
+        return exc
+    except Exception as exc:
+        # A bug in a kind's render (or a backend) fails this delivery, visibly, not the queue.
+        log.exception("delivery %s", delivery.pk)
+        return channels.ChannelError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+@transaction.atomic
+def delivery_resend(*, actor, delivery: Delivery) -> None:
+    """Put a failed delivery back in the queue with fresh attempts (a staff action)."""
+    from liaison.tasks import deliver
+
+    moved = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now() + CLAIM_LEASE
+    )
+    if not moved:
+        return
+    audit.record(
+        actor=actor,
+        verb="delivery.resent",
+        subject=delivery,
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+    )
+    delivery.status, delivery.attempts = Delivery.Status.PENDING, 0
+    transaction.on_commit(lambda: deliver.delay(delivery.pk), robust=True)
+
+
+# --- The inbox -------------------------------------------------------------------------------
+
+
+def inbox(user) -> QuerySet[Notification]:
+    """The user's notifications, newest first."""
+    return Notification.objects.for_user(user).order_by("-created_at", "-id")
+
+
+def unread_count(user) -> int:
+    return Notification.objects.for_user(user).unread().count()
+
+
+def mark_read(*, user, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's unread notifications read (only ``ids``, if given); return how many."""
+    unread = Notification.objects.for_user(user).unread()
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
+
+
+def preferences_update(*, user, email: bool, sms: bool) -> None:
+    """Set which channels besides the inbox reach ``user``."""
+    user.notify_by_email, user.notify_by_sms = email, sms
+    user.save(update_fields=["notify_by_email", "notify_by_sms"])
