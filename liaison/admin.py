@@ -1,9 +1,21 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from liaison import notify
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
-from liaison.models import AnnualMeeting, HandlingUnit, Heartbeat, Region, RoleAssignment, User
+from liaison.models import (
+    AnnualMeeting,
+    Delivery,
+    HandlingUnit,
+    Heartbeat,
+    Notification,
+    Region,
+    Reminder,
+    RoleAssignment,
+    User,
+)
 from liaison.roles import GRANTABLE_BY, Role
 
 
@@ -73,6 +85,7 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("Personal info"), {"fields": ["name", "phone", "email"]}),
+        (_("Notifications"), {"fields": ["notify_by_email", "notify_by_sms"]}),
         (_("Status"), {"fields": ["is_active", "is_superuser"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -138,3 +151,103 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_superuser
+
+
+# --- Notifications: an append-only ledger, read-only here --------------------------------------
+
+
+class KindFilter(admin.SimpleListFilter):
+    """The kinds that occur in the rows this user may see (one query)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+    kind_field = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = model_admin.get_queryset(request).order_by().values_list(self.kind_field, flat=True)
+        return [(code, code) for code in sorted(set(kinds.distinct()))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.kind_field: self.value()}) if self.value() else queryset
+
+
+class DeliveryKindFilter(KindFilter):
+    kind_field = "notification__kind"
+
+
+class LedgerAdmin(ScopedAdmin):
+    """Rows are scoped to the users the staff member may see; nobody adds, edits or deletes them."""
+
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(LedgerAdmin):
+    list_display = ["created_at", "kind", "subject_type", "subject_id", "period", "batch"]
+    list_filter = [KindFilter, "subject_type", "created_at"]
+    search_fields = ["batch", "=subject_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(LedgerAdmin):
+    list_display = ["created_at", "user", "kind", "subject_type", "subject_id", "read_at"]
+    list_filter = [KindFilter, ("read_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__name", "user__username", "=subject_id", "batch"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(LedgerAdmin):
+    list_display = [
+        "created_at",
+        "recipient",
+        "channel",
+        "address",
+        "kind",
+        "status",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["channel", "status", DeliveryKindFilter, "created_at"]
+    search_fields = ["notification__user__name", "notification__user__username", "address"]
+    list_select_related = ["notification__user"]
+    date_hierarchy = "created_at"
+    actions = ["resend_failed"]
+
+    @admin.display(description=_("recipient"), ordering="notification__user__name")
+    def recipient(self, obj):
+        return obj.notification.user
+
+    @admin.display(description=_("kind"), ordering="notification__kind")
+    def kind(self, obj):
+        return obj.notification.kind
+
+    def has_resend_permission(self, request):
+        return self.has_view_permission(request)
+
+    @admin.action(description=_("Resend failed deliveries"), permissions=["resend"])
+    def resend_failed(self, request, queryset):
+        failed = list(queryset.filter(status=Delivery.Status.FAILED))
+        for delivery in failed:
+            notify.delivery_resend(actor=request.user, delivery=delivery)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed delivery was queued again.",
+                "%(count)d failed deliveries were queued again.",
+                len(failed),
+            )
+            % {"count": len(failed)},
+            messages.SUCCESS,
+        )

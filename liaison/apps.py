@@ -11,6 +11,14 @@ class LiaisonConfig(AppConfig):
         from liaison import navigation
         from liaison.roles import Role, crud, grant
 
+        # Reminders, notifications and deliveries are an append-only ledger: staff read it
+        # (and resend a failed delivery), nobody edits it.
+        ledger = [
+            *crud("liaison.reminder", "view"),
+            *crud("liaison.notification", "view"),
+            *crud("liaison.delivery", "view"),
+        ]
+
         grant(
             Role.LIAISON_OFFICE,
             *crud("liaison.region", "view", "add", "change"),
@@ -18,6 +26,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.user", "view", "add", "change"),
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view", "add", "change", "delete"),
+            *ledger,
         )
         grant(
             Role.TOWNSHIP_STAFF,
@@ -26,6 +35,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.user", "view", "add", "change"),
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view"),
+            *ledger,
         )
         navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True))
         navigation.register(

@@ -7,6 +7,9 @@ from liaison import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/read/", views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/<int:pk>/", views.inbox_open, name="inbox_open"),
     path("reps/", include("reps.urls")),
     path("studios/", include("studios.urls")),
     path("schedule/", include("studios.schedule_urls")),
@@ -18,6 +21,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/notifications/", views.notification_settings, name="notification_settings"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",

@@ -1,12 +1,21 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from liaison import notify
+from liaison.forms import NotificationSettingsForm
 from liaison.health import run_checks
-from liaison.models import Heartbeat, RoleAssignment
+from liaison.models import Heartbeat, Notification, RoleAssignment
 
 
 def home(request):
@@ -33,3 +42,55 @@ def _beat_last_seen() -> str | None:
     except DatabaseError:  # reachable but not migrated yet: reachability is what we report
         return None
     return timezone.localtime(seen).isoformat() if seen else None
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+INBOX_PAGE_SIZE = 25
+
+
+@login_required
+def inbox(request):
+    """The user's notifications, newest first, unread ones highlighted."""
+    page = Paginator(notify.inbox(request.user), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page)
+    items = list(zip(rows, notify.render_messages(rows), strict=True))
+    return render(request, "liaison/inbox.html", {"page": page, "items": items})
+
+
+@login_required
+def inbox_open(request, pk: int):
+    """Mark one of the user's notifications read and go to what it is about."""
+    notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+    notify.mark_read(user=request.user, ids=[notification.pk])
+    url = notify.render_messages([notification])[0].url
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        url = reverse("inbox")
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def inbox_mark_read(request):
+    count = notify.mark_read(user=request.user)
+    messages.success(
+        request,
+        ngettext("%(count)d notification marked read.", "%(count)d notifications marked read.", count)
+        % {"count": count},
+    )
+    return redirect("inbox")
+
+
+@login_required
+def notification_settings(request):
+    """Let users choose whether notifications also reach them by email and SMS."""
+    form = NotificationSettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        notify.preferences_update(
+            user=request.user,
+            email=form.cleaned_data["notify_by_email"],
+            sms=form.cleaned_data["notify_by_sms"],
+        )
+        messages.success(request, _("Your notification settings were saved."))
+        return redirect("notification_settings")
+    return render(request, "liaison/notification_settings.html", {"form": form})
