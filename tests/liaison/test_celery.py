@@ -1,10 +1,13 @@
-"""The ping task round-trips through a real worker on the test Redis."""
+"""The ping task round-trips through a real worker on the test Redis; retries fit the broker."""
 
 from datetime import datetime
 
 import pytest
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
 
 from liaison.celery import app
+from tests.helpers import run_python
 
 
 @pytest.mark.worker
@@ -26,6 +29,42 @@ def test_beats_heartbeat_task_writes_through_a_real_worker(worker, client):
 
 
 def test_the_beat_schedule_is_defined_in_code():
-    assert {"heartbeat", "clear-sessions"} <= set(app.conf.beat_schedule)
+    assert {"heartbeat", "clear-sessions", "dispatch-deliveries"} <= set(app.conf.beat_schedule)
+    assert app.conf.beat_schedule["dispatch-deliveries"]["schedule"] == 120
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.accept_content == ["json"]
+
+
+def test_delivery_retries_wait_less_than_the_visibility_timeout():
+    """With acks_late a retry waits unacknowledged in Redis for its countdown; past the
+    visibility timeout Redis would hand it to a second worker while the first still holds it."""
+    from liaison.tasks import DELIVERY_MAX_RETRIES, DELIVERY_RETRY_BACKOFF_MAX, deliver
+
+    assert (deliver.max_retries, deliver.retry_backoff_max) == (
+        DELIVERY_MAX_RETRIES,
+        DELIVERY_RETRY_BACKOFF_MAX,
+    )
+    countdowns = [
+        get_exponential_backoff_interval(
+            deliver.retry_backoff, retries, deliver.retry_backoff_max, full_jitter=False
+        )
+        for retries in range(deliver.max_retries)
+    ]
+    assert countdowns == [60, 120, 240, 480, 960]
+    # The longest wait plus the longest run of the task itself.
+    assert DELIVERY_RETRY_BACKOFF_MAX + app.conf.task_time_limit < settings.CELERY_VISIBILITY_TIMEOUT
+
+
+def test_the_celery_app_gives_broker_and_results_the_same_visibility_timeout():
+    """tests/liaison/test_settings.py checks the settings; this checks what Celery reads."""
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from liaison.celery import app; c = app.conf; "
+        "print(c.broker_transport_options['visibility_timeout'], "
+        "c.result_backend_transport_options['visibility_timeout'], s.CELERY_VISIBILITY_TIMEOUT)",
+        DEBUG="1",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CELERY_VISIBILITY_TIMEOUT="5400",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5400", "5400", "5400"]
