@@ -45,6 +45,14 @@ app.conf.beat_schedule = {
         "schedule": 2 * 60,
         "options": {"expires": 100},
     },
+    # 08:00 every day (Asia/Shanghai): report reminders owed today (quarterly quota, register and
+    # statistics, monthly "four ones", Monday's weekly list, December and annual-meeting reports,
+    # duty eve); each once per period, so a missed day is caught up by the next run.
+    "send-report-reminders": {
+        "task": "studios.tasks.send_report_reminders",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # 03:17 every night: removes expired sessions.
     "clear-sessions": {
         "task": "liaison.tasks.clear_sessions",

@@ -9,6 +9,9 @@ class RepsConfig(AppConfig):
     def ready(self) -> None:
         from liaison import navigation
         from liaison.roles import Role, crud, grant
+        from reps import notifications
+
+        notifications.register()
 
         managed = [
             "reps.representative",

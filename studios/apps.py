@@ -9,9 +9,10 @@ class StudiosConfig(AppConfig):
     def ready(self) -> None:
         from liaison import navigation
         from liaison.roles import STAFF_ROLES, Role, crud, grant
-        from studios import duties
+        from studios import duties, notifications
 
         duties.register()
+        notifications.register()
         managed = [
             "studios.studio",
             "studios.studioassignment",
