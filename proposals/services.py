@@ -477,6 +477,12 @@ def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment
     return assignment
 
 
+def _extension_cap(ticket: Ticket, now: datetime.datetime) -> datetime.datetime:
+    """The latest due time any extension may reach: one calendar month after assignment."""
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(ticket.assigned_at or now))
+    return deadlines.extension_cap(ticket.assigned_at or now, months=policy.max_extension_months)
+
+
 @transaction.atomic
 def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: str, now=None) -> Extension:
     """Ask for more time, before the due time, with a reason."""
@@ -487,6 +493,10 @@ def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: st
     requested = deadlines.end_of_day(until)
     if requested <= ticket.due_at:
         raise ValidationError({"until": _("Ask for a date after the current due date.")})
+    if ticket.due_at >= _extension_cap(ticket, now):
+        raise ValidationError(
+            _("The reply is already due on the latest date allowed: one month after assignment.")
+        )
     if Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).exists():
         raise ValidationError(_("An extension request is already waiting for a decision."))
     _move(ticket, move="request_extension", actor=actor, acting_as=acting_as, note=reason, now=now,
@@ -505,9 +515,9 @@ def extension_decide(
     acting_as = _acting(ticket, "decide_extension", actor)
     if extension.ticket_id != ticket.pk or extension.decision != Extension.Decision.PENDING:
         raise ValidationError(_("This extension request has already been decided."))
-    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(ticket.assigned_at or now))
-    cap = deadlines.extension_cap(ticket.assigned_at or now, months=policy.max_extension_months)
-    granted = min(extension.requested_until, cap) if approve else None
+    cap = _extension_cap(ticket, now)
+    # Never past the cap, and never earlier than the reply was already due.
+    granted = max(min(extension.requested_until, cap), ticket.due_at or cap) if approve else None
     changes = (
         {"due_at": granted, "extension_reason": extension.reason, "due_year_unknown": False}
         if approve
