@@ -27,6 +27,7 @@ class ProposalsConfig(AppConfig):
             *crud("proposals.workcalendarday", "view"),
             *crud("proposals.calendaryear", "view"),
         )
+        __import__("proposals.public_views").public_views.register_public_nav()
         # The workspace: every role that works on tickets, or follows them.
         navigation.register(
             navigation.NavItem(

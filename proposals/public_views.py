@@ -1,0 +1,432 @@
+"""Public pages, for anyone without a login: file a matter, track it, read the published results.
+
+What a resident may see of a ticket is decided here and nowhere else:
+- the receipt, only in the browser session that filed the matter (the ticket id is kept in the
+  session, never in a URL);
+- the tracking page, only after the tracking code and the last four digits of a proposer's
+  phone match (rate-limited, and the answer never says whether a code exists);
+- the results, only closed tickets of general concern (``Ticket.objects.published()``), without
+  any personal data: no names or phones, no tracking codes, no content (which is free text that
+  may name people), only what the office wrote for the public (the reply summary).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hmac
+import re
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q
+from django.db.models.functions import ExtractYear
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from liaison import navigation
+from liaison.models import Region
+from proposals import deadlines, ratelimit, services
+from proposals.models import Assignment, Attachment, Category, Proposer, Rating, Ticket
+from proposals.public_forms import IntakeForm, RatingForm, TrackForm, new_submission_token
+from proposals.transitions import MOVES, PUBLIC_LABEL, Conflict, InvalidMove, Status
+
+SESSION_RECEIPT = "public_intake_ticket"
+SESSION_TRACK = "public_track"
+HONEYPOT = "thanks"  # what the session remembers after a bot's submission: nothing to show
+RESULTS_PAGE_SIZE = 20
+# The reply is shown from the moment it is forwarded to the representative (and the proposers).
+REPLY_SHOWN = frozenset({Status.FORWARDED, Status.DISSATISFIED, Status.CLOSED, Status.ARCHIVED})
+# Moves whose note is written for the proposer (the answer, the explanation).
+NOTE_FOR_PROPOSER = frozenset({"answer_on_spot", "explain", "close"})
+SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
+
+
+def register_public_nav() -> None:
+    """The public entries of the navigation bar (called from ``ProposalsConfig.ready``)."""
+    for label, url_name, order in (
+        (gettext_lazy("Submit a matter"), "public:intake", 41),
+        (gettext_lazy("Track"), "public:track", 42),
+        (gettext_lazy("Results"), "public:results", 43),
+    ):
+        navigation.register(navigation.NavItem(label, url_name, order=order, public=True))
+
+
+def phone_last4(phone: str) -> str:
+    """The last four digits of the number itself (a landline's extension is not part of it)."""
+    parts = (phone or "").split("-")
+    main = parts[1] if len(parts) >= 2 and parts[0].startswith("0") else parts[0]
+    return re.sub(r"\D", "", main)[-4:]
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+def _add_service_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def intake(request):
+    """File a matter. ``?rep=<id>`` (the contact card's QR code) or ``?studio=<id>`` preselect.
+
+    1. Count the post against the address's hourly limit (429 over it).
+    2. A filled honeypot is a bot: pretend success, create nothing.
+    3. Validate; register through the service with the form's signed submission token, so the
+       same form sent twice (double click, back and resend) makes one ticket.
+    4. Redirect to the receipt, which only this session can see.
+    """
+    if request.method == "POST":
+        verdict = ratelimit.hit("intake", ratelimit.client_ip(request))
+        if not verdict.allowed:
+            return ratelimit.too_many(request, verdict)
+        if request.POST.get("homepage"):
+            request.session[SESSION_RECEIPT] = HONEYPOT
+            return redirect("public:receipt")
+        form = IntakeForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            studio = data["studio"]
+            try:
+                ticket = services.ticket_register(
+                    actor=None,
+                    source=Ticket.Source.INTAKE,
+                    township=data["township"],
+                    # A county-level studio lies in no township: the matter keeps its rep only.
+                    studio=studio if studio and studio.region.is_within(data["township"]) else None,
+                    representative=data["representative"],
+                    category=data["category"],
+                    title=data["title"],
+                    content=data["content"],
+                    place=data["place"],
+                    proposers=[(data["name"], data["phone"])],
+                    files=data["files"],
+                    submission_token=data["token"],
+                )
+            except ValidationError as exc:
+                _add_service_errors(form, exc)
+            else:
+                request.session[SESSION_RECEIPT] = ticket.pk
+                return redirect("public:receipt")
+        token = request.POST.get("token", "") if "token" not in form.errors else new_submission_token()
+    else:
+        form = IntakeForm(
+            initial={"representative": request.GET.get("rep"), "studio": request.GET.get("studio")}
+        )
+        token = new_submission_token()
+    return render(
+        request,
+        "proposals/public/intake.html",
+        {
+            "form": form,
+            "token": token,
+            "files_sent": request.method == "POST" and bool(request.FILES),
+        },
+    )
+
+
+@never_cache
+@require_GET
+def receipt(request):
+    """The receipt of the matter this browser session just filed (printable)."""
+    marker = request.session.get(SESSION_RECEIPT)
+    if marker == HONEYPOT:
+        return render(request, "proposals/public/receipt.html", {"ticket": None})
+    ticket = (
+        Ticket.objects.select_related("township", "category").filter(pk=marker).first()
+        if isinstance(marker, int)
+        else None
+    )
+    if ticket is None:
+        return redirect("public:intake")
+    proposer = ticket.proposers.first()
+    policy = deadlines.policy_for(ticket.county_id, timezone.localdate(ticket.created_at))
+    return render(
+        request,
+        "proposals/public/receipt.html",
+        {
+            "ticket": ticket,
+            "phone_end": phone_last4(proposer.phone) if proposer else "",
+            "reply_days": policy.reply_days,
+            "track_url": request.build_absolute_uri(reverse("public:track")),
+        },
+    )
+
+
+# --- tracking ------------------------------------------------------------------------------
+
+
+def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
+    """The ticket and the proposer whose code and phone match; the same work whether or not the
+    code exists, and a constant-time comparison of the digits."""
+    ticket = Ticket.objects.filter(tracking_code=code).prefetch_related("proposers").first()
+    found = None
+    for proposer in ticket.proposers.all() if ticket else ():
+        digits = phone_last4(proposer.phone)
+        if len(digits) == 4 and hmac.compare_digest(digits, last4) and found is None:
+            found = (ticket, proposer)
+    return found
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track(request):
+    """Look a matter up by tracking code and the last four digits of the proposer's phone.
+
+    Wrong pairs count against the address (``track_ip``) and the code (``track_code``); over
+    either limit the page answers 429 before looking anything up. An unknown code and a wrong
+    phone get the same page, and the typed values are not echoed back, so the two are
+    indistinguishable.
+    """
+    failed = False
+    form = TrackForm(request.POST or None)
+    if request.method == "POST":
+        ip = ratelimit.client_ip(request)
+        verdict = ratelimit.peek("track_ip", ip)
+        if not verdict.allowed:
+            return ratelimit.too_many(request, verdict)
+        if form.is_valid():
+            code, last4 = form.cleaned_data["code"], form.cleaned_data["phone_last4"]
+            verdict = ratelimit.peek("track_code", code)
+            if not verdict.allowed:
+                return ratelimit.too_many(request, verdict)
+            found = _match(code, last4)
+            if found is not None:
+                ticket, proposer = found
+                request.session.cycle_key()  # a new session id for what is now a private view
+                request.session[SESSION_TRACK] = {"ticket": ticket.pk, "proposer": proposer.pk}
+                return redirect("public:track_ticket")
+            ratelimit.hit("track_ip", ip)
+            ratelimit.hit("track_code", code)
+            failed = True
+            form = TrackForm()
+    return render(request, "proposals/public/track.html", {"form": form, "failed": failed})
+
+
+def _tracked(request) -> tuple[Ticket, Proposer]:
+    """The ticket and proposer this session proved it knows; 404 otherwise."""
+    info = request.session.get(SESSION_TRACK)
+    if not isinstance(info, dict):
+        raise Http404
+    proposer = (
+        Proposer.objects.select_related("ticket__township", "ticket__category", "ticket__lead_unit")
+        .filter(pk=info.get("proposer"), ticket_id=info.get("ticket"))
+        .first()
+    )
+    if proposer is None:
+        raise Http404
+    return proposer.ticket, proposer
+
+
+def public_timeline(ticket: Ticket) -> list[dict]:
+    """The public steps of a ticket: what happened, when, by which unit or office."""
+    steps = []
+    for event in ticket.events.public().order_by("at", "id"):
+        step = {"at": event.at, "by": event.actor_label, "note": "", "due": None, "reason": ""}
+        if event.move == "register":
+            step["label"] = _("matter received")
+        elif event.move in MOVES:
+            step["label"] = MOVES[event.move].label
+        else:
+            continue
+        if event.move == "decide_extension":
+            if not event.data.get("approved") or not event.data.get("due"):
+                continue  # a refused extension changes nothing the proposer sees
+            step["label"] = _("more time granted")
+            step["due"] = _parse_time(event.data["due"])
+            step["reason"] = event.data.get("reason", "")
+        if event.move in NOTE_FOR_PROPOSER:
+            step["note"] = event.note
+        steps.append(step)
+    return steps
+
+
+def _parse_time(value: str):
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def track_ticket(request):
+    """Where the matter stands, its public steps, the reply once forwarded, and the rating."""
+    info = request.session.get(SESSION_TRACK)
+    if not isinstance(info, dict):
+        return redirect("public:track")
+    ticket, proposer = _tracked(request)
+    rated = Rating.objects.filter(ticket=ticket, round=ticket.round, proposer=proposer).first()
+    may_rate = ticket.status == Status.FORWARDED and rated is None
+    form = RatingForm(request.POST or None) if may_rate else None
+    if request.method == "POST":
+        if form is None:
+            messages.error(request, _("This reply has already been rated by you, or cannot be rated now."))
+            return redirect("public:track_ticket")
+        if form.is_valid():
+            try:
+                services.ticket_rate(
+                    ticket=ticket,
+                    proposer=proposer,
+                    score=form.cleaned_data["score"],
+                    comment=form.cleaned_data["comment"],
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            except (Conflict, InvalidMove) as exc:
+                messages.error(request, str(exc))
+            except PermissionDenied:
+                raise Http404 from None
+            else:
+                messages.success(request, _("Thank you. Your rating has been recorded."))
+            return redirect("public:track_ticket")
+    reply_shown = ticket.status in REPLY_SHOWN
+    return render(
+        request,
+        "proposals/public/track_ticket.html",
+        {
+            "ticket": ticket,
+            "public_status": PUBLIC_LABEL.get(ticket.status, ""),
+            "timeline": public_timeline(ticket),
+            "phone_end": phone_last4(proposer.phone),
+            "reply_shown": reply_shown,
+            "reply_files": ticket.attachments.filter(purpose=Attachment.Purpose.REPLY) if reply_shown else [],
+            "show_due": ticket.due_at is not None and ticket.status not in REPLY_SHOWN,
+            "rated": rated,
+            "form": form,
+        },
+    )
+
+
+@never_cache
+@require_GET
+def track_attachment(request, pk: int):
+    """A file of the reply, for the session that tracks its ticket, once the reply is shown."""
+    ticket, _proposer = _tracked(request)
+    if ticket.status not in REPLY_SHOWN:
+        raise Http404
+    attachment = get_object_or_404(Attachment, pk=pk, ticket=ticket, purpose=Attachment.Purpose.REPLY)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(
+        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    )
+
+
+# --- published results ---------------------------------------------------------------------
+
+
+def published_results():
+    """Closed tickets of general concern with what the results show, in one query.
+
+    Only public columns are loaded (no content, reply text, code or people); the satisfaction
+    counts are those of the last handling round.
+    """
+    last_round = Q(ratings__round=F("round"))
+    return (
+        Ticket.objects.published()
+        .select_related("category", "lead_unit", "township")
+        .only(
+            "id",
+            "title",
+            "reply_summary",
+            "resolution",
+            "round",
+            "created_at",
+            "closed_at",
+            "category__name",
+            "lead_unit__name",
+            "township__name",
+        )
+        .annotate(
+            ratings_total=Count("ratings", filter=last_round),
+            ratings_satisfied=Count("ratings", filter=last_round & Q(ratings__score__in=SATISFIED_SCORES)),
+        )
+        .order_by("-closed_at", "-id")
+    )
+
+
+def _describe_result(ticket: Ticket) -> Ticket:
+    created, closed = timezone.localdate(ticket.created_at), timezone.localdate(ticket.closed_at)
+    ticket.days_taken = (closed - created).days
+    ticket.satisfaction = (
+        round(100 * ticket.ratings_satisfied / ticket.ratings_total) if ticket.ratings_total else None
+    )
+    return ticket
+
+
+def _int(value: str, *, digits: int = 9) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= digits else None
+
+
+@require_GET
+def results(request):
+    """The published results: searchable by title and summary, filtered by category, township
+    and year, paginated, in a constant number of queries."""
+    tickets = published_results()
+    chosen = {
+        "q": request.GET.get("q", "").strip()[:100],
+        "category": _int(request.GET.get("category", "")),
+        "township": _int(request.GET.get("township", "")),
+        "year": _int(request.GET.get("year", ""), digits=4),
+    }
+    if chosen["q"]:
+        # Title and summary only: searching the private content would let anyone test
+        # whether a name or a phone number appears in it.
+        tickets = tickets.filter(Q(title__icontains=chosen["q"]) | Q(reply_summary__icontains=chosen["q"]))
+    if chosen["category"] is not None:
+        tickets = tickets.filter(category_id=chosen["category"])
+    if chosen["township"] is not None:
+        tickets = tickets.filter(township_id=chosen["township"])
+    if chosen["year"] is not None:
+        tickets = tickets.filter(closed_at__year=chosen["year"])
+    page = Paginator(tickets, RESULTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = [_describe_result(t) for t in page.object_list]
+    published = Ticket.objects.published()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "proposals/public/results.html",
+        {
+            "page": page,
+            "chosen": chosen,
+            "categories": Category.objects.filter(pk__in=published.values("category_id")),
+            "townships": Region.objects.townships().filter(pk__in=published.values("township_id")),
+            "years": published.annotate(year=ExtractYear("closed_at"))
+            .values_list("year", flat=True)
+            .distinct()
+            .order_by("-year"),
+            "query": query.urlencode(),
+            "filtered": any(v not in (None, "") for v in chosen.values()),
+        },
+    )
+
+
+@require_GET
+def result_detail(request, pk: int):
+    """One published result; 404 for any ticket that is not published."""
+    ticket = _describe_result(get_object_or_404(published_results(), pk=pk))
+    co_units = (
+        Assignment.objects.filter(ticket_id=ticket.pk, role=Assignment.Role.CO)
+        .select_related("unit")
+        .values_list("unit__name", flat=True)
+        .distinct()
+    )
+    return render(
+        request, "proposals/public/result_detail.html", {"ticket": ticket, "co_units": list(co_units)}
+    )
