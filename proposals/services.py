@@ -427,7 +427,7 @@ def co_units_outstanding(ticket: Ticket, now) -> list[Assignment]:
         if a.role == Assignment.Role.CO
         and a.ended_at is None
         and a.opinion_at is None
-        and (a.opinion_due_at is None or a.opinion_due_at > now)
+        and (a.opinion_due_at is None or a.opinion_due_at >= now)  # due "on a day" includes its last second
     ]
 
 

@@ -153,7 +153,10 @@ def walk(clerk_a, liaison_office, unit_a, unit_a2, unit_a_staff, unit_a2_staff, 
             elif step == "planned":
                 services.ticket_plan(actor=lead, ticket=t, plan="更换灯具", rep_consulted=True)
             elif step == "replied":
-                if any(a.role == "co" and a.ended_at is None for a in t.assignments.all()):
+                if any(
+                    a.role == "co" and a.ended_at is None and a.opinion_at is None
+                    for a in t.assignments.all()
+                ):
                     services.co_opinion_file(actor=co, ticket=t, text="同意牵头单位方案")
                 services.ticket_reply(actor=lead, ticket=load(t), text="已更换三盏路灯")
             elif step == "forwarded":
