@@ -40,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -479,22 +479,22 @@ def _overdue_digest(now) -> int:
     local = timezone.localtime(now)
     if local.hour < DIGEST_HOUR:
         return 0
+    # Read from the overdue tickets (an index range), not region by region.
     overdue = Ticket.objects.overdue(now)
-    offices = Region.objects.filter(
-        Q(
-            Exists(overdue.filter(assigned_by=Ticket.AssignedBy.TOWNSHIP, township=OuterRef("pk"))),
-            level=Region.Level.TOWNSHIP,
-        )
-        | Q(
-            Exists(overdue.filter(assigned_by=Ticket.AssignedBy.COUNTY, township__parent=OuterRef("pk"))),
-            level=Region.Level.COUNTY,
-        )
+    day = local.date().isoformat()
+    offices = _union(
+        overdue.filter(assigned_by=Ticket.AssignedBy.TOWNSHIP).values(
+            subject_id=F("township_id"), period=Value(day, output_field=CharField())
+        ),
+        overdue.filter(assigned_by=Ticket.AssignedBy.COUNTY).values(
+            subject_id=F("township__parent_id"), period=Value(day, output_field=CharField())
+        ),
     )
     staff = RoleAssignment.objects.filter(
         Q(role=Role.TOWNSHIP_STAFF, region__level=Region.Level.TOWNSHIP)
         | Q(role=Role.LIAISON_OFFICE, region__level=Region.Level.COUNTY)
     ).values("user_id", subject_id=F("region_id"))
-    return _issue(kinds.OVERDUE_DIGEST, REGION, _subjects(offices, local.date().isoformat()), staff, now)
+    return _issue(kinds.OVERDUE_DIGEST, REGION, offices, staff, now)
 
 
 def _bulletin(now) -> int:
