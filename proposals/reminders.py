@@ -516,8 +516,10 @@ def _bulletin(now) -> int:
 def _event_recipients(move: str, events: QuerySet) -> QuerySet:
     """Who hears of a move: (event, user) pairs, one SELECT."""
     if move == "assign":
-        # Every unit the ticket went to, lead and co-units, that still holds it.
+        # The units this assignment sent it to (lead and co-units: their rows carry the event's
+        # time), unless one has already handed it back.
         return events.filter(
+            ticket__assignments__assigned_at=F("at"),
             ticket__assignments__ended_at__isnull=True,
             ticket__assignments__unit__staff_roles__role=Role.HANDLING_UNIT,
         ).values(subject_id=F("pk"), user_id=F("ticket__assignments__unit__staff_roles__user"))

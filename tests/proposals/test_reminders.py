@@ -429,6 +429,21 @@ def test_each_move_tells_the_party_concerned_once(
     assert "按期办结" in notify.render_messages([refused])[0].body
 
 
+def test_each_unit_hears_of_its_own_assignment_only(
+    ticket, clerk_a, unit_a, unit_a_staff, liaison_office, county_unit, unit_staff
+):
+    """Returned by unit A and sent on to a county bureau before any sweep ran: the bureau hears
+    of the assignment that concerns it, unit A of none (it has handed the ticket back)."""
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=at(2, 9))
+    services.ticket_return(actor=unit_a_staff, ticket=fresh(ticket), reason="不属本单位", now=at(2, 10))
+    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=at(2, 11))
+    services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, now=at(2, 12))
+    events(at(2, 13))
+    assert told() == [("ticket.assigned", "minzheng", ""), ("ticket.returned", "clerk_a", "")]
+    second = ticket.events.filter(move="assign").order_by("at").last()
+    assert Notification.objects.get(kind="ticket.assigned").subject_id == second.pk
+
+
 def test_events_older_than_the_window_are_left_alone(assigned):
     assert events(ASSIGNED + reminders.EVENT_WINDOW + HOUR)["assign"] == 0
     assert events(ASSIGNED - HOUR)["assign"] == 0  # not yet happened, as of then
