@@ -267,7 +267,7 @@ class RatingForm(forms.Form):
     score = forms.ChoiceField(
         label=_("Are you satisfied with the reply?"),
         choices=Rating.Score.choices,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     comment = TextField(
         label=_("Comment (optional)"),

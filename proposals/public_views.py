@@ -35,7 +35,7 @@ from liaison.models import Region
 from proposals import deadlines, ratelimit, services
 from proposals.models import Assignment, Attachment, Category, Proposer, Rating, Ticket
 from proposals.public_forms import IntakeForm, RatingForm, TrackForm, new_submission_token
-from proposals.transitions import MOVES, PUBLIC_LABEL, Conflict, InvalidMove, Status
+from proposals.transitions import MOVES, PUBLIC_LABEL, WITH_UNIT, Conflict, InvalidMove, Status
 
 SESSION_RECEIPT = "public_intake_ticket"
 SESSION_TRACK = "public_track"
@@ -168,14 +168,16 @@ def receipt(request):
 
 
 def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
-    """The ticket and the proposer whose code and phone match; the same work whether or not the
-    code exists, and a constant-time comparison of the digits."""
-    ticket = Ticket.objects.filter(tracking_code=code).prefetch_related("proposers").first()
+    """The ticket and the proposer whose code and phone match.
+
+    One query whether or not the code exists (no timing difference to learn from), and a
+    constant-time comparison of the digits.
+    """
     found = None
-    for proposer in ticket.proposers.all() if ticket else ():
+    for proposer in Proposer.objects.filter(ticket__tracking_code=code).select_related("ticket"):
         digits = phone_last4(proposer.phone)
         if len(digits) == 4 and hmac.compare_digest(digits, last4) and found is None:
-            found = (ticket, proposer)
+            found = (proposer.ticket, proposer)
     return found
 
 
@@ -302,7 +304,7 @@ def track_ticket(request):
             "phone_end": phone_last4(proposer.phone),
             "reply_shown": reply_shown,
             "reply_files": ticket.attachments.filter(purpose=Attachment.Purpose.REPLY) if reply_shown else [],
-            "show_due": ticket.due_at is not None and ticket.status not in REPLY_SHOWN,
+            "show_due": ticket.due_at is not None and ticket.status in WITH_UNIT,
             "rated": rated,
             "form": form,
         },

@@ -7,6 +7,8 @@ import re
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -75,6 +77,17 @@ def test_an_unknown_code_and_a_wrong_phone_get_the_same_answer(ticket):
     first, second = (CSRF_RE.sub("", r.content.decode()) for r in (wrong_phone, unknown_code))
     assert first == second
     assert 'id="track-failed"' in first and ticket.display_code not in first  # nothing typed is echoed
+
+
+def test_an_unknown_code_and_a_wrong_phone_cost_the_same_queries(ticket):
+    counts = []
+    for code, last4 in ((ticket.display_code, "0000"), (new_tracking_code(), "5678")):
+        client = visitor()
+        client.get(TRACK)
+        with CaptureQueriesContext(connection) as queries:
+            track(client, code, last4)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
 
 
 def test_five_wrong_phones_lock_the_code_even_from_other_addresses(ticket, make_ticket):
