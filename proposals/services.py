@@ -450,6 +450,11 @@ def ticket_reply(
     _move(ticket, move="reply", actor=actor, acting_as=acting_as, now=now,
           changes={"reply": text, "reply_summary": summary.strip()[:300], "replied_at": now})  # fmt: skip
     attach_files(ticket, files, purpose=Attachment.Purpose.REPLY, now=now)
+    # A request for more time lapses with the reply: no status after this one allows deciding it,
+    # and left pending it would block the requests of a later round (重办).
+    Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).update(
+        decision=Extension.Decision.REFUSED, decided_at=now
+    )
     return ticket
 
 

@@ -456,3 +456,20 @@ def test_editing_records_what_changed_and_nothing_when_nothing_did(ticket, clerk
     assert event.data == {"before": {"title": "村口路灯不亮"}, "after": {"title": "村口三盏路灯不亮"}}
     with pytest.raises(ValueError):
         services.ticket_edit(actor=clerk_a, ticket=load(ticket), status="closed")
+
+
+def test_a_pending_extension_lapses_when_the_unit_replies(ticket, assigned, walk, unit_a_staff, clerk_a):
+    """Otherwise it would wait for a decision no status allows, and block the next round's requests."""
+    ext = _ask(unit_a_staff, assigned)
+    with time_machine.travel(START + datetime.timedelta(days=2), tick=False):
+        walk(ticket, "replied")
+    lapsed = Extension.objects.get(pk=ext.pk)
+    assert lapsed.decision == "refused" and lapsed.granted_until is None
+    assert load(ticket).due_at == datetime.datetime(2026, 3, 12, 23, 59, 59, tzinfo=TZ)
+    with time_machine.travel(START + datetime.timedelta(days=3), tick=False):
+        walk(ticket, "dissatisfied")
+        services.ticket_rehandle(actor=clerk_a, ticket=load(ticket), note="重办")
+        services.extension_request(
+            actor=unit_a_staff, ticket=load(ticket), until=datetime.date(2026, 3, 20), reason="第二轮需协调"
+        )
+    assert Extension.objects.filter(ticket=ticket, decision="pending").count() == 1
