@@ -362,8 +362,11 @@ def published_results():
 
 
 def _describe_result(ticket: Ticket) -> Ticket:
-    created, closed = timezone.localdate(ticket.created_at), timezone.localdate(ticket.closed_at)
-    ticket.days_taken = (closed - created).days
+    ticket.days_taken = (
+        (timezone.localdate(ticket.closed_at) - timezone.localdate(ticket.created_at)).days
+        if ticket.closed_at
+        else None
+    )
     ticket.satisfaction = (
         round(100 * ticket.ratings_satisfied / ticket.ratings_total) if ticket.ratings_total else None
     )
