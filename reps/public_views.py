@@ -18,6 +18,7 @@ import segno
 from django.core.paginator import Paginator
 from django.db.models import Case, CharField, Exists, F, OuterRef, Prefetch, Value, When
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -136,9 +137,8 @@ def detail(request, pk: int):
 
 
 def intake_url(request, rep: Representative) -> str:
-    # The public intake page arrives with the proposals app; until then its address is fixed
-    # here. When it exists: request.build_absolute_uri(reverse("proposals:intake") + f"?rep={pk}").
-    return request.build_absolute_uri(f"/intake/?rep={rep.pk}")
+    # By URL name, not by import: reps/ does not depend on proposals/.
+    return request.build_absolute_uri(reverse("public:intake") + f"?rep={rep.pk}")
 
 
 def card(request, pk: int):
