@@ -115,7 +115,13 @@ def may_register(actor, township: Region, *, studio: Studio | None = None) -> bo
         return True
     if studio is not None and studio.liaison_officer_id == actor.pk:
         return True
-    return Representative.objects.filter(user=actor).exists()
+    # A representative registers what they collected: in the township they are based in, or
+    # where a studio they are assigned to stands.
+    own = Representative.objects.filter(user=actor)
+    return (
+        own.filter(region__path__startswith=township.path).exists()
+        or own.filter(studio_assignments__studio__region__path__startswith=township.path).exists()
+    )
 
 
 @transaction.atomic
@@ -154,7 +160,8 @@ def ticket_register(
         raise PermissionDenied
     if township.level != Region.Level.TOWNSHIP:
         raise ValidationError({"township": _("Choose a township or street.")})
-    if studio is not None and not studio.region.is_within(township):
+    # A township or village studio serves its township; a county studio serves the whole county.
+    if studio is not None and not (studio.region.is_within(township) or township.is_within(studio.region)):
         raise ValidationError({"studio": _("The studio is not in this township.")})
     if kind == Ticket.Kind.MOTION and representative is None:
         raise ValidationError({"representative": _("A formal motion is made by a representative.")})
@@ -163,6 +170,8 @@ def ticket_register(
     for matter, field in ((reception_matter, "reception_matter"), (visit_matter, "visit_matter")):
         if matter is not None and Ticket.objects.filter(**{field: matter}).exists():
             raise ValidationError(_("This matter is already a ticket."))
+        if matter is not None and matter.answered_on_spot:
+            raise ValidationError(_("This matter was answered on the spot; it does not become a ticket."))
     ticket = Ticket(
         kind=kind,
         title=title.strip(),
@@ -215,6 +224,9 @@ def ticket_register(
     return ticket
 
 
+STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
 def attach_files(ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, now=None) -> list[Attachment]:
     made = []
     for f in files:
@@ -226,7 +238,9 @@ def attach_files(ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, no
             size=f.size,
             uploaded_at=_now(now),
         )
-        attachment.file.save(f.name, f.content, save=False)
+        # The stored name takes its ending from the type read from the bytes, never from the
+        # sender's file name (which is kept, for display, in ``name``).
+        attachment.file.save(f"file{STORED_SUFFIX.get(f.content_type, '')}", f.content, save=False)
         attachment.save()
         made.append(attachment)
     return made

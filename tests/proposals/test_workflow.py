@@ -72,3 +72,49 @@ def test_signing_twice_is_not_a_move(ticket, clerk_a, unit_a, unit_a_staff):
     services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
     with pytest.raises(InvalidMove):
         services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+
+
+def test_a_representative_registers_only_in_their_own_township(make_ticket, rep_a, township_b):
+    with pytest.raises(PermissionDenied):
+        make_ticket(actor=rep_a, township=township_b, representative=None)
+    assert make_ticket(actor=rep_a).status == Status.REGISTERED
+
+
+def test_a_matter_answered_on_the_spot_does_not_become_a_ticket(make_ticket, township_a, clerk_a, my_rep):
+    from django.core.exceptions import ValidationError
+
+    from studios.models import Reception, ReceptionMatter
+
+    reception = Reception.objects.create(
+        township=township_a, kind="regular", starts_at=timezone.now(), people_received=1, recorded_by=clerk_a
+    )
+    matter = ReceptionMatter.objects.create(
+        reception=reception, content="路灯", answered_on_spot=True, answer="已修"
+    )
+    with pytest.raises(ValidationError):
+        make_ticket(reception_matter=matter)
+    assert not Ticket.objects.exists()
+
+
+def test_a_county_studio_serves_every_township_of_its_county(make_ticket, county, township_a):
+    from tests.factories import StudioFactory
+
+    studio = StudioFactory(region=county, level="county", name="县党代表工作室")
+    assert make_ticket(studio=studio).studio == studio
+
+
+def test_a_stored_file_is_named_by_its_real_type_not_the_senders_name(make_ticket):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from proposals.files import clean_attachment
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    upload = SimpleUploadedFile("a./../照片.jpg", buffer.getvalue(), content_type="image/jpeg")
+    ticket = make_ticket(files=[clean_attachment(upload)])
+    attachment = ticket.attachments.get()
+    assert attachment.content_type == "image/png" and attachment.file.name.endswith(".png")
+    assert attachment.name == "照片.jpg"
