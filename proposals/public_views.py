@@ -299,7 +299,11 @@ def track_ticket(request):
         "proposals/public/track_ticket.html",
         {
             "ticket": ticket,
-            "public_status": PUBLIC_LABEL.get(ticket.status, ""),
+            "public_status": (
+                _("Replied. Thank you for your rating; we are waiting for the others asked.")
+                if rated and ticket.status == Status.FORWARDED
+                else PUBLIC_LABEL.get(ticket.status, "")
+            ),
             "timeline": public_timeline(ticket),
             "phone_end": phone_last4(proposer.phone),
             "reply_shown": reply_shown,

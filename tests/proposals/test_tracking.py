@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
+from django.utils.translation import gettext
 
 from proposals import services
 from proposals.models import Rating, Ticket, new_tracking_code
@@ -181,6 +182,11 @@ def test_each_proposer_rates_once(make_ticket, clerk_a, unit_a, unit_a_staff, re
     assert response.status_code == 302
     again = uncle.post(TICKET_PAGE, {"score": "dissatisfied"}, follow=True).content.decode()
     assert 'id="already-rated"' in again and 'id="rating-form"' not in again
+    status = again.split('id="public-status"')[1].split("</section>")[0]
+    with translation.override("zh-hans"):
+        thanks = gettext("Replied. Thank you for your rating; we are waiting for the others asked.")
+        ask = str(PUBLIC_LABEL[Status.FORWARDED])
+    assert thanks in status and ask not in status
     ratings = Rating.objects.filter(ticket=ticket)
     assert list(ratings.values_list("proposer__name", "score", "comment")) == [
         ("张大爷", "satisfied", "修得很快")
