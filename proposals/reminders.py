@@ -40,8 +40,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, Concat, TruncDate
+from django.db.models import Case, CharField, DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat, Greatest, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -205,9 +205,8 @@ def ticket_reminders_send_due(*, now: datetime.datetime) -> dict[str, int]:
         "escalated": _escalated(now, policies),
         "co_opinion_overdue": _co_opinion_overdue(now),
         "handin_overdue": _handin_overdue(now, policies),
-        # Conclude first: a ticket past the grace is closed, not reminded as well.
         "concluded": _conclude_feedback(now, policies),
-        "feedback_overdue": _feedback_overdue(now),
+        "feedback_overdue": _feedback_overdue(now, policies),
         "overdue_digest": _overdue_digest(now),
         "bulletin": _bulletin(now),
     }
@@ -339,11 +338,21 @@ def _handin_overdue(now, policies: Policies) -> int:
     return issued
 
 
-def _feedback_overdue(now) -> int:
-    """The representative has not rated a forwarded reply in the feedback window."""
+def _feedback_overdue(now, policies: Policies) -> int:
+    """The representative has not rated a forwarded reply in the feedback window.
+
+    Where the policy closes such tickets, only until they are due to be concluded: after a gap
+    (or while another sweep is concluding them) they are closed, not reminded as well.
+    """
     tickets = Ticket.objects.filter(
         status=Status.FORWARDED, feedback_due_at__lt=now, representative__user__isnull=False
     )
+    closing = policies.groups(lambda p: [True] if p.close_without_feedback else []).get(True, [])
+    if closing:
+        before_close = Q(feedback_due_at__gte=now - FEEDBACK_CLOSE_GRACE)
+        if len(closing) < len(policies.by_county):
+            before_close |= ~Q(township__parent_id__in=closing)
+        tickets = tickets.filter(before_close)
     return _issue(
         kinds.FEEDBACK_OVERDUE,
         TICKET,
@@ -409,8 +418,12 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
             outcomes[Status.CLOSED, Ticket.Resolution.SATISFIED].append(ticket_id)
         else:
             outcomes[Status.CLOSED, Ticket.Resolution.NO_RESPONSE].append(ticket_id)
+    # The version moves forward as in transition(), so a page loaded before cannot act on it.
+    version = Greatest(
+        Value(now, output_field=DateTimeField()), F("updated_at") + datetime.timedelta(microseconds=1)
+    )
     for (target, resolution), ids in outcomes.items():
-        changes = {"status": target, "updated_at": now}
+        changes = {"status": target, "updated_at": version}
         if target == Status.CLOSED:
             changes |= {"resolution": resolution, "closed_at": now}
         Ticket.objects.filter(pk__in=ids, status=Status.FORWARDED).update(**changes)
@@ -420,17 +433,16 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
 def _insert_conclude_events(scores: dict[int, set[str]], claimed, now) -> int:
     """One INSERT ... SELECT of the "conclude" events of the tickets this batch moved.
 
-    It reads back the rows the UPDATEs moved (their status changed at ``now``), so an event is
-    written exactly for each ticket concluded here. Each event's details (the round's scores,
-    as ``ticket_conclude`` records them) come from a CASE over the few distinct score sets.
+    The claimed rows are locked (PostgreSQL), so the UPDATEs moved every one of them (on SQLite
+    a writer in between makes this transaction fail instead); the status condition is a guard.
+    Each event's details (the round's scores, as ``ticket_conclude`` records them) come from a
+    CASE over the few distinct score sets.
     """
     by_scores: dict[str, list[int]] = defaultdict(list)
     for ticket_id in claimed:
         by_scores[json.dumps({"scores": sorted(scores[ticket_id])})].append(ticket_id)
     moved = (
-        Ticket.objects.filter(
-            pk__in=list(claimed), status__in=[Status.CLOSED, Status.DISSATISFIED], updated_at=now
-        )
+        Ticket.objects.filter(pk__in=list(claimed), status__in=[Status.CLOSED, Status.DISSATISFIED])
         .annotate(
             details=Case(
                 *(When(pk__in=ids, then=Value(data)) for data, ids in by_scores.items()),

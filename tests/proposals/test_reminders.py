@@ -3,11 +3,12 @@
 import datetime
 import io
 import threading
+import time
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -561,61 +562,116 @@ def test_two_sweeps_at_once_send_nothing_twice(county, township_a, unit_a, co_un
     assert TicketEvent.objects.filter(move="conclude").count() == 20
 
 
+def _forwarded_past_the_grace(township, unit, rep, now) -> Ticket:
+    ticket = ticket_row(
+        township=township, now=now, lead_unit=unit, status=Status.FORWARDED, representative=rep,
+        feedback_due_at=now - 4 * DAY,
+    )  # fmt: skip
+    ticket.save()
+    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
+
+
+def _a_backend_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _in_thread(function, *, hold: threading.Event, done: threading.Event, results: dict, errors: list):
+    """Run ``function`` in a transaction in a thread; keep it open until ``hold`` is set."""
+
+    def run():
+        try:
+            with transaction.atomic():
+                results["value"] = function()
+                done.set()
+                assert hold.wait(timeout=20)
+        except Exception as exc:  # noqa: BLE001 - reported by the caller's assertion
+            errors.append(exc)
+        finally:
+            done.set()
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_rating_racing_the_conclusion_either_wins_or_loses_cleanly(county, township_a, unit_a, co_unit):
-    """Many times over: the rep rates as the sweep concludes. Either the rating lands and the
-    ticket is concluded by it (satisfied), or the sweep concluded it first and the rating is
-    refused with a Conflict; never both, never a ticket concluded twice."""
+def test_a_rating_made_while_the_sweep_concludes_is_refused_cleanly(county, township_a, unit_a, co_unit):
+    """The sweep holds the ticket; the rep's rating waits for it, then finds it concluded."""
     if connection.vendor != "postgresql":
         pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
-    rep, rep_user = _people(township_a, unit_a, co_unit, county)
+    rep, login = _people(township_a, unit_a, co_unit, county)
     now = at(16)
-    outcomes, errors = [], []
+    ticket = _forwarded_past_the_grace(township_a, unit_a, rep, now)
+    hold, concluded, results, errors = threading.Event(), threading.Event(), {}, []
+    sweeping = _in_thread(
+        lambda: reminders.ticket_reminders_send_due(now=now), hold=hold, done=concluded, results=results,
+        errors=errors,
+    )  # fmt: skip
+    assert concluded.wait(timeout=20)
+    outcome = {}
 
-    def rate(pk, barrier):
+    def rate():
         try:
-            barrier.wait(timeout=20)
-            t = Ticket.objects.select_related("township", "representative").get(pk=pk)
-            services.ticket_rate(ticket=t, actor=rep_user, score="satisfied", now=now)
-            outcomes.append("rated")
-        except (Conflict, InvalidMove):  # concluded under them, or before they loaded it
-            outcomes.append("refused")
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
+            services.ticket_rate(ticket=ticket, actor=login, score="satisfied", now=now)
+            outcome["rating"] = "saved"
+        except (Conflict, InvalidMove) as exc:  # "not possible while the ticket is closed"
+            outcome["rating"] = type(exc).__name__
         finally:
             connections.close_all()
 
-    def conclude(pk, barrier):
-        try:
-            barrier.wait(timeout=20)
-            reminders.ticket_reminders_send_due(now=now)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    rating = threading.Thread(target=rate)
+    rating.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not _a_backend_waits_on_a_lock():
+            assert time.monotonic() < deadline, "the rating never waited for the sweep"
+            time.sleep(0.02)
+    finally:
+        hold.set()
+        sweeping.join(timeout=30)
+        rating.join(timeout=30)
+    assert errors == [] and results["value"]["concluded"] == 1
+    assert outcome in ({"rating": "Conflict"}, {"rating": "InvalidMove"})
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolution) == (Status.CLOSED, "no_response")
+    assert list(ticket.events.filter(move="conclude").values_list("data", flat=True)) == [{"scores": []}]
+    assert not Rating.objects.filter(ticket=ticket).exists()
 
-    for _ in range(8):
-        ticket = ticket_row(
-            township=township_a, now=now, lead_unit=unit_a, status=Status.FORWARDED, representative=rep,
-            feedback_due_at=now - 4 * DAY,
-        )  # fmt: skip
-        ticket.save()
-        barrier = threading.Barrier(2)
-        threads = [threading.Thread(target=f, args=(ticket.pk, barrier)) for f in (rate, conclude)]
-        [t.start() for t in threads]
-        [t.join(timeout=60) for t in threads]
-        assert errors == []
-        reminders.ticket_reminders_send_due(now=now)  # a rating that won leaves nothing to conclude
-        ticket = Ticket.objects.get(pk=ticket.pk)
-        concluded = list(ticket.events.filter(move="conclude").values_list("data", flat=True))
-        ratings = Rating.objects.filter(ticket=ticket).count()
-        assert ticket.status == Status.CLOSED and len(concluded) == 1
-        if outcomes[-1] == "rated":
-            assert (ratings, ticket.resolution, concluded) == (1, "satisfied", [{"scores": ["satisfied"]}])
-        else:
-            assert (ratings, ticket.resolution, concluded) == (0, "no_response", [{"scores": []}])
-    assert len(outcomes) == 8
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_a_ticket_being_rated_to_the_rating(county, township_a, unit_a, co_unit):
+    """The rep's rating holds the ticket (and concludes it); the sweep skips it and waits for
+    nobody; the ticket ends satisfied, concluded once."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
+    rep, login = _people(township_a, unit_a, co_unit, county)
+    now = at(16)
+    ticket = _forwarded_past_the_grace(township_a, unit_a, rep, now)
+    hold, rated, results, errors = threading.Event(), threading.Event(), {}, []
+    rating = _in_thread(
+        lambda: services.ticket_rate(ticket=ticket, actor=login, score="satisfied", now=now),
+        hold=hold, done=rated, results=results, errors=errors,
+    )  # fmt: skip
+    assert rated.wait(timeout=20)
+    try:
+        sent = reminders.ticket_reminders_send_due(now=now)  # does not block on the held row
+    finally:
+        hold.set()
+        rating.join(timeout=30)
+    assert errors == [] and sent["concluded"] == 0 and sent["feedback_overdue"] == 0
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolution) == (Status.CLOSED, "satisfied")
+    assert reminders.ticket_reminders_send_due(now=now + HOUR)["concluded"] == 0
+    conclusions = ticket.events.filter(move="conclude")
+    assert [(e.actor_id, e.data) for e in conclusions] == [(None, {"scores": ["satisfied"]})]
 
 
 # --- commands ----------------------------------------------------------------------------------------
