@@ -7,6 +7,7 @@ import time
 
 import pytest
 import time_machine
+from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -155,6 +156,22 @@ def test_an_overdue_ticket_the_county_assigned_tells_the_county_office(
         ("ticket.overdue", "minzheng", "2026-03-12"),
         ("ticket.overdue_digest", "lianban", "2026-03-13"),
     ]
+
+
+def test_the_office_reads_the_notice_in_its_inbox_and_by_email(assigned, client, clerk_a):
+    sweep(at(13))
+    client.force_login(clerk_a)
+    with time_machine.travel(at(13, 11), tick=False):
+        page = client.get("/inbox/").content.decode()
+        assert assigned.title in page and assigned.display_code in page
+        notice = Notification.objects.get(kind="ticket.overdue", user=clerk_a)
+        assert client.get(f"/inbox/{notice.pk}/").url == f"/tickets/{assigned.pk}/"
+        notify.deliveries_send_now(now=at(13, 11))
+    mails = [m for m in mail.outbox if m.to == [clerk_a.email]]
+    # The overdue notice and the township's digest (in whatever language the site speaks).
+    assert len(mails) == 2
+    assert any(assigned.title in m.subject for m in mails)
+    assert any(assigned.township.name in m.subject for m in mails)
 
 
 def test_a_ticket_the_unit_replied_to_is_no_longer_chased(assigned, unit_a_staff, clerk_a):
@@ -353,10 +370,10 @@ def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
     assert told(kind="ticket.bulletin") == [("ticket.bulletin", "lianban", "2026-03")]
     message = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0]
     lines = message.body.splitlines()
-    assert "2026-03" in message.title + lines[0]
-    assert [line.split(".")[0] for line in lines[1:]] == ["1", "2"]
-    assert unit_a.name in lines[1] and "1" in lines[1]  # one late reply ranks first
-    assert county_unit.name in lines[2]
+    assert "2026-03" in message.title + lines[0] and len(lines) == 3  # a heading, one line per unit
+    assert unit_a.name in lines[1]  # one late reply (and one on time) ranks first
+    assert county_unit.name in lines[2]  # two on time
+    assert message.url == "/tickets/?queue=office"
 
 
 def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_office):
