@@ -153,14 +153,22 @@ def _unit_user(unit: HandlingUnit) -> User:
 
 def _link_a_reception_matter(township: Region) -> None:
     """Leave most reception matters waiting to be turned into tickets; link one, to show the link."""
-    matter = ReceptionMatter.objects.filter(
-        for_ticket=True, reception__township=township, ticket__isnull=True
-    ).first()
+    officer = User.objects.get(username="lianluoyuan")
+    matter = (
+        ReceptionMatter.objects.filter(
+            for_ticket=True,
+            reception__township=township,
+            reception__studio__liaison_officer=officer,
+            ticket__isnull=True,
+        )
+        .order_by("pk")
+        .first()
+    )
     if matter is None:
         return
     reception = matter.reception
     services.ticket_register(
-        actor=User.objects.get(username="lianluoyuan"),
+        actor=officer,
         township=township,
         title=matter.content[:30],
         content=matter.content,
