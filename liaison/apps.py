@@ -37,7 +37,8 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.annualmeeting", "view"),
             *ledger,
         )
-        navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True))
+        # Signed-in users reach home by the brand; the bar keeps its room for their work.
+        navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True, visitors_only=True))
         navigation.register(
             navigation.NavItem(_("Administration"), "admin:index", roles=navigation.ADMIN, order=90)
         )

@@ -20,10 +20,13 @@ class NavItem:
     roles: frozenset[str] | None = EVERYONE  # None: every signed-in user
     order: int = 50
     public: bool = False  # also shown to visitors who are not signed in
+    visitors_only: bool = False  # a resident's entry (submit, track): not in the staff's crowded bar
 
     def visible_for(self, user) -> bool:
         if not user.is_authenticated:
             return self.public
+        if self.visitors_only:
+            return False
         scope = user.scope
         return self.roles is None or scope.sees_all or bool(scope.roles & self.roles)
 

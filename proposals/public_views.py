@@ -50,12 +50,14 @@ SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
 
 def register_public_nav() -> None:
     """The public entries of the navigation bar (called from ``ProposalsConfig.ready``)."""
-    for label, url_name, order in (
-        (gettext_lazy("Submit a matter"), "public:intake", 41),
-        (gettext_lazy("Track"), "public:track", 42),
-        (gettext_lazy("Results"), "public:results", 43),
+    for label, url_name, order, visitors_only in (
+        (gettext_lazy("Submit a matter"), "public:intake", 41, True),
+        (gettext_lazy("Track"), "public:track", 42, True),
+        (gettext_lazy("Results"), "public:results", 43, False),
     ):
-        navigation.register(navigation.NavItem(label, url_name, order=order, public=True))
+        navigation.register(
+            navigation.NavItem(label, url_name, order=order, public=True, visitors_only=visitors_only)
+        )
 
 
 def phone_last4(phone: str) -> str:
