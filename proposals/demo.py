@@ -137,11 +137,13 @@ def _walk(ticket, stage, unit_name, start, *, clerk, office, rep_user) -> None:
 
 
 def _unit_user(unit: HandlingUnit) -> User:
-    """A demo login for a unit that has none yet (named after the unit, same demo password)."""
+    """A demo login for a unit that has none yet: the pinyin initials of its name (县交通运输局 →
+    ``xjtysj``), with the demo password."""
     from liaison.models import RoleAssignment
     from liaison.roles import Role
+    from reps.pinyin import initials
 
-    username = f"unit{unit.pk}"
+    username = initials(unit.name)[:30] or f"unit{unit.pk}"
     user = User.objects.filter(username=username).first()
     if user is None:
         user = User.objects.create_user(
