@@ -140,7 +140,8 @@ else:
 # Celery. Without Redis, kombu's filesystem transport and the file result backend need no
 # server, so `make run` runs a real worker and beat on a bare laptop.
 CELERY_BROKER_DIR = VAR_DIR / "celery"
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# (The filesystem transport ignores the host; naming one keeps kombu from warning on every send.)
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{CELERY_BROKER_DIR / 'results'}"
 # How long Redis waits for an unacknowledged task before handing it to another worker. With
 # acks_late a task is acknowledged after it runs, so this must exceed the longest task and
