@@ -225,7 +225,11 @@ def test_the_same_form_sent_twice_makes_one_ticket(resident, township_a):
     assert Ticket.objects.count() == 2
 
 
-@pytest.mark.parametrize("token", ["", "forged", "abc:def:ghi", new_submission_token()[:-2] + "xx"])
+@pytest.mark.parametrize(
+    "token",
+    ["", "forged", "abc:def:ghi", new_submission_token()[:-2] + "xx"],
+    ids=["missing", "forged", "malformed", "bad-signature"],  # fixed ids: the last value is random
+)
 def test_a_missing_or_forged_token_is_refused_and_a_fresh_one_given(resident, township_a, token):
     response = resident.post(INTAKE, matter(resident, township=township_a.pk, token=token))
     html = response.content.decode()
