@@ -77,7 +77,7 @@ def test_defaults_need_no_server():
             "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.CACHES['default']['BACKEND'], s.TIME_ZONE, s.LANGUAGE_CODE, s.DEBUG",
             DEBUG="1",
         )
-        == "django.db.backends.sqlite3 filesystem:// django.core.cache.backends.locmem.LocMemCache Asia/Shanghai zh-hans True"
+        == "django.db.backends.sqlite3 filesystem://localhost/ django.core.cache.backends.locmem.LocMemCache Asia/Shanghai zh-hans True"
     )
 
 
