@@ -568,7 +568,11 @@ class TicketEvent(models.Model):
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_timeline")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="ticket_event_timeline"),
+            # The outbox sweep reads the recent events of each move (reminders.ticket_events_notify).
+            models.Index(fields=["move", "at"], name="ticket_event_outbox"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.move} {self.at:%Y-%m-%d %H:%M}"

@@ -319,8 +319,9 @@ def bulletin_ranking(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[
             unit=F("ticket__lead_unit__name"),
         )
         .annotate(
-            late=Count("pk", filter=Q(at__gt=F("ticket__due_at"))),
-            on_time=Count("pk", filter=Q(at__lte=F("ticket__due_at"))),
+            # Each reply event records whether it came by the due time in force then.
+            late=Count("pk", filter=Q(data__on_time=False)),
+            on_time=Count("pk", filter=Q(data__on_time=True)),
         )
         .order_by()
     )

@@ -461,7 +461,14 @@ def ticket_reply(
             _("Waiting for the opinion of: %(units)s (or for their time to pass).")
             % {"units": "、".join(a.unit.name for a in waiting)}
         )
-    _move(ticket, move="reply", actor=actor, acting_as=acting_as, now=now,
+    # Judged against the due time in force now: a later re-handling gives a new due time, and the
+    # monthly bulletin must still count this reply by the one it had.
+    in_time = (
+        {"due": timezone.localtime(ticket.due_at).isoformat(), "on_time": now <= ticket.due_at}
+        if ticket.due_at
+        else {}
+    )
+    _move(ticket, move="reply", actor=actor, acting_as=acting_as, now=now, data=in_time,
           changes={"reply": text, "reply_summary": summary.strip()[:300], "replied_at": now})  # fmt: skip
     attach_files(ticket, files, purpose=Attachment.Purpose.REPLY, now=now)
     # A request for more time lapses with the reply: no status after this one allows deciding it,

@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from liaison import notify
@@ -374,6 +374,27 @@ def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
     assert unit_a.name in lines[1]  # one late reply (and one on time) ranks first
     assert county_unit.name in lines[2]  # two on time
     assert message.url == "/tickets/?queue=office"
+
+
+def test_a_late_reply_stays_late_in_the_bulletin_after_a_rehandling_moves_the_due_date(
+    make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, rep_a
+):
+    ticket = make_ticket(proposers=[])
+    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=ASSIGNED)
+    replied_and_forwarded(ticket, unit_a_staff, liaison_office, forwarded_at=at(14, 15))  # due the 12th
+    services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="dissatisfied", now=at(15))
+    services.ticket_rehandle(actor=clerk_a, ticket=fresh(ticket), note="再核实", now=at(16))
+    assert fresh(ticket).due_at > at(20)  # the new round's due date is well after the late reply
+    sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
+    body = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0].body
+    with translation.override("zh-hans"):
+        expected = gettext("%(rank)d. %(unit)s: %(late)d late, %(on_time)d on time") % {
+            "rank": 1,
+            "unit": unit_a.name,
+            "late": 1,
+            "on_time": 0,
+        }
+    assert expected in body.splitlines()
 
 
 def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_office):
