@@ -40,5 +40,7 @@ class LiaisonConfig(AppConfig):
         # Signed-in users reach home by the brand; the bar keeps its room for their work.
         navigation.register(navigation.NavItem(_("Home"), "home", order=0, public=True, visitors_only=True))
         navigation.register(
-            navigation.NavItem(_("Administration"), "admin:index", roles=navigation.ADMIN, order=90)
+            navigation.NavItem(
+                _("Administration"), "admin:index", roles=navigation.ADMIN, order=90, in_user_menu=True
+            )
         )

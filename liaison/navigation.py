@@ -21,6 +21,7 @@ class NavItem:
     order: int = 50
     public: bool = False  # also shown to visitors who are not signed in
     visitors_only: bool = False  # a resident's entry (submit, track): not in the staff's crowded bar
+    in_user_menu: bool = False  # under the user's name rather than in the bar (the admin)
 
     def visible_for(self, user) -> bool:
         if not user.is_authenticated:
@@ -40,7 +41,12 @@ def register(item: NavItem) -> None:
 
 def items_for(user) -> list[dict]:
     return [
-        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
+        {
+            "label": item.label,
+            "url": reverse(item.url_name),
+            "url_name": item.url_name,
+            "in_user_menu": item.in_user_menu,
+        }
         for item in sorted(_ITEMS.values(), key=lambda i: i.order)
         if item.visible_for(user)
     ]

@@ -103,8 +103,12 @@ class EventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
     can_delete = False
-    fields = ["at", "move", "from_status", "to_status", "actor", "actor_label", "note", "is_public"]
+    fields = ["at", "action", "from_status", "to_status", "actor", "actor_label", "note", "is_public"]
     readonly_fields = fields
+
+    @admin.display(description=_("action"))
+    def action(self, obj):
+        return obj.move_label
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from liaison.models import HandlingUnit, Region
 from liaison.validators import normalize_phone
@@ -498,7 +498,7 @@ class RehandleForm(MoveForm):
 
 class CloseForm(MoveForm):
     move, title = "close", gettext_lazy("Close with an explanation")
-    button, confirm, style = gettext_lazy("Close"), True, "danger"
+    button, confirm, style = pgettext_lazy("close a ticket", "Close"), True, "danger"
     note = _text(gettext_lazy("explanation given to the representative and the proposers"))
 
 

@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from liaison.models import HandlingUnit, Region
 from proposals.querysets import (
@@ -172,7 +173,7 @@ class Ticket(models.Model):
 
     class Source(models.TextChoices):
         RECEPTION = "reception", _("studio reception")
-        VISIT = "visit", _("home visit")
+        VISIT = "visit", pgettext_lazy("ticket source", "home visit")
         INTAKE = "intake", _("public intake page")
         PHONE = "phone", _("phone")
         MEETING = "meeting", _("thematic or concentrated meeting")
@@ -554,10 +555,10 @@ class TicketEvent(models.Model):
         blank=True,
         related_name="+",
     )
-    actor_label = models.CharField(_("by"), max_length=64, blank=True)
+    actor_label = models.CharField(_("on behalf of"), max_length=64, blank=True)
     move = models.CharField(_("action"), max_length=24)
-    from_status = models.CharField(_("from"), max_length=16, choices=Status.choices, blank=True)
-    to_status = models.CharField(_("to"), max_length=16, choices=Status.choices)
+    from_status = models.CharField(_("previous status"), max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("new status"), max_length=16, choices=Status.choices)
     note = models.TextField(_("note"), blank=True, max_length=8000)
     data = models.JSONField(_("details"), default=dict, blank=True)
     is_public = models.BooleanField(_("shown to the proposer"), default=False)
@@ -575,4 +576,10 @@ class TicketEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id} {self.move} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.move_label} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+
+    @property
+    def move_label(self) -> str:
+        from proposals.transitions import MOVES
+
+        return str(MOVES[self.move].label) if self.move in MOVES else str(_("registered"))

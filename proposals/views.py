@@ -196,7 +196,9 @@ def export(request):
     _queues, current, _form, tickets, _kept = _filtered(request)
     rows = _list_rows(tickets.select_related(*LIST_RELATED).iterator(chunk_size=2000), timezone.now())
     stamp = timezone.localdate().isoformat()
-    return xlsx_response(str(current.label), _list_header(), rows, filename=f"{_('tickets')}-{stamp}.xlsx")
+    return xlsx_response(
+        str(current.label), _list_header(), rows, filename=_("tickets-%(stamp)s.xlsx") % {"stamp": stamp}
+    )
 
 
 def week_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -264,7 +266,8 @@ def weekly_export(request):
         _("Weekly problem list"),
         header,
         rows,
-        filename=f"{township.name}-{_('weekly problem list')}-{monday}.xlsx",
+        filename=_("%(township)s-weekly problem list-%(monday)s.xlsx")
+        % {"township": township.name, "monday": monday},
     )
 
 

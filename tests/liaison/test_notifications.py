@@ -8,13 +8,15 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from liaison import notify
 from liaison.models import AuditEvent, Delivery, Notification, Reminder, RoleAssignment, User
@@ -313,7 +315,12 @@ def test_an_sms_provider_error_is_retried_then_fails_that_delivery_only(db, sms_
     assert sms_provider.request_ids(bad.phone) == [f"liaison-delivery-{bad_sms.pk}"] * notify.MAX_ATTEMPTS
     request = sms_provider.requests[-1]
     assert request["authorization"] == "Bearer t0ken" and request["sign"] == "党代表工作室"
-    assert request["text"] == f"News about {good.name}: subject {good.pk}"
+    with translation.override(settings.LANGUAGE_CODE):  # messages go out in the site's language
+        expected = gettext("%(title)s: %(body)s") % {
+            "title": f"News about {good.name}",
+            "body": f"subject {good.pk}",
+        }
+    assert request["text"] == expected
 
 
 def test_an_sms_provider_http_error_is_recorded_with_its_text(db, sms_provider):
