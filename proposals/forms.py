@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from liaison.forms import NameAndPhoneForm
 from liaison.models import HandlingUnit, Region
-from liaison.validators import normalize_phone
 from proposals import services
 from proposals.files import MAX_FILES, clean_attachment
 from proposals.models import Category, Extension, Rating, Ticket, normalize_code
@@ -189,24 +189,8 @@ class TicketForm(forms.Form):
         return data
 
 
-class ProposerForm(forms.Form):
+class ProposerForm(NameAndPhoneForm):
     name = forms.CharField(label=gettext_lazy("proposer's name"), max_length=32, required=False)
-    phone = forms.CharField(
-        label=gettext_lazy("phone"),
-        max_length=24,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-    )
-
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        return normalize_phone(phone) if phone else ""
-
-    def clean(self):
-        data = super().clean()
-        if data.get("phone") and not (data.get("name") or "").strip():
-            self.add_error("name", _("Give the name too, or leave the phone empty."))
-        return data
 
 
 ProposerFormSet = forms.formset_factory(ProposerForm, extra=1, max_num=20, validate_max=True)

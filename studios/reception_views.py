@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from liaison.forms import NameAndPhoneForm
 from liaison.roles import STAFF_ROLES, Role
-from liaison.validators import normalize_phone
 from reps.forms import MultipleFileField
 from reps.models import Representative
 from studios.models import (
@@ -101,24 +101,8 @@ class ReceptionForm(forms.Form):
         return data
 
 
-class VisitorForm(forms.Form):
+class VisitorForm(NameAndPhoneForm):
     name = forms.CharField(label=gettext_lazy("visitor's name"), max_length=32, required=False)
-    phone = forms.CharField(
-        label=gettext_lazy("phone"),
-        max_length=24,
-        required=False,
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
-    )
-
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        return normalize_phone(phone) if phone else ""
-
-    def clean(self):
-        data = super().clean()
-        if data.get("phone") and not (data.get("name") or "").strip():
-            self.add_error("name", _("Give the name too, or leave the phone empty."))
-        return data
 
 
 class ReceptionMatterForm(forms.Form):
