@@ -85,6 +85,11 @@ class Env:
             raise ImproperlyConfigured(f"{name}={_redact(url)!r} is malformed: {exc}") from exc
         if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
             raise ImproperlyConfigured(f"{name}={_redact(url)!r} names no database.")
+        if config["ENGINE"].endswith("sqlite3"):
+            # Web, worker and beat share one file on a laptop. SQLite has one writer: take the
+            # write lock when a transaction starts (a read upgraded to a write fails at once
+            # instead of waiting) and wait up to 20 s for it rather than failing.
+            config.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
         return config
 
     def redis_url(self, name: str) -> str | None:

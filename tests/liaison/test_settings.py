@@ -159,3 +159,40 @@ def test_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_two_processes_writing_to_the_laptop_database_wait_for_each_other(tmp_path):
+    """Web, worker and beat share one SQLite file: a transaction that reads and then writes
+    must wait for another writer, not fail with "database is locked"."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT, project_env
+
+    db = tmp_path / "shared.sqlite3"
+    with sqlite3.connect(db) as setup:
+        setup.execute("CREATE TABLE t (n integer)")
+    code = (
+        "import django, time; django.setup()\n"
+        "from django.db import connection, transaction\n"
+        "with transaction.atomic(), connection.cursor() as c:\n"
+        "    c.execute('SELECT count(*) FROM t'); time.sleep(0.5); c.execute('INSERT INTO t VALUES (1)')\n"
+        "print('ok')\n"
+    )
+    env = project_env(DEBUG="1", DATABASE_URL=f"sqlite:///{db}", LIAISON_VAR_DIR=str(tmp_path))
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [run.communicate(timeout=60) for run in runs]
+    assert [out.strip() for out, _err in results] == ["ok", "ok"], [err[-300:] for _out, err in results]
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 2
