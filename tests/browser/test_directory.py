@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.factories import MandateFactory, RepresentativeFactory
@@ -43,23 +44,23 @@ def test_a_resident_finds_a_rep_by_initials_on_a_phone(phone, township_a, townsh
 
     phone.goto("/reps/")
     screenshot(phone, "reps-directory-phone")
-    assert phone.locator(".rep-card").count() == 2
+    expect(phone.locator(".rep-card")).to_have_count(2)
     search = phone.locator("input[name=q]")
     search.fill("wjg")
     search.press("Enter")
     phone.wait_for_url("**/reps/?q=wjg**")
-    assert phone.locator(".rep-card").count() == 1
-    assert phone.get_by_text("13912345678").count() == 0  # 李秀英 did not publish hers
+    expect(phone.locator(".rep-card")).to_have_count(1)
+    expect(phone.get_by_text("13912345678")).to_have_count(0)  # 李秀英 did not publish hers
 
     phone.get_by_role("link", name="王建国").click()
     phone.wait_for_url(f"**/reps/{wang.pk}/")
-    assert phone.get_by_role("heading", name="王建国").is_visible()
-    assert phone.get_by_text("13887654321").is_visible()
+    expect(phone.get_by_role("heading", name="王建国")).to_be_visible()
+    expect(phone.get_by_text("13887654321")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     screenshot(phone, "reps-detail-phone")
 
     phone.locator(f"a[href='/reps/{wang.pk}/card/']").click()
     phone.wait_for_url(f"**/reps/{wang.pk}/card/")
-    assert phone.locator(".contact-card svg").first.is_visible()
+    expect(phone.locator(".contact-card svg").first).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "reps-card-phone")

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from liaison.roles import Role
 from studios.models import DutySlot, OpinionReport, Reception, RosterPeriod, SlotAssignment, StudioAssignment
@@ -67,7 +68,7 @@ def test_the_officer_records_a_reception_on_a_phone(phone, duty, my_rep, other_r
     screenshot(phone, "studio-reception-detail-phone")
     phone.locator("main a[href='/studios/receptions/']").click()
     phone.locator("#receptions a").first.wait_for()
-    assert phone.locator("#awaiting").count() == 0  # the duty is recorded now
+    expect(phone.locator("#awaiting")).to_have_count(0)  # the duty is recorded now
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "studio-reception-list-phone")
     reception = Reception.objects.get()

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from liaison.roles import Role
 from studios import rosters, services
@@ -64,16 +65,16 @@ def test_a_resident_reads_the_schedule_on_a_phone(phone, county, township_a, tow
     )
 
     phone.goto("/schedule/")
-    assert phone.locator(".slot").count() >= 2
-    assert phone.locator(".slot-changed").count() == 1
-    assert phone.get_by_text(REASON).is_visible()
-    assert phone.get_by_text("13900000000").count() == 0  # reps' phones are never on the schedule
+    expect(phone.locator(".slot").nth(1)).to_be_attached()  # at least two slots
+    expect(phone.locator(".slot-changed")).to_have_count(1)
+    expect(phone.get_by_text(REASON)).to_be_visible()
+    expect(phone.get_by_text("13900000000")).to_have_count(0)  # reps' phones are never on the schedule
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     screenshot(phone, "schedule-phone")
 
     phone.locator(f"a[href='/schedule/studio/{studio.pk}/']").first.click()
     phone.wait_for_url(f"**/schedule/studio/{studio.pk}/")
-    assert phone.locator(f"a[href^='webcal://'][href$='/schedule/studio/{studio.pk}.ics']").is_visible()
+    expect(phone.locator(f"a[href^='webcal://'][href$='/schedule/studio/{studio.pk}.ics']")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "schedule-studio-phone")
 

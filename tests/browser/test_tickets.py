@@ -18,6 +18,7 @@ import io
 import pytest
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import expect
 
 from proposals import services
 from proposals.models import Category, Rating, Ticket
@@ -146,11 +147,11 @@ def test_a_resident_files_a_matter_on_a_phone_and_tracks_it_by_code(phone, my_re
     timeline.wait_for()
     fits_the_phone(phone)
     screenshot(phone, "ticket-track-registered-phone")
-    assert phone.locator("#public-status").is_visible()
-    assert timeline.locator("li").count() == 1  # received: the only step so far
+    expect(phone.locator("#public-status")).to_be_visible()
+    expect(timeline.locator("li")).to_have_count(1)  # received: the only step so far
     assert ticket.display_code in phone.content()
     assert PROPOSER[1] not in phone.content() and PROPOSER[0] not in phone.content()
-    assert phone.locator("form#rating-form").count() == 0  # nothing to rate yet
+    expect(phone.locator("form#rating-form")).to_have_count(0)  # nothing to rate yet
 
 
 # --- 2. the township, the liaison office and the unit -------------------------------------------
@@ -196,7 +197,7 @@ def test_a_unit_signs_records_the_three_steps_and_replies_and_the_office_forward
     screenshot(phone, "ticket-unit-inbox-phone")
     row.click()
     phone.wait_for_url(f"**/tickets/{filed.pk}/")
-    assert phone.locator("#attachments").is_visible()
+    expect(phone.locator("#attachments")).to_be_visible()
     fits_the_phone(phone)
     screenshot(phone, "ticket-unit-assigned-phone")
     make(phone, "sign", Status.SIGNED)
@@ -224,12 +225,13 @@ def test_a_unit_signs_records_the_three_steps_and_replies_and_the_office_forward
     fits_the_phone(phone)
     screenshot(phone, "ticket-unit-replied-phone")
     timeline = phone.locator("#timeline li.timeline-item")
+    expect(timeline).to_have_count(len(STAFF_MOVES) - 1)
     assert [timeline.nth(i).get_attribute("data-move") for i in range(timeline.count())] == STAFF_MOVES[:-1]
-    assert phone.locator("form.move-forward").count() == 0  # not the unit's to forward
+    expect(phone.locator("form.move-forward")).to_have_count(0)  # not the unit's to forward
 
     # The liaison office reviews the reply and forwards it to the representative.
     open_from_queue(office, filed, "office")
-    assert REPLY in office.locator("#reply").inner_text()
+    expect(office.locator("#reply")).to_contain_text(REPLY)
     make(office, "forward", Status.FORWARDED)
     screenshot(office, "ticket-office-forwarded-desktop")
 
@@ -277,9 +279,9 @@ def test_the_resident_reads_the_forwarded_reply_and_rates_it(phone, forwarded):
     track.locator("#id_phone_last4").fill("5678")
     track.locator("button[type=submit]").click()
     phone.locator("#public-timeline").wait_for()
-    assert REPLY in phone.locator("#public-reply").inner_text()
+    expect(phone.locator("#public-reply")).to_contain_text(REPLY)
     # Received, forwarded to the county, assigned, signed, three steps, forwarded: all public.
-    assert phone.locator("#public-timeline li").count() == len(STAFF_MOVES)
+    expect(phone.locator("#public-timeline li")).to_have_count(len(STAFF_MOVES))
     fits_the_phone(phone)
     screenshot(phone, "ticket-track-reply-phone")
 
@@ -288,7 +290,7 @@ def test_the_resident_reads_the_forwarded_reply_and_rates_it(phone, forwarded):
     rating.locator("textarea[name=comment]").fill("路灯亮了，谢谢！")
     rating.locator("button[type=submit]").click()
     phone.locator("#already-rated").wait_for()
-    assert phone.locator("form#rating-form").count() == 0
+    expect(phone.locator("form#rating-form")).to_have_count(0)
     fits_the_phone(phone)
     screenshot(phone, "ticket-track-rated-phone")
 
@@ -303,4 +305,4 @@ def test_the_resident_reads_the_forwarded_reply_and_rates_it(phone, forwarded):
     ticket = reload(forwarded)
     assert ticket.status == Status.FORWARDED
     assert moves(ticket) == [*STAFF_MOVES, "rate"]
-    assert phone.locator("#public-timeline li").count() == len(STAFF_MOVES) + 1
+    expect(phone.locator("#public-timeline li")).to_have_count(len(STAFF_MOVES) + 1)
