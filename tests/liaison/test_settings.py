@@ -1,10 +1,13 @@
 """Settings parse every variable, and a bad value stops start-up naming the variable."""
 
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from liaison.env import Env
-from tests.helpers import run_manage, run_python
+from tests.helpers import ROOT, project_env, run_manage, run_python
 
 PRINT = "import django; django.setup(); from django.conf import settings as s; print({expr})"
 
@@ -196,3 +199,26 @@ def test_two_processes_writing_to_the_laptop_database_wait_for_each_other(tmp_pa
     assert [out.strip() for out, _err in results] == ["ok", "ok"], [err[-300:] for _out, err in results]
     with sqlite3.connect(db) as check:
         assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+
+
+def test_the_laptop_broker_keeps_its_state_under_the_var_dir(tmp_path):
+    """kombu's filesystem transport writes its exchange table to ./control unless told otherwise."""
+    var = tmp_path / "var"
+    work = tmp_path / "cwd"
+    work.mkdir()
+    code = (
+        "import django; django.setup(); from liaison.celery import app; "
+        "app.send_task('liaison.tasks.heartbeat', ignore_result=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=work,
+        env=project_env(DEBUG="1", LIAISON_VAR_DIR=str(var), PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(work.iterdir()) == []
+    assert [p.name for p in (var / "celery" / "control").iterdir()] == ["celery.exchange"]
+    assert len(list((var / "celery" / "queue").iterdir())) == 1
