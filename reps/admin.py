@@ -75,7 +75,7 @@ class ExcelExportMixin:
     def xlsx(self, request, queryset):
         header, rows = importing.export_rows(self.export_kind, queryset, user=request.user)
         return xlsx_response(
-            self.opts.verbose_name_plural, header, rows, filename=f"{self.opts.model_name}s.xlsx"
+            self.opts.verbose_name_plural, header, rows, filename=f"{self.opts.verbose_name_plural}.xlsx"
         )
 
 

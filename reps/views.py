@@ -288,7 +288,7 @@ def _duty_xlsx(quotas, rows) -> HttpResponse:
         ]
         for row in rows
     ]
-    return xlsx_response(_("duty status"), header, body, filename="duty-status.xlsx")
+    return xlsx_response(_("duty status"), header, body, filename=f"{_('duty status')}.xlsx")
 
 
 @login_required

@@ -120,12 +120,11 @@ def _xlsx(rows: list[Row], totals: Row, group: str, period: Period) -> HttpRespo
         ]
         for row in [*rows, totals]
     ]
-    suffix = {MONTH: f"{period.start:%m}", QUARTER: f"Q{period_number(period)}", YEAR: "year"}[period.kind]
     return xlsx_response(
         _("Reception statistics"),
         header,
         body,
-        filename=f"reception-statistics-{period.start.year}-{suffix}.xlsx",
+        filename=f"{_('Reception statistics')}-{period_label(period)}.xlsx",
     )
 
 

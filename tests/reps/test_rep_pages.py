@@ -209,6 +209,7 @@ class TestFollowingReps:
         sheet = load_workbook(io.BytesIO(response.content)).active
         names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
         assert names == ["陈志强"]
+        assert response["Content-Disposition"] == "attachment; filename*=UTF-8''%E5%B1%A5%E8%81%8C%E6%83%85%E5%86%B5.xlsx"  # 履职情况.xlsx
 
     def test_the_network_counts_the_four_tiers(
         self, client, clerk_a, committee_member, my_contacts, other_rep

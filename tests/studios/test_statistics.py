@@ -3,6 +3,7 @@
 import datetime
 import io
 from collections import Counter, defaultdict
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -349,7 +350,7 @@ def test_the_excel_export_equals_the_page(client, liaison_office, county_year, i
     export = client.get(URL, {**params, "format": "xlsx"})
     assert export.status_code == 200
     assert export["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert "reception-statistics-2026-year.xlsx" in export["Content-Disposition"]
+    assert export["Content-Disposition"] == "attachment; filename*=UTF-8''" + quote("接访统计表-2026年度.xlsx")
     sheet = load_workbook(io.BytesIO(export.content)).active
     values = list(sheet.iter_rows(values_only=True))
     assert len(values[0]) == 8
