@@ -47,6 +47,16 @@ class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
         return obj
 
 
+class RecordAdmin(ScopedAdmin):
+    """The admin of a record of work done (a visit, a reception): evidence for the duty report,
+    so it is deleted one at a time, after Django's confirmation page, never in bulk."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 class ScopedInline(ScopedQuerysetMixin, admin.TabularInline):
     """An inline whose choices are scoped. Its rows belong to the parent object, which the
     parent admin already scoped, so rows of a model without ``visible_to`` are shown as-is."""

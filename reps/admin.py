@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from liaison.admin_mixins import ScopedAdmin, ScopedInline
+from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
 from liaison.exports import xlsx_response
 from reps import importing
 from reps.forms import ContactAdminForm, RepresentativeAdminForm
@@ -188,7 +188,7 @@ class PhotoInline(admin.TabularInline):
 
 
 @admin.register(HomeVisit)
-class HomeVisitAdmin(ScopedAdmin):
+class HomeVisitAdmin(RecordAdmin):
     list_display = ["date", "kind", "township", "rep_names", "contact_count", "recorded_by"]
     list_filter = ["kind", "township", "date"]
     date_hierarchy = "date"

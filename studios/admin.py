@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from liaison.admin_mixins import ScopedAdmin, ScopedInline
+from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
 from studios.models import (
     DutySlot,
     Leave,
@@ -193,7 +193,7 @@ class ReceptionPhotoInline(admin.TabularInline):
 
 
 @admin.register(Reception)
-class ReceptionAdmin(ScopedAdmin):
+class ReceptionAdmin(RecordAdmin):
     list_display = ["starts_at", "kind", "studio", "township", "people_received", "matter_count"]
     list_filter = ["kind", "township", "studio"]
     date_hierarchy = "starts_at"

@@ -142,3 +142,13 @@ def test_user_changelist_queries_do_not_grow_with_rows(
     client.force_login(liaison_office)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("admin:liaison_user_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("model", ["reps_homevisit", "studios_reception"])
+def test_records_of_work_cannot_be_deleted_in_bulk(as_clerk_a, model):
+    """Visits and receptions are the evidence of the duty report: one at a time, after confirming."""
+    changelist = as_clerk_a.get(reverse(f"admin:{model}_changelist"))
+    assert changelist.status_code == 200
+    model_admin = changelist.context["cl"].model_admin
+    assert model_admin.has_delete_permission(changelist.wsgi_request)  # one at a time, after confirming
+    assert "delete_selected" not in model_admin.get_actions(changelist.wsgi_request)
