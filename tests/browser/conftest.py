@@ -1,8 +1,10 @@
 """Headless Chromium (Debian's) driven by Playwright, against pytest-django's live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -38,28 +40,49 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def audits() -> dict:
+    """What axe found on each page kind and user, across the browser tests (each audited once)."""
+    return {}
+
+
 @pytest.fixture
-def phone(browser, live_server):
+def new_page(browser, live_server, audits):
+    """Open a page in a new browser context; at the end of the test, fail on what axe found."""
+    contexts, pages = [], []
+
+    def open_page(*, phone: bool = False):
+        size = WIDTHS["phone" if phone else "desktop"]
+        options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone else {}
+        context = browser.new_context(viewport=size, base_url=live_server.url, locale="zh-CN", **options)
+        contexts.append(context)
+        pages.append(AuditedPage(context.new_page(), audits))
+        return pages[-1]
+
+    before = set(audits)
+    yield open_page
+    for page in pages:
+        page.audit()
+    for context in contexts:
+        context.close()
+    found = [
+        f"{path} ({user or 'anonymous'}): {v}"
+        for (path, user), vs in audits.items()
+        if (path, user) not in before
+        for v in vs
+    ]
+    assert not found, "axe-core found serious or critical accessibility problems:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def phone(new_page):
     """A 390-px-wide phone screen."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        base_url=live_server.url,
-        locale="zh-CN",
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    yield context.new_page()
-    context.close()
+    return new_page(phone=True)
 
 
 @pytest.fixture
-def desktop(browser, live_server):
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=live_server.url, locale="zh-CN"
-    )
-    yield context.new_page()
-    context.close()
+def desktop(new_page):
+    return new_page()
 
 
 def screenshot(page, name: str) -> Path:
@@ -74,3 +97,65 @@ def log_in(page, username: str, password: str = "pw-for-tests") -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    page.user = username
+
+
+# --- accessibility -----------------------------------------------------------------------------
+# Every page a browser test visits is checked with axe-core (shipped inside the PyPI package
+# axe-playwright-python, no download) at both widths, once per page and user: 0 serious or
+# critical violations (WCAG 2.1 AA rules).
+WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+SERIOUS = {"serious", "critical"}
+NUMBER = re.compile(r"/\d+(?=/|$)")
+
+
+def page_key(url: str, user: str | None) -> tuple[str, str | None]:
+    """One audit per page kind and user: /tickets/12/ and /tickets/13/ are the same page."""
+    return NUMBER.sub("/<id>", urlsplit(url).path), user
+
+
+class AuditedPage:
+    """A Playwright page that runs axe on each new page the test reaches."""
+
+    def __init__(self, page, audits: dict):
+        object.__setattr__(self, "_page", page)
+        object.__setattr__(self, "_audits", audits)
+        object.__setattr__(self, "user", None)
+
+    @property
+    def page(self):
+        """The Playwright page itself, for ``expect(page)``."""
+        return self._page
+
+    def __getattr__(self, name):
+        self.audit()
+        return getattr(self._page, name)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+
+    def audit(self) -> None:
+        page = self._page
+        if page.is_closed() or not page.url.startswith("http"):
+            return
+        key = page_key(page.url, self.user)
+        if key in self._audits:
+            return
+        page.wait_for_load_state("load")
+        key = page_key(page.url, self.user)
+        if key in self._audits:
+            return
+        from axe_playwright_python.sync_playwright import Axe
+
+        found = []
+        original = page.viewport_size
+        for name, size in WIDTHS.items():
+            page.set_viewport_size(size)
+            results = Axe().run(page, options=AXE_OPTIONS)
+            for violation in results.response["violations"]:
+                if violation["impact"] in SERIOUS:
+                    targets = [node["target"] for node in violation["nodes"]][:5]
+                    found.append(f"{name}: {violation['id']} ({violation['impact']}) {targets}")
+        page.set_viewport_size(original)
+        self._audits[key] = found

@@ -15,7 +15,7 @@ def test_a_clerk_logs_in_and_opens_the_chinese_admin(desktop, clerk_a, unit_a, u
     expect(desktop.get_by_text("欢迎您，李秀英")).to_be_visible()
     screenshot(desktop, "home-clerk")
     desktop.locator("main").get_by_role("link", name="管理后台").click()
-    expect(desktop).to_have_title(re.compile("党代表工作室"))
+    expect(desktop.page).to_have_title(re.compile("党代表工作室"))
     desktop.get_by_role("link", name="办理单位").first.click()
     screenshot(desktop, "admin-units-clerk")
     expect(desktop.locator("#result_list").get_by_role("link", name=unit_a.name)).to_be_visible()

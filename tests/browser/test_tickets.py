@@ -158,13 +158,9 @@ def test_a_resident_files_a_matter_on_a_phone_and_tracks_it_by_code(phone, my_re
 
 
 @pytest.fixture
-def township_desktop(browser, live_server):
+def township_desktop(new_page):
     """The township clerk's own desktop browser (the ``desktop`` page is the liaison office's)."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, base_url=live_server.url, locale="zh-CN"
-    )
-    yield context.new_page()
-    context.close()
+    return new_page()
 
 
 def test_a_unit_signs_records_the_three_steps_and_replies_and_the_office_forwards(

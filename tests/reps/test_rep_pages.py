@@ -201,6 +201,13 @@ class TestFollowingReps:
         page = client.get(reverse("reps:duty"), {"sort": "-name"}).content.decode()
         assert page.index("王秀兰") < page.index("陈志强")
 
+    def test_rep_names_link_to_the_reps_record(self, client, clerk_a, committee_member, my_rep, my_contacts):
+        client.force_login(clerk_a)
+        record = f'href="{reverse("admin:reps_representative_change", args=[my_rep.pk])}">{my_rep.name}</a>'
+        assert record in client.get(reverse("reps:duty")).content.decode()
+        network = client.get(reverse("reps:network"), {"member": committee_member.pk}).content.decode()
+        assert record in network
+
     def test_the_excel_export_holds_the_filtered_rows(self, client, clerk_a, my_rep, other_rep, rep_b):
         from openpyxl import load_workbook
 
@@ -209,7 +216,10 @@ class TestFollowingReps:
         sheet = load_workbook(io.BytesIO(response.content)).active
         names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
         assert names == ["陈志强"]
-        assert response["Content-Disposition"] == "attachment; filename*=UTF-8''%E5%B1%A5%E8%81%8C%E6%83%85%E5%86%B5.xlsx"  # 履职情况.xlsx
+        assert (
+            response["Content-Disposition"]
+            == "attachment; filename*=UTF-8''%E5%B1%A5%E8%81%8C%E6%83%85%E5%86%B5.xlsx"
+        )  # 履职情况.xlsx
 
     def test_the_network_counts_the_four_tiers(
         self, client, clerk_a, committee_member, my_contacts, other_rep
