@@ -28,6 +28,11 @@ def test_login_with_a_wrong_password_says_so_in_chinese(client, clerk_a):
     assert "请输入一个正确的" in response.content.decode()
 
 
+def test_the_login_page_says_whom_to_ask_for_an_account_or_a_new_password(client):
+    page = client.get(reverse("login")).content.decode()
+    assert "请联系所在乡镇（街道）或县人大代表联络办的工作人员，由他们开通账号、重置密码。" in page
+
+
 def test_login_lands_on_the_home_page_with_the_users_roles(client, clerk_a):
     response = client.post(reverse("login"), {"username": "clerk_a", "password": "pw-for-tests"}, follow=True)
     page = response.content.decode()
