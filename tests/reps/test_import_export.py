@@ -7,6 +7,7 @@ import io
 import os
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 
 from liaison.exports import XLSX
 from reps import importing, tasks
+from reps.importing import checking, jobs
 from reps.models import Contact, ContactLink, ImportJob, Mandate, Representative
 from tests.factories import ContactFactory, ContactLinkFactory, RepresentativeFactory, active_rep
 
@@ -298,7 +300,7 @@ def test_a_contact_in_an_unknown_village_is_a_bad_row(clerk_a, township_a, villa
 
 
 def test_a_clerk_cannot_import_into_another_township(clerk_a, township_a, township_b, village_b):
-    with pytest.raises(importing.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         new_job(clerk_a, township_b, REPS, xlsx(REP_HEADER, [rep_row(1)]))
 
     rows = [rep_row(1, {"镇/街道": "河口镇"}), rep_row(2)]
@@ -452,7 +454,7 @@ def test_the_tasks_run_the_services(clerk_a, township_a):
 
 def test_a_task_that_breaks_marks_the_job_failed(clerk_a, township_a, monkeypatch):
     job = new_job(clerk_a, township_a, REPS, xlsx(REP_HEADER, [rep_row(1)]))
-    monkeypatch.setattr(importing, "_check_reps", lambda *args: 1 / 0)
+    monkeypatch.setattr(checking, "check_rows", lambda *args: 1 / 0)
 
     with pytest.raises(ZeroDivisionError):
         tasks.import_check.run(job.pk)
@@ -475,7 +477,7 @@ def test_a_real_worker_checks_and_imports_a_sheet(worker, clerk_a, township_a):
 def test_the_import_progress_shows_while_its_transaction_is_open(clerk_a, township_a, monkeypatch):
     rows = [rep_row(i) for i in range(250)]
     job = importing.import_check(new_job(clerk_a, township_a, REPS, xlsx(REP_HEADER, rows)).pk)
-    seen, count = [], importing._Progress.__call__
+    seen, count = [], jobs.Progress.__call__
 
     def watch(progress, done):
         count(progress, done)
@@ -489,7 +491,7 @@ def test_the_import_progress_shows_while_its_transaction_is_open(clerk_a, townsh
         finally:
             other.close()
 
-    monkeypatch.setattr(importing._Progress, "__call__", watch)
+    monkeypatch.setattr(jobs.Progress, "__call__", watch)
     assert importing.import_apply(job.pk).status == Status.DONE
     assert seen == [100, 200, 200]
 

@@ -1,0 +1,116 @@
+"""The import's template and the admin's exports, in the import's columns (an export imports back)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from reps.importing.reading import MAX_ROWS
+from reps.importing.specs import CATEGORY_COLUMNS, LEVEL_ORDER, LEVEL_WORDS, Kind, columns_for
+from reps.models import Contact, ContactLink, Representative
+
+SHEET_TITLES = {Kind.REPRESENTATIVES: "党代表", Kind.CONTACTS: "联系群众"}
+LEVEL_WORD = {level: words[0] for level, words in LEVEL_WORDS.items()}
+GENDER_WORD = {Representative.Gender.MALE: "男", Representative.Gender.FEMALE: "女"}
+KIND_WORD = {Contact.Kind.PARTY_MEMBER: "党员", Contact.Kind.RESIDENT: "群众"}
+
+
+def _yes(value: bool) -> str:
+    return "是" if value else "否"
+
+
+def template_bytes(kind: str) -> bytes:
+    """Return an empty sheet of ``kind`` with its headers, drop-downs and a notes sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    columns = columns_for(kind)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET_TITLES[Kind(kind)]
+    sheet.append([c.header for c in columns])
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        sheet.cell(row=1, column=index).font = Font(bold=True, color="C00000" if column.required else None)
+        sheet.column_dimensions[letter].width = max(10, 2 + 2 * len(column.header))
+        if column.text:
+            sheet.column_dimensions[letter].number_format = "@"
+        if column.choices:
+            choice = DataValidation(type="list", formula1=f'"{",".join(column.choices)}"', allow_blank=True)
+            choice.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+            sheet.add_data_validation(choice)
+    notes = book.create_sheet("填写说明")
+    notes.append(["列", "必填", "说明"])
+    for column in columns:
+        notes.append([column.header, "是" if column.required else "", column.note])
+    notes.append([])
+    notes.append(["一行为一人；同一人在多行出现时按姓名和电话合并，重复导入不会产生重复记录。"])
+    notes.column_dimensions["A"].width = 14
+    notes.column_dimensions["C"].width = 60
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export_rows(kind: str, queryset: QuerySet, *, user) -> tuple[list[str], Iterator[list]]:
+    """Return the header and rows of an export, in the import's columns (a constant number of queries).
+
+    A representative has one row per mandate, a contact one row per current link to a
+    representative the user may see; people without either have one row.
+    """
+    header = [c.header for c in columns_for(kind)]
+    if Kind(kind) == Kind.REPRESENTATIVES:
+        people = queryset.select_related("region").prefetch_related(None).prefetch_related("mandates")
+        return header, _rep_rows(people)
+    links = (
+        ContactLink.objects.active(timezone.localdate())
+        .filter(representative__in=Representative.objects.visible_to(user))
+        .select_related("representative")
+        .order_by("id")
+    )
+    people = (
+        queryset.select_related("village").prefetch_related(None).prefetch_related(Prefetch("links", links))
+    )
+    return header, _contact_rows(people)
+
+
+def _rep_rows(reps: QuerySet) -> Iterator[list]:
+    for rep in reps:
+        profile = [
+            rep.name,
+            GENDER_WORD.get(rep.gender, ""),
+            rep.region.name,
+            rep.title,
+            rep.party_branch,
+            rep.sector,
+            rep.phone,
+            _yes(rep.phone_public),
+        ]
+        mandates = sorted(rep.mandates.all(), key=lambda m: (LEVEL_ORDER.index(m.level), m.term_start))
+        if not mandates:
+            yield [*profile, "", "", None, None, ""]
+        for m in mandates:
+            yield [*profile, LEVEL_WORD[m.level], m.congress, m.term_start, m.term_end, m.electoral_unit]
+
+
+def _contact_rows(contacts: QuerySet) -> Iterator[list]:
+    for contact in contacts:
+        profile = [
+            contact.name,
+            KIND_WORD.get(contact.kind, ""),
+            contact.phone,
+            contact.village.name,
+            contact.address,
+            *(_yes(getattr(contact, f)) for f in CATEGORY_COLUMNS.values()),
+        ]
+        links = list(contact.links.all())
+        if not links:
+            yield [*profile, "", "", ""]
+        for link in links:
+            yield [*profile, link.representative.name, link.representative.phone, _yes(link.is_pairing)]
