@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from liaison.celery import app as celery_app
 from liaison.roles import Role
@@ -25,6 +26,22 @@ from tests.factories import (
     user_with_role,
 )
 from tests.helpers import ROOT, project_env
+
+# Hypothesis: "ci" replays the same examples on every run (no flaky red from a new random draw,
+# no example database to carry between runs) and prints the blob that reproduces a failure;
+# "dev" keeps Hypothesis's random search and its local .hypothesis/ database. Neither has a
+# deadline: two shared cores and a real database make timings meaningless.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=50,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture
