@@ -1,16 +1,16 @@
 from django import forms
-from django.utils.translation import gettext as gettext_now
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import User
-from liaison.validators import normalize_phone
+from liaison.validators import clean_name_and_phone
 
 
 class NameAndPhoneForm(forms.Form):
     """A person met (a visitor, a proposer): a name, and a phone only with the name.
 
-    Subclasses set the name field's label; the phone is checked in one place
-    (``liaison.validators``)."""
+    Subclasses set the name field's label; the rule is ``liaison.validators.clean_name_and_phone``,
+    which the services apply again to what they are given."""
 
     name = forms.CharField(label=_("name"), max_length=32, required=False)
     phone = forms.CharField(
@@ -20,14 +20,14 @@ class NameAndPhoneForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
 
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
-        return normalize_phone(phone) if phone else ""
-
     def clean(self):
         data = super().clean()
-        if data.get("phone") and not (data.get("name") or "").strip():
-            self.add_error("name", gettext_now("Give the name too, or leave the phone empty."))
+        if "name" in self.errors or "phone" in self.errors:
+            return data
+        try:
+            data["name"], data["phone"] = clean_name_and_phone(data.get("name", ""), data.get("phone", ""))
+        except ValidationError as exc:
+            self.add_error(None, exc)  # a dict of errors: each goes to its field
         return data
 
 

@@ -18,6 +18,7 @@ LANDLINE_RE = re.compile(
 _PHONE_MESSAGE = _(
     "Enter a mainland mobile number (11 digits) or a landline with area code, e.g. 0513-88123456."
 )
+_NAME_WITH_PHONE_MESSAGE = _("Give the name too, or leave the phone empty.")
 
 
 def normalize_phone(value: str) -> str:
@@ -35,8 +36,25 @@ def normalize_phone(value: str) -> str:
     raise ValidationError(_PHONE_MESSAGE, code="invalid_phone")
 
 
-def validate_phone(value: str) -> None:
-    normalize_phone(value)
+def clean_name_and_phone(name: str, phone: str) -> tuple[str, str]:
+    """Return a person's name and phone, stripped and normalised, or raise ValidationError.
+
+    The one rule for a person met (a reception's visitor, a ticket's proposer): the phone, if
+    given, is a valid number, and it comes with a name. Errors are keyed ``name`` and ``phone``
+    so that a form shows them next to its fields; services wrap them for their own rows.
+    """
+    name, phone = str(name or "").strip(), str(phone or "").strip()
+    errors: dict[str, ValidationError] = {}
+    if phone:
+        try:
+            phone = normalize_phone(phone)
+        except ValidationError as exc:
+            errors["phone"] = exc
+        if not name:
+            errors["name"] = ValidationError(_NAME_WITH_PHONE_MESSAGE, code="phone_without_name")
+    if errors:
+        raise ValidationError(errors)
+    return name, phone
 
 
 def clean_phone_field(instance, field: str = "phone") -> None:

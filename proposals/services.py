@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison.models import HandlingUnit, Region
+from liaison.validators import clean_name_and_phone
 from proposals import deadlines
 from proposals.files import CleanFile
 from proposals.models import (
@@ -124,6 +125,23 @@ def may_register(actor, township: Region, *, studio: Studio | None = None) -> bo
     )
 
 
+def _clean_proposers(proposers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return the proposers with a name, their phones normalised (the form's rule, checked again
+    because the service is also called without a form); refuse a bad phone or a phone without a name."""
+    people, problems = [], []
+    for n, (name, phone) in enumerate(proposers, start=1):
+        try:
+            name, phone = clean_name_and_phone(name, phone)
+        except ValidationError as exc:
+            problems.append(_("Proposer %(n)s: %(error)s") % {"n": n, "error": " ".join(exc.messages)})
+            continue
+        if name:
+            people.append((name, phone))
+    if problems:
+        raise ValidationError({"proposers": problems})
+    return people
+
+
 @transaction.atomic
 def ticket_register(
     *,
@@ -165,7 +183,8 @@ def ticket_register(
         raise ValidationError({"studio": _("The studio is not in this township.")})
     if kind == Ticket.Kind.MOTION and representative is None:
         raise ValidationError({"representative": _("A formal motion is made by a representative.")})
-    if source == Ticket.Source.INTAKE and not proposers:
+    proposers = _clean_proposers(proposers)
+    if source == Ticket.Source.INTAKE and not any(phone for _name, phone in proposers):
         raise ValidationError({"proposers": _("Give a name and phone so that we can reply.")})
     for matter, field in ((reception_matter, "reception_matter"), (visit_matter, "visit_matter")):
         if matter is not None and Ticket.objects.filter(**{field: matter}).exists():
@@ -204,9 +223,7 @@ def ticket_register(
                 raise
     if co_signers:
         ticket.co_signers.set(co_signers)
-    Proposer.objects.bulk_create(
-        Proposer(ticket=ticket, name=name.strip(), phone=phone) for name, phone in proposers if name.strip()
-    )
+    Proposer.objects.bulk_create(Proposer(ticket=ticket, name=name, phone=phone) for name, phone in proposers)
     attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
     if reception_matter is not None and not reception_matter.for_ticket:
         ReceptionMatter.objects.filter(pk=reception_matter.pk).update(for_ticket=True)

@@ -21,7 +21,7 @@ from liaison import audit
 from liaison.models import Region
 from liaison.roles import Role
 from liaison.uploads import clean_image
-from liaison.validators import normalize_phone
+from liaison.validators import clean_name_and_phone
 from reps.models import Representative
 from studios.models import (
     DutySlot,
@@ -160,16 +160,15 @@ def _check_matters(matters: list[MatterInput]) -> None:
 def _clean_visitors(visitors: list[VisitorInput]) -> list[Visitor]:
     rows, problems = [], []
     for n, visitor in enumerate(visitors, start=1):
-        name, phone = visitor.name.strip(), (visitor.phone or "").strip()
+        # The form checked this already; a service is also called without one, so it checks again.
+        try:
+            name, phone = clean_name_and_phone(visitor.name, visitor.phone)
+        except ValidationError as exc:
+            problems.append(_("Visitor %(n)s: %(error)s") % {"n": n, "error": " ".join(exc.messages)})
+            continue
         if not name:
             problems.append(_("Visitor %(n)s: give a name, or leave the row empty.") % {"n": n})
             continue
-        if phone:
-            try:
-                phone = normalize_phone(phone)
-            except ValidationError as exc:
-                problems.append(_("Visitor %(n)s: %(error)s") % {"n": n, "error": " ".join(exc.messages)})
-                continue
         rows.append(Visitor(name=name[:32], phone=phone))
     if problems:
         raise ValidationError({"visitors": problems})

@@ -9,7 +9,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from proposals import services
 from proposals.files import clean_attachment
@@ -83,8 +83,35 @@ def test_a_ticket_must_be_registered_in_a_township(make_ticket, county, liaison_
 
 
 def test_a_public_intake_without_a_name_and_phone_is_refused(make_ticket):
-    with pytest.raises(ValidationError):
-        make_ticket(actor=None, source="intake", proposers=[])
+    for proposers in ([], [("张大爷", "")]):
+        with pytest.raises(ValidationError) as caught:
+            make_ticket(actor=None, source="intake", proposers=proposers)
+        assert list(caught.value.message_dict) == ["proposers"]
+    assert not Ticket.objects.exists()
+
+
+def test_the_service_itself_refuses_a_bad_proposer_phone(make_ticket):
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        make_ticket(proposers=[("张大爷", "13812345678"), ("李阿姨", "12345")])
+    assert list(caught.value.message_dict) == ["proposers"]
+    assert caught.value.message_dict["proposers"][0].startswith("Proposer 2: Enter a mainland mobile")
+    assert not Ticket.objects.exists()
+
+
+def test_the_service_refuses_a_proposer_phone_without_a_name(make_ticket):
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        make_ticket(proposers=[(" ", "13812345678")])
+    assert caught.value.message_dict == {
+        "proposers": ["Proposer 1: Give the name too, or leave the phone empty."]
+    }
+
+
+def test_the_service_stores_proposers_normalised_and_skips_empty_rows(make_ticket):
+    ticket = make_ticket(proposers=[(" 张大爷 ", "+86 138 1234 5678"), ("", ""), ("李阿姨", "")])
+    assert list(ticket.proposers.order_by("pk").values_list("name", "phone")) == [
+        ("张大爷", "13812345678"),
+        ("李阿姨", ""),
+    ]
 
 
 def test_staff_of_another_township_may_not_register_there(make_ticket, clerk_b):

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from liaison.models import AuditEvent
@@ -297,6 +298,25 @@ class TestValidation:
         data = reception_post([my_rep], **{"visitors-0-phone": "12345"})
         response = client.post(reverse("studios:slot_reception", args=[slot.pk]), data)
         assert response.status_code == 200 and not Reception.objects.exists()
+        assert list(response.context["visitors"].errors[0]) == ["phone"]
+
+    def test_the_service_itself_refuses_a_bad_visitor_phone(self, officer, studio, my_rep):
+        with translation.override("en"), pytest.raises(ValidationError) as caught:
+            record(officer, studio, [my_rep], visitors=[VisitorInput("张大爷", "12345")])
+        assert list(caught.value.message_dict) == ["visitors"]
+        assert caught.value.message_dict["visitors"][0].startswith("Visitor 1: Enter a mainland mobile")
+        assert not Reception.objects.exists()
+
+    def test_the_service_refuses_a_visitor_phone_without_a_name(self, officer, studio, my_rep):
+        with translation.override("en"), pytest.raises(ValidationError) as caught:
+            record(officer, studio, [my_rep], visitors=[VisitorInput("", "13812345678")])
+        assert caught.value.message_dict == {
+            "visitors": ["Visitor 1: Give the name too, or leave the phone empty."]
+        }
+
+    def test_the_service_stores_the_visitor_phone_normalised(self, officer, studio, my_rep):
+        reception = record(officer, studio, [my_rep], visitors=[VisitorInput(" 张大爷 ", "+86 138-1234-5678")])
+        assert list(reception.visitors.values_list("name", "phone")) == [("张大爷", "13812345678")]
 
     def test_a_matter_is_answered_or_ticketed_not_both_nor_neither(self, officer, studio, my_rep):
         for matter in (
