@@ -26,6 +26,7 @@ from liaison.querysets import (
     ScopedQuerySet,
     UserQuerySet,
 )
+from liaison.regions import county_id_of_path, county_path_of_path
 from liaison.roles import ANCHOR_LEVEL, Role
 from liaison.validators import clean_phone_field
 
@@ -108,6 +109,16 @@ class Region(models.Model):
 
     def is_within(self, other: Region) -> bool:
         return self.path.startswith(other.path)
+
+    @property
+    def county_id(self) -> int:
+        """The id of the county this region lies in (its own, for a county)."""
+        return county_id_of_path(self.path)
+
+    @property
+    def county_path(self) -> str:
+        """The path of the county this region lies in: every region of the county starts with it."""
+        return county_path_of_path(self.path)
 
 
 class HandlingUnit(models.Model):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from liaison.regions import county_id_of_path
 from liaison.roles import ADMIN_ROLES, STAFF_ROLES, Role
 
 NOTHING = Q(pk__in=[])
@@ -87,7 +88,7 @@ class Scope:
     @property
     def county_ids(self) -> set[int]:
         """The counties the user's roles lie in (the first id of each anchor path)."""
-        return {int(p.strip("/").split("/")[0]) for ps in self.anchor_paths.values() for p in ps if p}
+        return {county_id_of_path(p) for ps in self.anchor_paths.values() for p in ps if p}
 
 
 ANONYMOUS = Scope()

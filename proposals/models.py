@@ -320,7 +320,7 @@ class Ticket(models.Model):
 
     @property
     def county_id(self) -> int:
-        return int(self.township.path.strip("/").split("/")[0])
+        return self.township.county_id
 
 
 class Proposer(models.Model):

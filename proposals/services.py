@@ -314,9 +314,8 @@ def assignable_units(ticket: Ticket, acting_as: frozenset[str]):
     """Units a ticket may go to: the township's own offices when the township assigns; any unit
     of the county when the county office does."""
     units = HandlingUnit.objects.active()
-    county_path = ticket.township.path.split("/")[1]
     if Party.OFFICE in acting_as:
-        return units.filter(region__path__startswith=f"/{county_path}/")
+        return units.filter(region__path__startswith=ticket.township.county_path)
     return units.filter(region=ticket.township)
 
 

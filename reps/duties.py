@@ -177,7 +177,7 @@ def _status(value: int, required: int, elapsed: float) -> str:
 
 
 def _policies_for(reps: list[Representative]) -> dict[int, list[DutyPolicy]]:
-    counties = {_county_id(rep) for rep in reps}
+    counties = {rep.region.county_id for rep in reps}
     by_county: dict[int, list[DutyPolicy]] = defaultdict(list)
     for policy in DutyPolicy.objects.filter(county_id__in=counties).order_by("effective_from"):
         by_county[policy.county_id].append(policy)
@@ -185,7 +185,7 @@ def _policies_for(reps: list[Representative]) -> dict[int, list[DutyPolicy]]:
 
 
 def _context(rep, period: Period, reference: datetime.date, policies) -> RepContext | None:
-    county_id = _county_id(rep)
+    county_id = rep.region.county_id
     in_force = [p for p in policies.get(county_id, []) if p.effective_from <= reference]
     policy = in_force[-1] if in_force else DutyPolicy(county_id=county_id, effective_from=period.start)
     mandates: list[Mandate] = list(rep.mandates.all())
@@ -199,10 +199,6 @@ def _context(rep, period: Period, reference: datetime.date, policies) -> RepCont
         active_at_end=any(m.is_active_on(reference) for m in mandates),
         levels=frozenset(m.level for m in mandates if m.is_active_on(reference)),
     )
-
-
-def _county_id(rep) -> int:
-    return int(rep.region.path.strip("/").split("/")[0])
 
 
 def _days_covered(mandates: list[Mandate], period: Period) -> int:

@@ -41,6 +41,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from liaison import notify
 from liaison.models import AnnualMeeting, User
+from liaison.regions import county_id_of
 from reps.duties import QUARTER, Period
 from reps.models import DutyPolicy, Group, Representative
 
@@ -82,11 +83,6 @@ def parse_quarter(label: str) -> Period | None:
         return None
     year, n = int(match[1]), int(match[2])
     return Period.containing(QUARTER, datetime.date(year, 3 * n - 2, 1))
-
-
-def county_id_of(region_field: str = "region") -> Coalesce:
-    """The county of a record anchored at a county or a township (whose parent is the county)."""
-    return Coalesce(F(f"{region_field}__parent_id"), F(f"{region_field}_id"))
 
 
 def policy_value(field: str, *, on: datetime.date, county: str = "county_id"):

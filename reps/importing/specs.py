@@ -248,7 +248,7 @@ def _mandate_rules(row: Row, values: dict, township: Region | None, lookups: Non
             )
         mandate_region = township.pk
     elif level == Level.COUNTY and township:
-        mandate_region = int(township.path.strip("/").split("/")[0])  # the county at the root
+        mandate_region = township.county_id
     return {"level": level, "congress": values["congress"], "region_id": mandate_region}
 
 
