@@ -12,10 +12,10 @@ silently trusted.
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,9 +29,7 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """The same day ``months`` later, or the month's last day if it has none (Jan 31 → Feb 28/29)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day + relativedelta(months=months)
 
 
 @dataclass(frozen=True)

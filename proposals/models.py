@@ -8,6 +8,7 @@ The status and every move between statuses are defined once, in ``transitions.py
 from __future__ import annotations
 
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,7 +30,8 @@ from proposals.transitions import Status
 from reps.models import Representative, VisitMatter
 from studios.models import ReceptionMatter, Studio
 
-# Readable over the phone: no 0/O, 1/I/L, no vowels that spell words; 31^10 ≈ 8·10^14 codes.
+# Readable over the phone: no 0/O, 1/I/L, no vowels that spell words. 28 symbols (8 digits and
+# 20 letters), so 28^10 ≈ 3.0·10^14 codes.
 CODE_ALPHABET = "23456789BCDFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 
@@ -44,8 +46,14 @@ def format_code(code: str) -> str:
 
 
 def normalize_code(typed: str) -> str:
-    """Undo the grouping and the case a person typed; map the look-alikes people confuse."""
-    cleaned = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+    """Undo the grouping and the case a person typed.
+
+    O, I and L are mapped to 0 and 1, which the alphabet lacks too (it has none of the five), so
+    the mapping changes no outcome: a code typed with any of them matches no ticket either way.
+    """
+    # NFKC folds the full-width forms a Chinese input method types (ＢＫ７Ｍ－) into ASCII.
+    folded = unicodedata.normalize("NFKC", typed or "").upper()
+    cleaned = "".join(ch for ch in folded if ch.isalnum())
     return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))[:32]
 
 

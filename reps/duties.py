@@ -1,17 +1,18 @@
 """Each representative's standing against each duty quota, for a period.
 
 Quotas are registered (``register``): this app registers those it can count (contacts,
-pairing, visits, research reports, the "four ones" it owns); the studios and proposals apps
-register receptions, public-opinion reports and suggestions the same way, so this module
-never imports them. Each quota counts with one set-based query for all reps at once, so a
-table of 10 or 10,000 reps costs the same number of queries.
+pairing, visits, research reports, the "four ones" it owns); the studios app registers
+receptions and the monthly public-opinion report the same way, so this module never imports
+it. No app registers a suggestions quota: ``DutyPolicy.suggestions_per_year`` is stored and
+editable but not counted anywhere. Each quota counts with one set-based query for all reps at
+once, so a table of 10 or 10,000 reps costs the same number of queries.
 
 Rules (DOMAIN.md, "Duties with numbers"):
 1. Duties are the person's: a rep with two mandates is counted once.
 2. The policy is the county's version in force at the period's reference day (its last day,
    or today for the current period): a change applies to the whole period in which it takes
    effect, from the day it does.
-3. Cumulative quotas (visits, reports, suggestions) are prorated by the days of the period
+3. Cumulative quotas (visits, reports, receptions) are prorated by the days of the period
    in which the person held any mandate, rounded up; a term ending mid-year halves them.
    Snapshot quotas (contacts, pairing) apply in full to whoever is a rep on the reference day.
 4. A cell is ``ok`` when met; ``due`` when not yet met but on pace for the time elapsed;

@@ -197,8 +197,3 @@ RULES = {
     YEAR_END_REPORT: year_end_report_send_due,
     GROUP_REPORT: group_report_send_due,
 }
-
-
-def reps_reminders_send_due(*, now: datetime.datetime) -> dict[str, int]:
-    """Run every rule of this app; return the number of new reminders per kind."""
-    return {code: rule(now=now) for code, rule in RULES.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from urllib.parse import urlencode
 
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -298,7 +299,7 @@ def _month_range(value: str) -> tuple[datetime.datetime, datetime.datetime] | No
         first = datetime.datetime.strptime(value, "%Y-%m")  # noqa: DTZ007 - made aware below
     except ValueError:
         return None
-    following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+    following = first + relativedelta(months=1)
     tz = timezone.get_current_timezone()
     return timezone.make_aware(first, tz), timezone.make_aware(following, tz)
 

@@ -585,3 +585,11 @@ class TestDuties:
         _quotas, rows = duties.standing(reps, today=TODAY)
         assert rows[0].cells["four_ones_reception"].value == 1
         assert rows[0].cells["four_ones_opinion"].value == 1
+
+
+def test_a_month_filter_runs_from_its_first_local_midnight_to_the_next_months():
+    from studios.reception_views import _month_range
+
+    assert _month_range("2026-12") == (local(2026, 12, 1), local(2027, 1, 1))
+    assert _month_range("2028-02") == (local(2028, 2, 1), local(2028, 3, 1))
+    assert _month_range("2026-13") is None
