@@ -23,8 +23,9 @@ How it stays exactly-once and cheap:
    next sweep sends what is owed, once.
 3. Offsets are windows, not thresholds: a sweep after a long gap sends the most urgent notice
    only (1 day before, not 3 and 1; overdue by 3 days, not by 1 and by 3).
-4. Concluding feedback is the only write to tickets: bounded batches, locked with SKIP LOCKED,
-   moved with a compare-and-set on the status, one bulk insert of their events.
+4. Concluding feedback is the only write to tickets: bounded batches, claimed with SKIP LOCKED
+   here, moved by ``transitions.transition_many`` (compare-and-set on the status, one bulk
+   insert of their events), the one writer of a ticket's status.
 
 Time: due times are the end of a day in Beijing time (``deadlines.end_of_day``); periods are
 Beijing dates. Offsets count calendar days whatever the policy's day mode: "due within 3 days"
@@ -34,14 +35,13 @@ is a warning, not a deadline.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, Concat, Greatest, TruncDate
+from django.db import transaction
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,7 +50,7 @@ from liaison.models import Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
 from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
-from proposals.transitions import MOVES, Status
+from proposals.transitions import Party, Status, transition_many
 from reps.models import VisitMatter
 from studios.models import ReceptionMatter
 
@@ -392,8 +392,9 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
        finds the status moved (their compare-and-set fails: a clean Conflict).
     2. Read the round's ratings: dissatisfied if anyone was, else closed ("satisfied" if anyone
        rated, "no response" if nobody did).
-    3. One UPDATE per outcome, still guarded by ``status = 'forwarded'``, and one INSERT of all
-       the "conclude" events (actor: none, shown as "System"): 4 to 6 queries per batch.
+    3. Move each outcome's tickets with ``transitions.transition_many`` (the status, the
+       version, the "conclude" events with the round's scores; actor: none, shown as
+       "System"): two queries per outcome, so 4 to 8 queries per batch.
     """
     claimed = list(
         due.order_by("pk")
@@ -418,71 +419,22 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
             outcomes[Status.CLOSED, Ticket.Resolution.SATISFIED].append(ticket_id)
         else:
             outcomes[Status.CLOSED, Ticket.Resolution.NO_RESPONSE].append(ticket_id)
-    # The version moves forward as in transition(), so a page loaded before cannot act on it.
-    version = Greatest(
-        Value(now, output_field=DateTimeField()), F("updated_at") + datetime.timedelta(microseconds=1)
-    )
+    concluded = 0
     for (target, resolution), ids in outcomes.items():
-        changes = {"status": target, "updated_at": version}
-        if target == Status.CLOSED:
-            changes |= {"resolution": resolution, "closed_at": now}
-        Ticket.objects.filter(pk__in=ids, status=Status.FORWARDED).update(**changes)
-    return _insert_conclude_events(scores, rounds, now), len(claimed)
-
-
-def _insert_conclude_events(scores: dict[int, set[str]], claimed, now) -> int:
-    """One INSERT ... SELECT of the "conclude" events of the tickets this batch moved.
-
-    The claimed rows are locked (PostgreSQL), so the UPDATEs moved every one of them (on SQLite
-    a writer in between makes this transaction fail instead); the status condition is a guard.
-    Each event's details (the round's scores, as ``ticket_conclude`` records them) come from a
-    CASE over the few distinct score sets.
-    """
-    by_scores: dict[str, list[int]] = defaultdict(list)
-    for ticket_id in claimed:
-        by_scores[json.dumps({"scores": sorted(scores[ticket_id])})].append(ticket_id)
-    moved = (
-        Ticket.objects.filter(pk__in=list(claimed), status__in=[Status.CLOSED, Status.DISSATISFIED])
-        .annotate(
-            details=Case(
-                *(When(pk__in=ids, then=Value(data)) for data, ids in by_scores.items()),
-                output_field=CharField(),
-            )
+        concluded += transition_many(
+            ids,
+            move="conclude",
+            source=Status.FORWARDED,
+            to=target,
+            actor=None,
+            acting_as=frozenset({Party.SYSTEM}),
+            actor_label=_("System"),
+            now=now,
+            # As ``services.ticket_conclude`` records them (the timeline shows the scores).
+            changes={"resolution": resolution, "closed_at": now} if target == Status.CLOSED else {},
+            data_by_ticket={ticket_id: {"scores": sorted(scores[ticket_id])} for ticket_id in ids},
         )
-        .order_by()
-        .values("id", "status", "details")
-    )
-    select_sql, select_params = moved.query.sql_with_params()
-    qn = connection.ops.quote_name
-    columns = ", ".join(
-        qn(TicketEvent._meta.get_field(name).column)
-        for name in (
-            "ticket",
-            "at",
-            "actor",
-            "actor_label",
-            "move",
-            "from_status",
-            "to_status",
-            "note",
-            "data",
-        )
-    )
-    details = "CAST(s.details AS jsonb)" if connection.vendor == "postgresql" else "s.details"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(TicketEvent._meta.db_table)} ({columns}, {qn('is_public')}) "  # noqa: S608
-            f"SELECT s.id, %s, NULL, %s, %s, %s, s.status, '', {details}, %s FROM ({select_sql}) s",
-            (
-                connection.ops.adapt_datetimefield_value(now),
-                _("System"),
-                "conclude",
-                Status.FORWARDED.value,
-                MOVES["conclude"].public,
-                *select_params,
-            ),
-        )
-        return cursor.rowcount
+    return concluded, len(claimed)
 
 
 def _overdue_digest(now) -> int:

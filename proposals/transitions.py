@@ -22,12 +22,15 @@ each is checked, serialised with the others by the status compare-and-set, and r
 from __future__ import annotations
 
 import datetime
+import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connection, models, transaction
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -170,7 +173,7 @@ MOVES: dict[str, Move] = _moves(
     Move(
         "return",
         gettext_lazy("returned as not its remit"),
-        # The target depends on who assigned it: see ``return_target``.
+        # Or AT_COUNTY: ``services.ticket_return`` sends it back to whoever assigned it.
         {Status.ASSIGNED: Status.REGISTERED},
         LEAD,
         note_required=True,
@@ -242,7 +245,8 @@ MOVES: dict[str, Move] = _moves(
     Move(
         "conclude",
         gettext_lazy("feedback concluded"),
-        {Status.FORWARDED: Status.CLOSED},  # or DISSATISFIED: see ``services.ticket_conclude``
+        # or DISSATISFIED: see ``services.ticket_conclude`` and ``reminders._conclude_batch``
+        {Status.FORWARDED: Status.CLOSED},
         frozenset({Party.SYSTEM, Party.REVIEWER}),
         public=True,
     ),
@@ -277,6 +281,12 @@ ALTERNATIVE_TARGETS = {
     ("return", Status.ASSIGNED): {Status.REGISTERED, Status.AT_COUNTY},
     ("conclude", Status.FORWARDED): {Status.CLOSED, Status.DISSATISFIED},
 }
+
+
+# The version (``updated_at``) of a moved ticket is greatest(now, previous version + this): it
+# always moves forward, even within one clock tick or when this server's clock is behind the
+# last writer's. ``transition`` computes it in Python, ``transition_many`` in SQL, from this.
+VERSION_STEP = datetime.timedelta(microseconds=1)
 
 
 class InvalidMove(Exception):
@@ -373,11 +383,9 @@ def transition(
     if spec.note_required and not note:
         raise InvalidMove(_("Please give the reason or the details."))
     source = ticket.status
-    target = to or spec.paths[source]
-    if target != spec.paths[source] and target not in ALTERNATIVE_TARGETS.get((move, source), ()):
-        raise InvalidMove(f"{move} cannot lead from {source} to {target}")
+    target = _target(spec, source, to)
     now = now or timezone.now()
-    version = max(now, ticket.updated_at + datetime.timedelta(microseconds=1))
+    version = max(now, ticket.updated_at + VERSION_STEP)
     changes = dict(changes or {})
     moved = Ticket.objects.filter(pk=ticket.pk, status=source, updated_at=ticket.updated_at).update(
         status=target, updated_at=version, **changes
@@ -404,6 +412,118 @@ def transition(
         data=data or {},
         is_public=spec.public,
     )
+
+
+def _target(spec: Move, source: str, to: str | None) -> str:
+    """The status ``spec`` leads to from ``source``: its default, or an allowed alternative."""
+    default = spec.paths[source]
+    target = to or default
+    if target != default and target not in ALTERNATIVE_TARGETS.get((spec.name, source), ()):
+        raise InvalidMove(f"{spec.name} cannot lead from {source} to {target}")
+    return target
+
+
+# No savepoint of its own: a sweep calls it inside its batch's transaction, and a failure here
+# rolls that whole batch back anyway (a savepoint would cost two queries per call).
+@transaction.atomic(savepoint=False)
+def transition_many(
+    ticket_ids: Collection[int],
+    *,
+    move: str,
+    source: str,
+    actor,
+    acting_as: frozenset[str],
+    now: datetime.datetime,
+    to: str | None = None,
+    note: str = "",
+    data: dict | None = None,
+    data_by_ticket: Mapping[int, dict] | None = None,
+    changes: dict | None = None,
+    actor_label: str = "",
+) -> int:
+    """Make ``move`` from ``source`` on every ticket of ``ticket_ids`` still there; return how many moved.
+
+    The bulk ``transition()``, for sweeps: the same table of moves and targets, the same
+    version rule, one event per ticket moved, the same notification on commit, in two queries
+    whatever the number of tickets.
+
+    1. Check the move is allowed from ``source`` for these parties, and ``to`` (as in ``transition``).
+    2. One INSERT ... SELECT of the events of the tickets still in ``source``, which locks them
+       (``FOR UPDATE``; on SQLite the transaction's write lock does it). Each event's ``data`` is
+       ``data_by_ticket[id]``, else ``data``: a CASE over the few distinct values.
+    3. One UPDATE of those tickets, guarded by ``status = source``: the status, ``changes``, and
+       the version moved forward as in ``transition``. A ticket another writer moved first is
+       neither updated nor recorded. The guard is the status alone, not the version a page
+       loaded: a sweep acts on what the database says now.
+    """
+    from proposals.models import Ticket, TicketEvent
+
+    spec = check(Ticket(status=source), move, acting_as)
+    note = (note or "").strip()
+    if spec.note_required and not note:
+        raise InvalidMove(_("Please give the reason or the details."))
+    target = _target(spec, source, to)
+    ids = list(ticket_ids)
+    if not ids:
+        return 0
+    details: dict[str, list[int]] = {}
+    for ticket_id in data_by_ticket or {}:
+        details.setdefault(json.dumps(data_by_ticket[ticket_id]), []).append(ticket_id)
+    recorded = (
+        Ticket.objects.filter(pk__in=ids, status=source)
+        .select_for_update(of=("self",))
+        .annotate(
+            details=Case(
+                *(When(pk__in=group, then=Value(text)) for text, group in details.items()),
+                default=Value(json.dumps(data or {})),
+                output_field=CharField(),
+            )
+        )
+        .order_by()
+        .values("id", "details")
+    )
+    select_sql, select_params = recorded.query.sql_with_params()
+    qn = connection.ops.quote_name
+    fields = (
+        "ticket",
+        "at",
+        "actor",
+        "actor_label",
+        "move",
+        "from_status",
+        "to_status",
+        "note",
+        "data",
+        "is_public",
+    )
+    columns = ", ".join(qn(TicketEvent._meta.get_field(name).column) for name in fields)
+    details_sql = "CAST(s.details AS jsonb)" if connection.vendor == "postgresql" else "s.details"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(TicketEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+            f"SELECT s.id, %s, %s, %s, %s, %s, %s, %s, {details_sql}, %s FROM ({select_sql}) s",
+            (
+                connection.ops.adapt_datetimefield_value(now),
+                actor.pk if getattr(actor, "is_authenticated", False) else None,
+                actor_label[:64],
+                move,
+                source,
+                target,
+                note,
+                spec.public,
+                *select_params,
+            ),
+        )
+        recorded_count = cursor.rowcount
+    version = Greatest(Value(now, output_field=DateTimeField()), F("updated_at") + VERSION_STEP)
+    moved = Ticket.objects.filter(pk__in=ids, status=source).update(
+        status=target, updated_at=version, **(changes or {})
+    )
+    if moved != recorded_count:  # the rows were locked in step 2: only a broken lock gets here
+        raise Conflict(f"{move}: {recorded_count} events recorded for {moved} tickets moved")
+    if moved:
+        transaction.on_commit(_notify_ticket_events, robust=True)
+    return moved
 
 
 def _notify_ticket_events() -> None:
