@@ -1,6 +1,7 @@
 """Validators shared by every app. Phone numbers are checked here and nowhere else."""
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -9,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 # code, 7–8 digits, an optional extension. Area codes are three digits exactly when they
 # start 01 or 02 (010 Beijing, 020–029) and four otherwise, so digits typed without
 # separators still split one way only.
-MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$", re.ASCII)
 LANDLINE_RE = re.compile(
     r"^[(（]?(0[12]\d|0[3-9]\d{2})[)）]?[\s\-]*(\d{7,8})"
     r"(?:(?:[\s\-]*(?:转|ext\.?|#)[\s\-]*|[\s\-]+)(\d{1,6}))?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _PHONE_MESSAGE = _(
     "Enter a mainland mobile number (11 digits) or a landline with area code, e.g. 0513-88123456."
@@ -27,7 +28,9 @@ def normalize_phone(value: str) -> str:
     Mobile numbers become 11 digits (``13812345678``); landlines ``0513-88123456``, with
     ``-123`` for an extension.
     """
-    typed = str(value or "").strip()
+    # NFKC folds what an input method types in full-width mode (１３８, －, （）, ＋) into ASCII;
+    # re.ASCII keeps other scripts' digits out, so a stored number is always ASCII.
+    typed = unicodedata.normalize("NFKC", str(value or "")).strip()
     if match := MOBILE_RE.match(re.sub(r"[\s\-]", "", typed)):
         return match.group(1)
     if match := LANDLINE_RE.match(typed):

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from liaison.forms import NameAndPhoneForm
-from liaison.validators import clean_name_and_phone
+from liaison.validators import clean_name_and_phone, normalize_phone
 
 
 def test_a_name_and_phone_come_back_stripped_and_normalised():
@@ -50,3 +50,23 @@ def test_the_form_cleans_to_the_normalised_phone():
     form = NameAndPhoneForm({"name": " 李阿姨 ", "phone": "139-1234-5678"})
     assert form.is_valid()
     assert form.cleaned_data == {"name": "李阿姨", "phone": "13912345678"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("１３８ １２３４ ５６７８", "13812345678"),  # a full-width input method
+        ("138１２３４５６７８", "13812345678"),  # half switched: still stored as ASCII
+        ("＋８６１３８１２３４５６７８", "13812345678"),
+        ("（０５１３）８８１２３４５６", "0513-88123456"),
+    ],
+)
+def test_full_width_digits_are_stored_as_ascii(typed, stored):
+    assert normalize_phone(typed) == stored
+
+
+def test_digits_of_other_scripts_are_refused():
+    with pytest.raises(ValidationError):
+        normalize_phone("١٣٨١٢٣٤٥٦٧٨")  # Arabic-Indic digits, which \d would otherwise accept
+    with pytest.raises(ValidationError):
+        normalize_phone("138١٢٣٤٥٦٧٨")
