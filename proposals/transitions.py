@@ -423,9 +423,6 @@ def _target(spec: Move, source: str, to: str | None) -> str:
     return target
 
 
-# No savepoint of its own: a sweep calls it inside its batch's transaction, and a failure here
-# rolls that whole batch back anyway (a savepoint would cost two queries per call).
-@transaction.atomic(savepoint=False)
 def transition_many(
     ticket_ids: Collection[int],
     *,
@@ -456,7 +453,7 @@ def transition_many(
        neither updated nor recorded. The guard is the status alone, not the version a page
        loaded: a sweep acts on what the database says now.
     """
-    from proposals.models import Ticket, TicketEvent
+    from proposals.models import Ticket
 
     spec = check(Ticket(status=source), move, acting_as)
     note = (note or "").strip()
@@ -467,15 +464,47 @@ def transition_many(
     if not ids:
         return 0
     details: dict[str, list[int]] = {}
-    for ticket_id in data_by_ticket or {}:
-        details.setdefault(json.dumps(data_by_ticket[ticket_id]), []).append(ticket_id)
+    for ticket_id, value in (data_by_ticket or {}).items():
+        details.setdefault(json.dumps(value), []).append(ticket_id)
+    event = {
+        "at": connection.ops.adapt_datetimefield_value(now),
+        "actor": actor.pk if getattr(actor, "is_authenticated", False) else None,
+        "actor_label": actor_label[:64],
+        "move": move,
+        "from_status": source,
+        "to_status": target,
+        "note": note,
+        "is_public": spec.public,
+    }
+    # No savepoint of its own: a sweep calls this inside its batch's transaction, which a failure
+    # here rolls back anyway (a savepoint costs two queries); a refusal above breaks nothing.
+    with transaction.atomic(savepoint=False):
+        moved = _move_many(ids, source, target, event, details, json.dumps(data or {}), changes or {}, now)
+        if moved:
+            transaction.on_commit(_notify_ticket_events, robust=True)
+    return moved
+
+
+def _move_many(
+    ids: list[int],
+    source: str,
+    target: str,
+    event: dict,
+    details: dict[str, list[int]],
+    default_details: str,
+    changes: dict,
+    now: datetime.datetime,
+) -> int:
+    """Steps 2 and 3 of ``transition_many``: record the events, then move the tickets."""
+    from proposals.models import Ticket, TicketEvent
+
     recorded = (
         Ticket.objects.filter(pk__in=ids, status=source)
         .select_for_update(of=("self",))
         .annotate(
             details=Case(
                 *(When(pk__in=group, then=Value(text)) for text, group in details.items()),
-                default=Value(json.dumps(data or {})),
+                default=Value(default_details),
                 output_field=CharField(),
             )
         )
@@ -484,45 +513,22 @@ def transition_many(
     )
     select_sql, select_params = recorded.query.sql_with_params()
     qn = connection.ops.quote_name
-    fields = (
-        "ticket",
-        "at",
-        "actor",
-        "actor_label",
-        "move",
-        "from_status",
-        "to_status",
-        "note",
-        "data",
-        "is_public",
-    )
-    columns = ", ".join(qn(TicketEvent._meta.get_field(name).column) for name in fields)
+    columns = ", ".join(qn(TicketEvent._meta.get_field(name).column) for name in ("ticket", *event, "data"))
     details_sql = "CAST(s.details AS jsonb)" if connection.vendor == "postgresql" else "s.details"
+    placeholders = ", ".join(["%s"] * len(event))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {qn(TicketEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
-            f"SELECT s.id, %s, %s, %s, %s, %s, %s, %s, {details_sql}, %s FROM ({select_sql}) s",
-            (
-                connection.ops.adapt_datetimefield_value(now),
-                actor.pk if getattr(actor, "is_authenticated", False) else None,
-                actor_label[:64],
-                move,
-                source,
-                target,
-                note,
-                spec.public,
-                *select_params,
-            ),
+            f"SELECT s.id, {placeholders}, {details_sql} FROM ({select_sql}) s",
+            (*event.values(), *select_params),
         )
         recorded_count = cursor.rowcount
     version = Greatest(Value(now, output_field=DateTimeField()), F("updated_at") + VERSION_STEP)
     moved = Ticket.objects.filter(pk__in=ids, status=source).update(
-        status=target, updated_at=version, **(changes or {})
+        status=target, updated_at=version, **changes
     )
     if moved != recorded_count:  # the rows were locked in step 2: only a broken lock gets here
-        raise Conflict(f"{move}: {recorded_count} events recorded for {moved} tickets moved")
-    if moved:
-        transaction.on_commit(_notify_ticket_events, robust=True)
+        raise Conflict(f"{event['move']}: {recorded_count} events recorded for {moved} tickets moved")
     return moved
 
 
