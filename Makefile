@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-lite lint format bench messages clean compiled-messages
+.PHONY: help run test test-lite lint format bench messages clean compiled-messages mutate
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ messages: $(VENV)/.installed-dev ## Refresh locale/zh_Hans/LC_MESSAGES/django.po
 
 bench: $(VENV)/.installed-dev ## Run the benchmarks in bench/ (ratios against a baseline in the same run)
 	scripts/with-test-services $(PY) bench/run.py
+
+mutate: $(VENV)/.installed-dev ## Mutation testing (mutmut, not in CI): all modules, or MODULE=proposals/deadlines.py
+	@$(MAKE) -s compiled-messages
+	$(PY) scripts/mutate $(MODULE)
 
 clean: ## Remove the virtualenv and local state (var/)
 	rm -rf $(VENV) var
