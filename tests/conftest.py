@@ -110,13 +110,25 @@ def rep_a(township_a):
     return user_with_role(Role.REPRESENTATIVE, region=township_a, username="daibiao", name="陈志强")
 
 
+def queued_tasks() -> int:
+    """How many tasks wait in the default queue (all its priority lists) on the test Redis."""
+    # Declared as a worker would (a passive declare fails while nothing has used the queue yet).
+    with celery_app.connection_for_write() as conn:
+        return conn.default_channel.queue_declare(queue=celery_app.conf.task_default_queue).message_count
+
+
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """A real `celery worker` process on the test Redis and the test database.
 
-    The test's data must be committed for the worker to see it, hence transactional_db.
+    The test's data must be committed for the worker to see it, hence transactional_db. The queue
+    is purged first: a task that an earlier test left behind (its worker stopped before running it)
+    would otherwise run here, against this test's data.
     """
     from django.db import connection
+
+    celery_app.control.purge()
+    assert queued_tasks() == 0, "the Celery queue is not empty after a purge"
 
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

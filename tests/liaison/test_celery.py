@@ -68,3 +68,19 @@ def test_the_celery_app_gives_broker_and_results_the_same_visibility_timeout():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["5400", "5400", "5400"]
+
+
+@pytest.mark.worker
+def test_the_worker_fixture_throws_away_a_task_left_in_the_queue(transactional_db, request):
+    """A task that an earlier test queued but no worker ran must not run in the next test."""
+    from liaison.models import Heartbeat
+    from liaison.tasks import heartbeat, ping
+    from tests.conftest import queued_tasks
+
+    left_over = heartbeat.delay()  # no worker yet: it waits in the queue
+    assert queued_tasks() == 1
+    request.getfixturevalue("worker")
+    # One queue, one solo worker, first in first out: had the heartbeat stayed queued, it ran before the ping.
+    assert ping.delay().get(timeout=20) == "pong"
+    assert not Heartbeat.objects.exists()
+    assert left_over.state == "PENDING"
