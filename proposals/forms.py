@@ -20,7 +20,7 @@ from liaison.forms import NameAndPhoneForm
 from liaison.models import HandlingUnit, Region
 from proposals import services
 from proposals.files import MAX_FILES, clean_attachment
-from proposals.models import Category, Extension, Rating, Ticket, normalize_code
+from proposals.models import Category, Rating, Ticket, normalize_code
 from proposals.transitions import Party, Status
 from reps.forms import MultipleFileField, MultipleFileInput
 from reps.models import Representative
@@ -427,9 +427,7 @@ class DecideExtensionForm(MoveForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.extension = next(
-            (e for e in self.ticket.extensions.all() if e.decision == Extension.Decision.PENDING), None
-        )
+        self.extension = services.pending_extension(self.ticket)
 
 
 class ReworkForm(MoveForm):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -35,6 +36,7 @@ from proposals.transitions import (
     InvalidMove,
     Party,
     Status,
+    allowed_moves,
     bump,
     check,
     parties,
@@ -471,12 +473,7 @@ def ticket_reply(
     text = (text or "").strip()
     if not text and not files:
         raise ValidationError({"text": _("Write the reply or attach it as a file.")})
-    waiting = co_units_outstanding(ticket, now)
-    if waiting:
-        raise ValidationError(
-            _("Waiting for the opinion of: %(units)s (or for their time to pass).")
-            % {"units": "、".join(a.unit.name for a in waiting)}
-        )
+    _refuse(refusal(ticket, "reply", user=actor, now=now))
     # Judged against the due time in force now: a later re-handling gives a new due time, and the
     # monthly bulletin must still count this reply by the one it had.
     in_time = (
@@ -501,17 +498,11 @@ def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment
     now = _now(now)
     acting_as = _acting(ticket, "co_opinion", actor)
     _lock(ticket)  # another co-unit's opinion since the page loaded is no conflict
-    assignment = (
-        Assignment.objects.select_related("unit")
-        .filter(
-            ticket=ticket, role=Assignment.Role.CO, ended_at__isnull=True, unit_id__in=actor.scope.unit_ids
-        )
-        .first()
-    )
+    _forget_prefetched(ticket, "assignments")  # this unit's own opinion, sent twice at once, shows now
+    assignment = own_co_assignment(ticket, actor)
     if assignment is None:
         raise PermissionDenied
-    if assignment.opinion_at is not None:
-        raise ValidationError(_("Your unit has already filed its opinion."))
+    _refuse(opinion_already_filed(assignment))
     _move(ticket, move="co_opinion", actor=actor, acting_as=acting_as, note=text, now=now,
           data={"unit": assignment.unit.name})  # fmt: skip
     Assignment.objects.filter(pk=assignment.pk).update(opinion=text.strip(), opinion_at=now, opinion_by=actor)
@@ -530,17 +521,10 @@ def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: st
     """Ask for more time, before the due time, with a reason."""
     now = _now(now)
     acting_as = _acting(ticket, "request_extension", actor)
-    if ticket.due_at is None or now > ticket.due_at:
-        raise ValidationError(_("An extension must be asked for before the reply is due."))
+    _refuse(refusal(ticket, "request_extension", user=actor, now=now))
     requested = deadlines.end_of_day(until)
     if requested <= ticket.due_at:
         raise ValidationError({"until": _("Ask for a date after the current due date.")})
-    if ticket.due_at >= _extension_cap(ticket, now):
-        raise ValidationError(
-            _("The reply is already due on the latest date allowed: one month after assignment.")
-        )
-    if Extension.objects.filter(ticket=ticket, decision=Extension.Decision.PENDING).exists():
-        raise ValidationError(_("An extension request is already waiting for a decision."))
     _move(ticket, move="request_extension", actor=actor, acting_as=acting_as, note=reason, now=now,
           data={"until": until.isoformat()})  # fmt: skip
     return Extension.objects.create(
@@ -555,6 +539,7 @@ def extension_decide(
     """Approve (never past one calendar month after assignment) or refuse an extension."""
     now = _now(now)
     acting_as = _acting(ticket, "decide_extension", actor)
+    _refuse(refusal(ticket, "decide_extension", user=actor, now=now))
     if extension.ticket_id != ticket.pk or extension.decision != Extension.Decision.PENDING:
         raise ValidationError(_("This extension request has already been decided."))
     cap = _extension_cap(ticket, now)
@@ -646,11 +631,8 @@ def ticket_rate(
     seen_round = ticket.round
     if _lock(ticket) != seen_round:
         raise Conflict
-    already = Rating.objects.filter(ticket=ticket, round=ticket.round)
-    if (proposer and already.filter(proposer=proposer).exists()) or (
-        not proposer and acting_as and already.filter(proposer__isnull=True).exists()
-    ):
-        raise ValidationError(_("This reply has already been rated by you."))
+    _forget_prefetched(ticket, "ratings")  # a rating by the same rater from another tab shows now
+    _refuse(already_rated(ticket, proposer_id=proposer.pk if proposer else None))
     transition(
         ticket,
         move="rate",
@@ -754,3 +736,144 @@ def ticket_edit(*, actor, ticket: Ticket, now=None, **fields) -> Ticket:
     _move(ticket, move="edit", actor=actor, acting_as=acting_as, now=_now(now), changes=changed,
           data={"before": before, "after": {k: str(v) for k, v in changed.items()}})  # fmt: skip
     return ticket
+
+
+# --- preconditions, and what a user may do now ------------------------------------------------
+#
+# Each rule that can refuse a move the user's role allows is one function here, returning the
+# reason it refuses now ("" when it does not). The services call them before they act (after
+# taking the row lock, where they take one); ``ticket_moves`` calls them on what the ticket page
+# prefetched, so the page offers a move exactly when its service would accept it.
+
+
+def _refuse(reason: str) -> None:
+    if reason:
+        raise ValidationError(reason)
+
+
+def _forget_prefetched(ticket: Ticket, *relations: str) -> None:
+    """Drop what a page prefetched, so that a check made under the row lock reads the rows as
+    they are now (another proposer's rating, another co-unit's opinion, may have come in)."""
+    cache = getattr(ticket, "_prefetched_objects_cache", {})
+    for name in relations:
+        cache.pop(name, None)
+
+
+def already_rated(ticket: Ticket, *, proposer_id: int | None) -> str:
+    """Refuse a second rating this round by the representative (``proposer_id`` None) or one proposer."""
+    if any(r.round == ticket.round and r.proposer_id == proposer_id for r in ticket.ratings.all()):
+        return _("This reply has already been rated by you.")
+    return ""
+
+
+def own_co_assignment(ticket: Ticket, user) -> Assignment | None:
+    """The live co-unit assignment of one of the user's units, one still owing its opinion first."""
+    unit_ids = user.scope.unit_ids
+    mine = [
+        a
+        for a in ticket.assignments.all()
+        if a.role == Assignment.Role.CO and a.ended_at is None and a.unit_id in unit_ids
+    ]
+    return next((a for a in mine if a.opinion_at is None), mine[0] if mine else None)
+
+
+def opinion_already_filed(assignment: Assignment | None) -> str:
+    """Refuse a co-unit's second opinion."""
+    if assignment is not None and assignment.opinion_at is not None:
+        return _("Your unit has already filed its opinion.")
+    return ""
+
+
+def co_opinions_awaited(ticket: Ticket, now: datetime.datetime) -> str:
+    """Refuse the reply while a co-unit's opinion is neither in nor past its time."""
+    waiting = co_units_outstanding(ticket, now)
+    if waiting:
+        return _("Waiting for the opinion of: %(units)s (or for their time to pass).") % {
+            "units": "、".join(a.unit.name for a in waiting)
+        }
+    return ""
+
+
+def pending_extension(ticket: Ticket) -> Extension | None:
+    """The extension request waiting for a decision (there is at most one)."""
+    return next((e for e in ticket.extensions.all() if e.decision == Extension.Decision.PENDING), None)
+
+
+def reply_past_due(ticket: Ticket, now: datetime.datetime) -> str:
+    """Refuse an extension asked for once the reply is due (or with no due time)."""
+    if ticket.due_at is None or now > ticket.due_at:
+        return _("An extension must be asked for before the reply is due.")
+    return ""
+
+
+def extension_pending(ticket: Ticket) -> str:
+    """Refuse a second extension request while one waits for a decision."""
+    if pending_extension(ticket) is not None:
+        return _("An extension request is already waiting for a decision.")
+    return ""
+
+
+def extension_at_cap(ticket: Ticket, now: datetime.datetime) -> str:
+    """Refuse an extension when the reply is already due on the latest date allowed."""
+    if ticket.due_at is not None and ticket.due_at >= _extension_cap(ticket, now):
+        return _("The reply is already due on the latest date allowed: one month after assignment.")
+    return ""
+
+
+def no_pending_extension(ticket: Ticket) -> str:
+    """Refuse an extension decision when no request waits for one."""
+    if pending_extension(ticket) is None:
+        return _("There is no extension request to decide.")
+    return ""
+
+
+# move → its preconditions, each (ticket, user, now) -> reason, checked in this order (by the
+# service and by ``ticket_moves`` alike). The cap comes last: it alone reads the database (the
+# county's deadline policy). A proposer's rating (tracking page) calls ``already_rated`` itself.
+PRECONDITIONS = {
+    "reply": (lambda t, u, now: co_opinions_awaited(t, now),),
+    "co_opinion": (lambda t, u, now: opinion_already_filed(own_co_assignment(t, u)),),
+    "request_extension": (
+        lambda t, u, now: reply_past_due(t, now),
+        lambda t, u, now: extension_pending(t),
+        lambda t, u, now: extension_at_cap(t, now),
+    ),
+    "decide_extension": (lambda t, u, now: no_pending_extension(t),),
+    "rate": (lambda t, u, now: already_rated(t, proposer_id=None),),
+}
+
+
+def refusal(ticket: Ticket, move: str, *, user, now: datetime.datetime) -> str:
+    """Return why ``move`` is refused now by its first unmet precondition, or ""."""
+    for precondition in PRECONDITIONS.get(move, ()):
+        reason = precondition(ticket, user, now)
+        if reason:
+            return reason
+    return ""
+
+
+@dataclass(frozen=True)
+class MoveOption:
+    """One move the user's role allows on the ticket now; ``reason`` says why it is refused."""
+
+    name: str
+    label: str
+    allowed: bool
+    reason: str = ""
+
+
+def ticket_moves(
+    ticket: Ticket, *, user, now: datetime.datetime, acting_as: frozenset[str] | None = None
+) -> list[MoveOption]:
+    """Return every move ``user``'s role allows on ``ticket`` in its status, each allowed or refused
+    with its reason, as the move's service would decide now.
+
+    Reads only the ticket's assignments, extensions and ratings (prefetched by the ticket page):
+    no query per move. The one exception, the county's deadline policy, is read at most once.
+    """
+    acting_as = parties(ticket, user) if acting_as is None else acting_as
+    options = []
+    for move in allowed_moves(ticket, acting_as):
+        reason = refusal(ticket, move.name, user=user, now=now)
+        options.append(MoveOption(move.name, str(move.label), allowed=not reason, reason=reason))
+    return options

@@ -309,32 +309,15 @@ FORM_ORDER = [
 ]  # fmt: skip
 
 
-def _available_forms(ticket: Ticket, acting_as: frozenset[str], user, now) -> list[str]:
-    """The moves the user may make now, less those whose precondition the page already knows is unmet."""
-    names = []
-    pending = any(e.decision == Extension.Decision.PENDING for e in ticket.extensions.all())
-    for move in allowed_moves(ticket, acting_as):
-        name = move.name
-        if name not in MOVE_FORMS:
-            continue
-        if name == "rate" and any(
-            r.round == ticket.round and r.proposer_id is None for r in ticket.ratings.all()
-        ):
-            continue
-        if name == "co_opinion" and not any(
-            a.role == Assignment.Role.CO
-            and a.ended_at is None
-            and a.opinion_at is None
-            and a.unit_id in user.scope.unit_ids
-            for a in ticket.assignments.all()
-        ):
-            continue
-        if name == "request_extension" and (pending or ticket.due_at is None or now > ticket.due_at):
-            continue
-        if name == "decide_extension" and not pending:
-            continue
-        names.append(name)
-    return sorted(names, key=FORM_ORDER.index)
+def _move_options(ticket: Ticket, acting_as: frozenset[str], user, now):
+    """The moves the page has a form for, as the services would decide them now: (allowed, refused)."""
+    options = [
+        o
+        for o in services.ticket_moves(ticket, user=user, now=now, acting_as=acting_as)
+        if o.name in MOVE_FORMS
+    ]
+    options.sort(key=lambda o: FORM_ORDER.index(o.name))
+    return [o for o in options if o.allowed], [o for o in options if not o.allowed]
 
 
 EVENT_KEYS = {
@@ -380,12 +363,13 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
     user = request.user
     now = timezone.now()
     acting_as = parties(ticket, user)
+    allowed, refused = _move_options(ticket, acting_as, user, now)
     forms = []
-    for name in _available_forms(ticket, acting_as, user, now):
-        if bound is not None and bound.move == name:
+    for option in allowed:
+        if bound is not None and bound.move == option.name:
             forms.append(bound)
         else:
-            forms.append(MOVE_FORMS[name](ticket=ticket, acting_as=acting_as, user=user))
+            forms.append(MOVE_FORMS[option.name](ticket=ticket, acting_as=acting_as, user=user))
     assignments = list(ticket.assignments.all())
     timeline = [
         {
@@ -396,6 +380,8 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
         for e in ticket.events.all()
     ]
     may_edit = "edit" in {m.name for m in allowed_moves(ticket, acting_as)}
+    # What the role allows but the ticket's state refuses now, each with its reason.
+    refused = [{"move": o.name, "title": MOVE_FORMS[o.name].title, "reason": o.reason} for o in refused]
     return {
         "ticket": ticket,
         "acting_as": acting_as,
@@ -404,15 +390,13 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
         "time": _time_status(ticket, now),
         "lead": [a for a in assignments if a.role == Assignment.Role.LEAD],
         "co_units": [a for a in assignments if a.role == Assignment.Role.CO],
-        "outstanding": services.co_units_outstanding(ticket, now)
-        if "reply" in {f.move for f in forms}
-        else [],
         "extensions": list(ticket.extensions.all()),
         "ratings": list(ticket.ratings.all()),
         "matter_files": [a for a in ticket.attachments.all() if a.purpose == Attachment.Purpose.MATTER],
         "reply_files": [a for a in ticket.attachments.all() if a.purpose == Attachment.Purpose.REPLY],
         "timeline": timeline,
         "forms": forms,
+        "refused": refused,
         "may_edit": may_edit,
         "unsaved": unsaved,
         "Status": Status,
@@ -485,7 +469,8 @@ def _failed(request, pk: int, form: MoveForm, message: str):
     messages.error(request, message)
     ticket = get_object_or_404(_page_queryset(request.user), pk=pk)
     acting_as = parties(ticket, request.user)
-    if form.move in _available_forms(ticket, acting_as, request.user, timezone.now()):
+    allowed, _refused = _move_options(ticket, acting_as, request.user, timezone.now())
+    if form.move in {o.name for o in allowed}:
         data = form.data.copy()
         data[form.add_prefix("version")] = version_of(ticket)  # sending it again acts on this version
         again = type(form)(data, ticket=ticket, acting_as=acting_as, user=request.user)
@@ -508,15 +493,17 @@ def act(request, pk: int, move: str):
     form = form_class(request.POST, request.FILES, ticket=ticket, acting_as=acting_as, user=user)
     try:
         check(ticket, move, acting_as)  # PermissionDenied (403) for a move that is never the user's
+        # Refuse at once, with the reason, a move whose precondition is unmet (the page did not offer it).
+        reason = services.refusal(ticket, move, user=user, now=timezone.now())
+        if reason:
+            raise InvalidMove(reason)
         if form.is_valid():
             seen = parse_version(form.cleaned_data.get("version", ""))
             if move not in INDEPENDENT and seen is not None and seen != ticket.updated_at:
                 raise Conflict
             data = dict(form.cleaned_data)
             if move == "decide_extension":
-                if form.extension is None:
-                    raise InvalidMove(_("There is no extension request to decide."))
-                data["extension"] = form.extension
+                data["extension"] = form.extension  # the pending one: there is one, or refusal() said so
             ACTIONS[move](user, ticket, data)
     except ValidationError as exc:
         _attach_errors(form, exc)
