@@ -220,7 +220,8 @@ def check_rows(spec: Spec, sheet: Sheet, places: Places, progress: Callable[[int
         child_key_fields = spec.rules(row, read, place, lookups)
         if row.bad:
             continue
-        # Only the columns the sheet has are written: a missing column changes nothing.
+        # Only the columns the sheet has are written (a missing column changes nothing); the
+        # phone is part of the key, blank when the sheet has no phone column.
         profile = {
             c.field: read[c.field]
             for c in spec.columns

@@ -14,7 +14,6 @@ too, so an exported list can be edited and imported again.
 from __future__ import annotations
 
 import datetime
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,10 +51,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
 
 def as_phone(value) -> str:
-    # NFKC folds what a Chinese input method types in full-width mode (１３８, －, （）, ＋) into
-    # ASCII, so such a number is read, and stored in the one form that later rows match.
     try:
-        return normalize_phone(unicodedata.normalize("NFKC", as_text(value)))
+        return normalize_phone(as_text(value))
     except ValidationError as exc:
         # The validator's message, as its English id: it is translated when it is shown.
         with translation.override(None):

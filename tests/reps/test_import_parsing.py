@@ -210,6 +210,25 @@ def test_the_words_an_export_writes_read_back_as_the_same_values(words, parse):
     assert (as_yes_no("是"), as_yes_no("否")) == (True, False)
 
 
+@pytest.mark.parametrize(
+    ("parse", "typed", "value"),
+    [
+        (
+            as_level,
+            ["省级", "市级", "区", "县（区）", "乡镇", "街道", "镇党代表", "县代表"],
+            "province city county county township township township county",
+        ),
+        (as_gender, ["男性", "女性"], "m f"),
+        (as_contact_kind, ["中共党员", "居民"], "party_member resident"),
+        (as_yes_no, ["√", "Y", "true", "1", "有", "×", "No", "0", "无"], "1 1 1 1 1 0 0 0 0"),
+    ],
+    ids=["level", "gender", "kind", "yes-no"],
+)
+def test_the_other_words_people_type_read_as_their_values(parse, typed, value):
+    expected = [bool(int(v)) if parse is as_yes_no else v for v in value.split()]
+    assert [parse(word) for word in typed] == expected
+
+
 def xlsx(rows: list[list]) -> io.BytesIO:
     book = Workbook()
     for row in rows:
