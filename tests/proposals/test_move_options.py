@@ -26,13 +26,17 @@ import time_machine
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from proposals import services
+from liaison.roles import Role
+from proposals import services, views
 from proposals.forms import MOVE_FORMS
 from proposals.models import Assignment, Extension, Ticket, TicketEvent
 from proposals.transitions import MOVES, Status
+from tests.factories import HandlingUnitFactory, user_with_role
 from tests.proposals import test_transitions
 from tests.proposals.conftest import ROUTE_STATUSES
 from tests.proposals.pages_helpers import fresh, post_move
@@ -439,3 +443,36 @@ def test_the_answer_lists_the_moves_of_the_users_role_only(township_case, clerk_
     assert all(o.allowed and o.reason == "" for o in options)
     assert options[3].label == "assigned"
     assert services.ticket_moves(ticket, user=committee_member, now=LATER) == []
+
+
+@time_machine.travel(LATER, tick=False)
+def test_the_units_page_costs_the_same_queries_however_many_co_units_and_requests(
+    client, make_ticket, clerk_a, unit_a, unit_a_staff, county, django_assert_num_queries
+):
+    """The lead's and a co-unit's answers read what the page prefetched: more co-units and more
+    decided requests add no query (the cap's deadline policy is read once)."""
+    co = [HandlingUnitFactory(name=f"协办单位{i}", region=unit_a.region) for i in range(4)]
+    co_staff = user_with_role(Role.HANDLING_UNIT, unit=co[0], username="xieban0", name="协办")
+    short, long = make_ticket(), make_ticket(title="协办很多")
+    services.ticket_assign(actor=clerk_a, ticket=fresh(short), lead_unit=unit_a, co_units=co[:1])
+    services.ticket_assign(actor=clerk_a, ticket=fresh(long), lead_unit=unit_a, co_units=co)
+    for _ in range(3):
+        request = services.extension_request(
+            actor=unit_a_staff, ticket=fresh(long), until=_until(long), reason="需要"
+        )
+        services.extension_decide(actor=clerk_a, ticket=fresh(long), extension=request, approve=False)
+    for user, form in ((unit_a_staff, "move-request_extension"), (co_staff, "move-co_opinion")):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as few:
+            assert form in client.get(reverse("proposals:detail", args=[short.pk])).content.decode()
+        with django_assert_num_queries(len(few.captured_queries)):
+            html = client.get(reverse("proposals:detail", args=[long.pk])).content.decode()
+        assert form in html and html.count('class="list-group-item extension"') == 3
+    # The answer itself, on the ticket as the page loads it: the co-unit's costs nothing, the
+    # lead's one query (the county's deadline policy, for the cap), however many moves.
+    for user, queries in ((co_staff, 0), (unit_a_staff, 1)):
+        ticket = views._page_queryset(user).get(pk=long.pk)
+        user.scope  # noqa: B018 (the roles are read once per request, before any page logic)
+        with django_assert_num_queries(queries):
+            options = services.ticket_moves(ticket, user=user, now=timezone.now())
+        assert sum(o.allowed for o in options) == (1 if user == co_staff else 3)
