@@ -173,7 +173,7 @@ MOVES: dict[str, Move] = _moves(
     Move(
         "return",
         gettext_lazy("returned as not its remit"),
-        # Or AT_COUNTY: ``services.ticket_return`` sends it back to whoever assigned it.
+        # Or AT_COUNTY (ALTERNATIVE_TARGETS): ``services.ticket_return`` sends it back to whoever assigned it.
         {Status.ASSIGNED: Status.REGISTERED},
         LEAD,
         note_required=True,
@@ -245,7 +245,7 @@ MOVES: dict[str, Move] = _moves(
     Move(
         "conclude",
         gettext_lazy("feedback concluded"),
-        # or DISSATISFIED: see ``services.ticket_conclude`` and ``reminders._conclude_batch``
+        # Or DISSATISFIED, by the ratings: ``services.ticket_conclude``, ``reminders._conclude_batch``.
         {Status.FORWARDED: Status.CLOSED},
         frozenset({Party.SYSTEM, Party.REVIEWER}),
         public=True,
@@ -277,7 +277,7 @@ MOVES: dict[str, Move] = _moves(
 
 # Moves whose target can be one of several statuses, chosen by the service (the map above
 # names the default). ``transition`` accepts these alternatives and no others.
-ALTERNATIVE_TARGETS = {
+ALTERNATIVE_TARGETS: dict[tuple[str, str], set[str]] = {
     ("return", Status.ASSIGNED): {Status.REGISTERED, Status.AT_COUNTY},
     ("conclude", Status.FORWARDED): {Status.CLOSED, Status.DISSATISFIED},
 }
@@ -513,7 +513,8 @@ def _move_many(
     )
     select_sql, select_params = recorded.query.sql_with_params()
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(TicketEvent._meta.get_field(name).column) for name in ("ticket", *event, "data"))
+    column = {f.name: f.column for f in TicketEvent._meta.concrete_fields}
+    columns = ", ".join(qn(str(column[name])) for name in ("ticket", *event, "data"))
     details_sql = "CAST(s.details AS jsonb)" if connection.vendor == "postgresql" else "s.details"
     placeholders = ", ".join(["%s"] * len(event))
     with connection.cursor() as cursor:
