@@ -309,6 +309,11 @@ FORM_ORDER = [
 ]  # fmt: skip
 
 
+# Refused moves the page does not mention: having no extension request to decide is the usual
+# state of a ticket, not news.
+UNMENTIONED = frozenset({"decide_extension"})
+
+
 def _move_options(ticket: Ticket, acting_as: frozenset[str], user, now):
     """The moves the page has a form for, as the services would decide them now: (allowed, refused)."""
     options = [
@@ -381,7 +386,11 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
     ]
     may_edit = "edit" in {m.name for m in allowed_moves(ticket, acting_as)}
     # What the role allows but the ticket's state refuses now, each with its reason.
-    refused = [{"move": o.name, "title": MOVE_FORMS[o.name].title, "reason": o.reason} for o in refused]
+    refused = [
+        {"move": o.name, "title": MOVE_FORMS[o.name].title, "reason": o.reason}
+        for o in refused
+        if o.name not in UNMENTIONED
+    ]
     return {
         "ticket": ticket,
         "acting_as": acting_as,
