@@ -337,17 +337,27 @@ def test_a_county_that_keeps_tickets_open_only_reminds(assigned, unit_a_staff, c
 
 
 def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
-    assigned, township_b, clerk_b, liaison_office
+    assigned, make_ticket, clerk_a, unit_a, unit_a_staff, township_b, clerk_b, liaison_office
 ):
+    with time_machine.travel(ASSIGNED, tick=False):
+        second = make_ticket(title="水渠堵塞")
+        services.ticket_assign(actor=clerk_a, ticket=fresh(second), lead_unit=unit_a, now=ASSIGNED)
     sweep(at(13, 7))
     assert told(kind="ticket.overdue_digest") == []  # before 08:00
     sweep(at(13, 8))
     sweep(at(13, 18))
     assert told(kind="ticket.overdue_digest") == [("ticket.overdue_digest", "clerk_a", "2026-03-13")]
-    with time_machine.travel(at(13, 9), tick=False):
-        message = notify.render_messages([Notification.objects.get(kind="ticket.overdue_digest")])[0]
-    assert "城关镇" in message.title and "1" in message.body
+    digest = Notification.objects.get(kind="ticket.overdue_digest")
+    with time_machine.travel(at(13, 9), tick=False), translation.override("en"):
+        (message,) = notify.render_messages([digest])
+    assert message.title == "Overdue tickets, March 13, 2026: 城关镇"
+    assert message.body == "2 tickets assigned by 城关镇 are overdue now."
     assert message.url == "/tickets/?queue=township&timeliness=overdue"
+    # Counted when read: once one is replied to and forwarded, the same digest says 1.
+    replied_and_forwarded(second, unit_a_staff, clerk_a, forwarded_at=at(13, 10))
+    with time_machine.travel(at(13, 11), tick=False), translation.override("en"):
+        (message,) = notify.render_messages([digest])
+    assert message.body == "1 ticket assigned by 城关镇 is overdue now."
 
 
 def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
