@@ -308,14 +308,37 @@ def retry_delay(attempts: int) -> timedelta:
 def delivery_send(*, delivery_id: int, now: datetime) -> str:
     """Send one delivery if it is still pending; return its status afterwards.
 
-    The row stays locked (on PostgreSQL) while it is sent, so two workers never send the same
-    delivery at once: the second waits, then finds it sent. A worker killed mid-send loses its
-    lock with its connection, and the redelivered task sends again with the same idempotency
-    key (the SMS request id, the email's Message-ID), which the provider recognises.
+    1. Count the attempt and commit it before anything leaves: a worker killed mid-send (its
+       transaction dies with it) still leaves the attempt in ``attempts``, so a send that keeps
+       killing its worker ends failed after ``MAX_ATTEMPTS`` instead of being redelivered for ever.
+    2. Send under the row lock (on PostgreSQL), so two workers never send the same delivery at
+       once: the second waits, then finds it sent. The attempt number is the claim: a worker that
+       finds a later attempt counted since its own stands down and leaves the send to that one.
+       A worker killed mid-send loses its lock with its connection, and the redelivered task sends
+       again with the same idempotency key (the SMS request id, the email's Message-ID), which the
+       provider recognises.
 
-    On failure it records the attempt and the reason; a permanent failure (a bad address) or
-    the ``MAX_ATTEMPTS``-th one marks it failed, any other raises ``RetryableDeliveryError``.
+    On failure it records the reason; a permanent failure (a bad address) or the
+    ``MAX_ATTEMPTS``-th attempt marks it failed, any other raises ``RetryableDeliveryError``.
     """
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            return "missing"
+        if delivery.status != Delivery.Status.PENDING:
+            return delivery.status
+        if delivery.attempts >= MAX_ATTEMPTS:
+            # The last attempt was counted but never recorded an outcome: its worker was lost.
+            delivery.status = Delivery.Status.FAILED
+            delivery.last_error = (
+                f"attempt {delivery.attempts} ended without an outcome (its worker was lost)"
+            )
+            delivery.save(update_fields=["status", "last_error"])
+            return delivery.status
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    attempt = delivery.attempts
+
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
@@ -325,13 +348,12 @@ def delivery_send(*, delivery_id: int, now: datetime) -> str:
         )
         if delivery is None:
             return "missing"
-        if delivery.status != Delivery.Status.PENDING:
+        if delivery.status != Delivery.Status.PENDING or delivery.attempts != attempt:
             return delivery.status
         error = _send(delivery)
-        delivery.attempts += 1
         if error is None:
             delivery.status, delivery.sent_at = Delivery.Status.SENT, now
-            delivery.save(update_fields=["status", "sent_at", "attempts"])
+            delivery.save(update_fields=["status", "sent_at"])
             return delivery.status
         delivery.last_error = str(error)[:2000]
         if error.permanent or delivery.attempts >= MAX_ATTEMPTS:
@@ -339,7 +361,7 @@ def delivery_send(*, delivery_id: int, now: datetime) -> str:
         else:
             # Past the task's own retry, so that a sweep only picks it up if that was lost.
             delivery.next_attempt_at = now + retry_delay(delivery.attempts) + CLAIM_LEASE
-        delivery.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+        delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
     log.warning("delivery %s failed (attempt %d): %s", delivery.pk, delivery.attempts, error)
     if delivery.status == Delivery.Status.PENDING:
         raise RetryableDeliveryError(f"delivery {delivery.pk}: {error}")

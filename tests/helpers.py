@@ -52,3 +52,19 @@ def run_manage(*args: str, timeout: int = 120, **env: str) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def reload(obj):
+    """The row of ``obj`` as a new request would load it: a new instance, fresh from the database.
+
+    Unlike ``refresh_from_db()``, nothing cached on the old instance survives (relations,
+    ``cached_property`` values). A ticket comes with what its ``parties()`` reads, as the views load it.
+    """
+    from proposals.models import Ticket
+
+    queryset = type(obj)._default_manager.all()
+    if isinstance(obj, Ticket):
+        queryset = queryset.select_related("township", "representative", "lead_unit").prefetch_related(
+            "assignments__unit"
+        )
+    return queryset.get(pk=obj.pk)

@@ -22,6 +22,7 @@ from liaison import notify
 from liaison.models import AuditEvent, Delivery, Notification, Reminder, RoleAssignment, User
 from liaison.notify import Kind, Message
 from tests.factories import UserFactory
+from tests.helpers import reload
 from tests.liaison.fake_sms_provider import FakeSmsProvider
 
 NOW = timezone.now().replace(microsecond=0)
@@ -349,6 +350,52 @@ def test_an_unreachable_sms_provider_is_a_retryable_failure(db):
         pytest.raises(notify.RetryableDeliveryError, match="unreachable"),
     ):
         notify.delivery_send(delivery_id=Delivery.objects.get().pk, now=NOW)
+
+
+def test_an_attempt_is_counted_before_the_send_so_a_lost_worker_shows(db, monkeypatch):
+    """A worker killed mid-send runs no more Python: SystemExit stands in for it here."""
+    (user,) = people(1)
+    issue_news([user], kind=SMS_ONLY)
+    sms = Delivery.objects.get()
+
+    def killed(**kwargs):
+        raise SystemExit("killed mid-send")
+
+    monkeypatch.setattr(notify.channels, "send_sms", killed)
+    for lost in range(1, notify.MAX_ATTEMPTS + 1):
+        with pytest.raises(SystemExit):
+            notify.delivery_send(delivery_id=sms.pk, now=NOW)
+        sms = reload(sms)
+        assert (sms.status, sms.attempts, sms.last_error) == ("pending", lost, "")
+    # Every attempt was lost: the next run gives up instead of sending for ever.
+    assert notify.delivery_send(delivery_id=sms.pk, now=NOW) == "failed"
+    sms = reload(sms)
+    assert (sms.status, sms.attempts) == ("failed", notify.MAX_ATTEMPTS)
+    assert sms.last_error == f"attempt {notify.MAX_ATTEMPTS} ended without an outcome (its worker was lost)"
+
+
+@pytest.mark.postgres
+def test_the_attempt_is_committed_before_the_channel_is_called(transactional_db, monkeypatch):
+    (user,) = people(1)
+    issue_news([user], kind=SMS_ONLY)
+    sms = Delivery.objects.get()
+    seen_by_others = []
+
+    def send_sms(**kwargs):
+        def look():  # another connection sees only what was committed
+            try:
+                seen_by_others.append(Delivery.objects.values_list("attempts", flat=True).get(pk=sms.pk))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join(timeout=20)
+
+    monkeypatch.setattr(notify.channels, "send_sms", send_sms)
+    assert notify.delivery_send(delivery_id=sms.pk, now=NOW) == "sent"
+    assert seen_by_others == [1]
+    assert reload(sms).attempts == 1
 
 
 def test_the_send_deliveries_command_sends_what_is_due_and_reports_failures(db, mailoutbox, sms_provider):
