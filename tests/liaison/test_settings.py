@@ -166,22 +166,48 @@ def test_check_deploy_is_clean_with_production_settings():
 
 def test_two_processes_writing_to_the_laptop_database_wait_for_each_other(tmp_path):
     """Web, worker and beat share one SQLite file: a transaction that reads and then writes
-    must wait for another writer, not fail with "database is locked"."""
+    must wait for another writer, not fail with "database is locked".
+
+    A handshake over named pipes (opening one blocks until the other side opens it), not a sleep,
+    orders the two processes in each round:
+    1. the first reads inside its transaction and says so (``held``);
+    2. the second answers (``trying``) and starts its own read-then-write transaction while the
+       first is still inside its own; the first then writes and commits;
+    3. the second must have waited for that commit: it reads the first's row. It says ``done``.
+    Without the write lock at BEGIN the second's read can slip in before the first's commit and one
+    of the two writes fails; which of the two racers wins is up to the scheduler, hence several rounds.
+    """
+    import os
     import sqlite3
-    import subprocess
-    import sys
+    import time
 
-    from tests.helpers import ROOT, project_env
-
+    rounds = 5
     db = tmp_path / "shared.sqlite3"
     with sqlite3.connect(db) as setup:
         setup.execute("CREATE TABLE t (n integer)")
-    code = (
-        "import django, time; django.setup()\n"
-        "from django.db import connection, transaction\n"
-        "with transaction.atomic(), connection.cursor() as c:\n"
-        "    c.execute('SELECT count(*) FROM t'); time.sleep(0.5); c.execute('INSERT INTO t VALUES (1)')\n"
-        "print('ok')\n"
+    held, trying, done = (tmp_path / name for name in ("held", "trying", "done"))
+    for pipe in (held, trying, done):
+        os.mkfifo(pipe)
+    start = "import django; django.setup()\nfrom django.db import connection, transaction\nseen = []\n"
+    first = start + (
+        f"for _ in range({rounds}):\n"
+        "    with transaction.atomic(), connection.cursor() as c:\n"
+        "        c.execute('SELECT count(*) FROM t'); seen.append(c.fetchone()[0])\n"
+        f"        open({str(held)!r}, 'w').close()\n"
+        f"        open({str(trying)!r}).read()\n"
+        "        c.execute('INSERT INTO t VALUES (1)')\n"
+        f"    open({str(done)!r}).read()\n"
+        "print(seen)\n"
+    )
+    second = start + (
+        f"for _ in range({rounds}):\n"
+        f"    open({str(held)!r}).read()\n"
+        f"    open({str(trying)!r}, 'w').close()\n"
+        "    with transaction.atomic(), connection.cursor() as c:\n"
+        "        c.execute('SELECT count(*) FROM t'); seen.append(c.fetchone()[0])\n"
+        "        c.execute('INSERT INTO t VALUES (2)')\n"
+        f"    open({str(done)!r}, 'w').close()\n"
+        "print(seen)\n"
     )
     env = project_env(DEBUG="1", DATABASE_URL=f"sqlite:///{db}", LIAISON_VAR_DIR=str(tmp_path))
     runs = [
@@ -193,12 +219,24 @@ def test_two_processes_writing_to_the_laptop_database_wait_for_each_other(tmp_pa
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for code in (first, second)
     ]
-    results = [run.communicate(timeout=60) for run in runs]
-    assert [out.strip() for out, _err in results] == ["ok", "ok"], [err[-300:] for _out, err in results]
+    try:
+        # One that fails leaves the other blocked on a pipe: stop it at once rather than time out.
+        deadline = time.monotonic() + 60
+        while any(run.poll() is None for run in runs) and all(run.poll() in (None, 0) for run in runs):
+            assert time.monotonic() < deadline, "the two processes did not finish"
+            time.sleep(0.05)
+    finally:
+        for run in runs:
+            run.kill()
+    results = [run.communicate() for run in runs]
+    assert [out.strip() for out, _err in results] == [
+        str([2 * i for i in range(rounds)]),
+        str([2 * i + 1 for i in range(rounds)]),
+    ], [err[-300:] for _out, err in results]
     with sqlite3.connect(db) as check:
-        assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+        assert check.execute("SELECT n FROM t ORDER BY rowid").fetchall() == [(1,), (2,)] * rounds
 
 
 def test_the_laptop_broker_keeps_its_state_under_the_var_dir(tmp_path):
