@@ -150,7 +150,7 @@ def test_a_delivery_whose_worker_is_killed_mid_send_reaches_the_user_once(prefor
     sms_provider.release.set()  # the held request's answer now goes nowhere
 
     wait_for(
-        lambda: Delivery.objects.get(pk=delivery.pk).status == "sent",
+        lambda: reload(delivery).status == "sent",
         timeout=60,
         what="the redelivered task to send the SMS",
         worker=prefork_worker,

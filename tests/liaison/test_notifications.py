@@ -592,5 +592,5 @@ def test_staff_resend_failed_deliveries_from_the_admin(
         ("pending", 0),
         ("sent", notify.MAX_ATTEMPTS),
     }
-    assert Delivery.objects.get(pk=sent.pk).status == "sent"
+    assert reload(sent).status == "sent"
     assert AuditEvent.objects.filter(verb="delivery.resent", actor=liaison_office).count() == 3

@@ -11,6 +11,7 @@ from tests.factories import (
     UserFactory,
     user_with_role,
 )
+from tests.helpers import reload
 
 
 def test_township_staff_see_only_their_township_subtree(
@@ -60,7 +61,7 @@ def test_superuser_sees_everything(db, unit_a, unit_b):
 
 def test_two_roles_add_up(clerk_a, township_b, unit_a, unit_b):
     RoleAssignment.objects.create(user=clerk_a, role=Role.TOWNSHIP_STAFF, region=township_b)
-    clerk_a = User.objects.get(pk=clerk_a.pk)  # scope is cached per instance
+    clerk_a = reload(clerk_a)  # scope is cached per instance
     assert set(HandlingUnit.objects.visible_to(clerk_a)) == {unit_a, unit_b}
 
 
@@ -72,7 +73,7 @@ def test_annual_meetings_are_visible_to_everyone_in_the_county(clerk_a, unit_sta
 
 
 def test_scope_is_computed_in_one_query(clerk_a, django_assert_num_queries):
-    fresh = User.objects.get(pk=clerk_a.pk)
+    fresh = reload(clerk_a)
     with django_assert_num_queries(1):
         assert fresh.scope is fresh.scope
         assert fresh.is_staff

@@ -14,15 +14,10 @@ from PIL import Image
 from proposals import services
 from proposals.models import Assignment, Ticket, TicketEvent, new_tracking_code
 from proposals.transitions import Status
+from tests.helpers import reload
 
-
-def fresh(ticket: Ticket) -> Ticket:
-    """The ticket as a new request would load it (with what ``parties()`` reads)."""
-    return (
-        Ticket.objects.select_related("township", "representative", "lead_unit")
-        .prefetch_related("assignments__unit")
-        .get(pk=ticket.pk)
-    )
+# The name test_pages and test_move_options import.
+fresh = reload
 
 
 def version(ticket: Ticket) -> str:

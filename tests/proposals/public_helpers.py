@@ -14,7 +14,7 @@ from PIL import Image
 
 from proposals import services
 from proposals.files import clean_attachment
-from proposals.models import Ticket
+from tests.helpers import reload
 
 
 def fresh_ip() -> str:
@@ -74,32 +74,24 @@ def form_token(client: Client, url: str = "/intake/") -> str:
     return TOKEN_RE.search(page.content.decode()).group(1)
 
 
-def fresh(ticket: Ticket) -> Ticket:
-    return (
-        Ticket.objects.select_related("township", "representative", "lead_unit")
-        .prefetch_related("assignments__unit")
-        .get(pk=ticket.pk)
-    )
-
-
 def walk_to_replied(ticket, *, clerk, unit, unit_staff, reply="已更换三盏路灯", summary="", files=()):
-    services.ticket_assign(actor=clerk, ticket=fresh(ticket), lead_unit=unit)
-    services.ticket_sign(actor=unit_staff, ticket=fresh(ticket))
+    services.ticket_assign(actor=clerk, ticket=reload(ticket), lead_unit=unit)
+    services.ticket_sign(actor=unit_staff, ticket=reload(ticket))
     services.ticket_contact(
-        actor=unit_staff, ticket=fresh(ticket), how="电话", contacted_on=timezone.localdate()
+        actor=unit_staff, ticket=reload(ticket), how="电话", contacted_on=timezone.localdate()
     )
-    services.ticket_plan(actor=unit_staff, ticket=fresh(ticket), plan="更换灯具", rep_consulted=True)
+    services.ticket_plan(actor=unit_staff, ticket=reload(ticket), plan="更换灯具", rep_consulted=True)
     services.ticket_reply(
         actor=unit_staff,
-        ticket=fresh(ticket),
+        ticket=reload(ticket),
         text=reply,
         summary=summary,
         files=[clean_attachment(f) for f in files],
     )
-    return fresh(ticket)
+    return reload(ticket)
 
 
 def walk_to_forwarded(ticket, *, clerk, unit, unit_staff, **kwargs):
     walk_to_replied(ticket, clerk=clerk, unit=unit, unit_staff=unit_staff, **kwargs)
-    services.ticket_forward(actor=clerk, ticket=fresh(ticket))
-    return fresh(ticket)
+    services.ticket_forward(actor=clerk, ticket=reload(ticket))
+    return reload(ticket)

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from proposals import deadlines, services
 from proposals.models import CalendarYear, Category, DeadlinePolicy, Extension, Ticket, WorkCalendarDay
+from tests.helpers import reload
 
 TZ = timezone.get_default_timezone()
 
@@ -30,14 +31,6 @@ def end_of(y, m, d) -> datetime.datetime:
     return at(y, m, d, 23, 59, 59)
 
 
-def fresh(ticket) -> Ticket:
-    return (
-        Ticket.objects.select_related("township", "representative", "lead_unit")
-        .prefetch_related("assignments__unit")
-        .get(pk=ticket.pk)
-    )
-
-
 @pytest.fixture
 def assign(make_ticket, clerk_a, unit_a):
     """Register and assign a ticket at ``moment`` (the township assigns its own office)."""
@@ -45,8 +38,8 @@ def assign(make_ticket, clerk_a, unit_a):
     def go(moment: datetime.datetime) -> Ticket:
         with time_machine.travel(moment, tick=False):
             ticket = make_ticket()
-            services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
-        return fresh(ticket)
+            services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
+        return reload(ticket)
 
     return go
 
@@ -92,11 +85,11 @@ def test_a_county_policy_changes_the_number_of_days(assign, county):
 def test_co_unit_opinions_are_due_in_five_days(make_ticket, liaison_office, clerk_a, county_unit, co_unit):
     with time_machine.travel(at(2026, 1, 29), tick=False):
         ticket = make_ticket()
-        services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket))
+        services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket))
         services.ticket_assign(
-            actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit]
+            actor=liaison_office, ticket=reload(ticket), lead_unit=county_unit, co_units=[co_unit]
         )
-    co = fresh(ticket).assignments.get(role="co")
+    co = reload(ticket).assignments.get(role="co")
     assert co.opinion_due_at == end_of(2026, 2, 3)
 
 
@@ -110,10 +103,10 @@ def extend(unit_a_staff, clerk_a):
     def go(ticket: Ticket, until: datetime.date, moment: datetime.datetime) -> Extension:
         with time_machine.travel(moment, tick=False):
             extension = services.extension_request(
-                actor=unit_a_staff, ticket=fresh(ticket), until=until, reason="涉及多个部门，需协调"
+                actor=unit_a_staff, ticket=reload(ticket), until=until, reason="涉及多个部门，需协调"
             )
             return services.extension_decide(
-                actor=clerk_a, ticket=fresh(ticket), extension=extension, approve=True
+                actor=clerk_a, ticket=reload(ticket), extension=extension, approve=True
             )
 
     return go
@@ -135,7 +128,7 @@ def test_an_extension_asking_past_one_month_is_capped_at_one_calendar_month_afte
 ):
     ticket = assign(assigned)
     extension = extend(ticket, datetime.date(assigned.year + 1, 6, 30), assigned + datetime.timedelta(days=2))
-    ticket = fresh(ticket)
+    ticket = reload(ticket)
     assert extension.decision == "approved" and extension.granted_until == cap
     assert ticket.due_at == cap
     event = ticket.events.get(move="decide_extension")
@@ -145,7 +138,7 @@ def test_an_extension_asking_past_one_month_is_capped_at_one_calendar_month_afte
 def test_an_extension_within_the_month_is_granted_as_asked_and_shown_with_its_reason(assign, extend):
     ticket = assign(at(2026, 3, 2, 9))
     extend(ticket, datetime.date(2026, 3, 25), at(2026, 3, 10))
-    ticket = fresh(ticket)
+    ticket = reload(ticket)
     assert ticket.due_at == end_of(2026, 3, 25)
     assert ticket.extension_reason == "涉及多个部门，需协调"
     event = ticket.events.get(move="decide_extension")
@@ -158,12 +151,12 @@ def test_a_refused_extension_leaves_the_due_time_alone(assign, unit_a_staff, cle
     ticket = assign(at(2026, 3, 2, 9))
     with time_machine.travel(at(2026, 3, 5), tick=False):
         ext = services.extension_request(
-            actor=unit_a_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 20), reason="需协调"
+            actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 20), reason="需协调"
         )
-        services.extension_decide(actor=clerk_a, ticket=fresh(ticket), extension=ext, approve=False)
-    ticket = fresh(ticket)
+        services.extension_decide(actor=clerk_a, ticket=reload(ticket), extension=ext, approve=False)
+    ticket = reload(ticket)
     assert ticket.due_at == end_of(2026, 3, 12) and ticket.extension_reason == ""
-    assert Extension.objects.get(pk=ext.pk).decision == "refused"
+    assert reload(ext).decision == "refused"
 
 
 def test_an_extension_is_refused_after_the_due_time(assign, unit_a_staff):
@@ -171,17 +164,17 @@ def test_an_extension_is_refused_after_the_due_time(assign, unit_a_staff):
     late = end_of(2026, 3, 12) + datetime.timedelta(seconds=1)
     with time_machine.travel(late, tick=False), pytest.raises(ValidationError):
         services.extension_request(
-            actor=unit_a_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 20), reason="来不及"
+            actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 20), reason="来不及"
         )
     assert not Extension.objects.exists()
-    assert not fresh(ticket).events.filter(move="request_extension").exists()
+    assert not reload(ticket).events.filter(move="request_extension").exists()
 
 
 def test_an_extension_may_still_be_asked_in_the_last_second(assign, unit_a_staff):
     ticket = assign(at(2026, 3, 2, 9))
     with time_machine.travel(end_of(2026, 3, 12), tick=False):
         services.extension_request(
-            actor=unit_a_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 20), reason="需协调"
+            actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 20), reason="需协调"
         )
     assert Extension.objects.get().requested_until == end_of(2026, 3, 20)
 
@@ -191,12 +184,12 @@ def test_the_cap_after_re_handling_counts_from_the_new_start(assign, extend, wal
     with time_machine.travel(at(2026, 1, 5), tick=False):
         ticket = walk(assign(at(2026, 1, 5)), "dissatisfied")
     with time_machine.travel(at(2026, 1, 31), tick=False):
-        services.ticket_rehandle(actor=clerk_a, ticket=fresh(ticket), note="群众不满意，重办")
-    ticket = fresh(ticket)
+        services.ticket_rehandle(actor=clerk_a, ticket=reload(ticket), note="群众不满意，重办")
+    ticket = reload(ticket)
     assert ticket.round == 2 and ticket.status == "signed"
     assert ticket.assigned_at == at(2026, 1, 31) and ticket.due_at == end_of(2026, 2, 10)
     extend(ticket, datetime.date(2026, 3, 31), at(2026, 2, 2))
-    assert fresh(ticket).due_at == end_of(2026, 2, 28)
+    assert reload(ticket).due_at == end_of(2026, 2, 28)
 
 
 # --- working days -------------------------------------------------------------------------------
@@ -263,7 +256,7 @@ def test_a_year_entered_by_staff_is_trusted(assign, working_days):
 def test_an_approved_extension_clears_the_flag(assign, extend, working_days):
     ticket = assign(at(2026, 12, 24))
     extend(ticket, datetime.date(2027, 1, 20), at(2026, 12, 28))
-    ticket = fresh(ticket)
+    ticket = reload(ticket)
     assert ticket.due_at == end_of(2027, 1, 20) and ticket.due_year_unknown is False
 
 
@@ -378,10 +371,10 @@ def test_load_holidays_fills_a_year_that_went_missing(db):
 def test_no_extension_may_be_asked_once_the_due_time_is_at_the_cap(assign, extend, unit_a_staff):
     ticket = assign(at(2026, 1, 31))
     extend(ticket, datetime.date(2026, 3, 31), at(2026, 2, 2))
-    assert fresh(ticket).due_at == end_of(2026, 2, 28)
+    assert reload(ticket).due_at == end_of(2026, 2, 28)
     with time_machine.travel(at(2026, 2, 20), tick=False), pytest.raises(ValidationError):
         services.extension_request(
-            actor=unit_a_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 10), reason="还需时间"
+            actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 10), reason="还需时间"
         )
     assert Extension.objects.filter(decision="pending").count() == 0
 
@@ -394,4 +387,4 @@ def test_an_approved_extension_never_moves_the_due_time_earlier(assign, extend, 
     assert ticket.due_at == end_of(2026, 4, 6)
     with pytest.raises(ValidationError):
         extend(ticket, datetime.date(2026, 4, 20), at(2026, 3, 5))
-    assert fresh(ticket).due_at == end_of(2026, 4, 6)
+    assert reload(ticket).due_at == end_of(2026, 4, 6)

@@ -14,6 +14,7 @@ from proposals.files import clean_attachment
 from proposals.forms import MOVE_FORMS
 from proposals.models import Attachment, Ticket, TicketEvent
 from tests.factories import active_rep, user_with_role
+from tests.helpers import reload
 from tests.proposals.pages_helpers import assigned, png_upload, version
 
 OUTSIDERS = ["clerk_b", "unit_staff", "stranger_rep", "unlinked_member"]
@@ -70,7 +71,7 @@ def held_ticket(ticket, clerk_a, unit_a, unit_a_staff):
 
 
 def snapshot(ticket: Ticket) -> tuple:
-    t = Ticket.objects.get(pk=ticket.pk)
+    t = reload(ticket)
     return (t.status, t.updated_at, t.title, TicketEvent.objects.filter(ticket=t).count())
 
 

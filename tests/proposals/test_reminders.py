@@ -29,6 +29,7 @@ from tests.factories import (
     active_rep,
     user_with_role,
 )
+from tests.helpers import reload
 from tests.proposals.ticket_rows import DAY, HOUR, open_tickets, ticket_row, told
 
 TZ = timezone.get_default_timezone()
@@ -38,10 +39,6 @@ ASSIGNED = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=TZ)  # due 2026-03-12 23:
 
 def at(day: int, hour: int = 10) -> datetime.datetime:
     return datetime.datetime(2026, 3, day, hour, 0, tzinfo=TZ)
-
-
-def fresh(ticket):
-    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
 
 
 def sweep(now):
@@ -58,30 +55,30 @@ def events(now):
 def assigned(ticket, clerk_a, unit_a, unit_a_staff, liaison_office):
     """The ticket, assigned by township A to unit A on 2 March: due at the end of 12 March."""
     with time_machine.travel(ASSIGNED, tick=False):
-        services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=ASSIGNED)
-    return fresh(ticket)
+        services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=ASSIGNED)
+    return reload(ticket)
 
 
 def replied_and_forwarded(ticket, unit_staff, office, *, forwarded_at):
     """Walk the ticket through the three steps and forward the reply at ``forwarded_at``."""
-    services.ticket_sign(actor=unit_staff, ticket=fresh(ticket), now=forwarded_at - 3 * HOUR)
+    services.ticket_sign(actor=unit_staff, ticket=reload(ticket), now=forwarded_at - 3 * HOUR)
     services.ticket_contact(
         actor=unit_staff,
-        ticket=fresh(ticket),
+        ticket=reload(ticket),
         how="电话",
         contacted_on=timezone.localdate(forwarded_at),
         now=forwarded_at - 3 * HOUR,
     )
     services.ticket_plan(
         actor=unit_staff,
-        ticket=fresh(ticket),
+        ticket=reload(ticket),
         plan="更换灯具",
         rep_consulted=True,
         now=forwarded_at - 2 * HOUR,
     )
-    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已更换", now=forwarded_at - HOUR)
-    services.ticket_forward(actor=office, ticket=fresh(ticket), now=forwarded_at)
-    return fresh(ticket)
+    services.ticket_reply(actor=unit_staff, ticket=reload(ticket), text="已更换", now=forwarded_at - HOUR)
+    services.ticket_forward(actor=office, ticket=reload(ticket), now=forwarded_at)
+    return reload(ticket)
 
 
 # --- due soon, overdue, escalation -------------------------------------------------------------
@@ -125,14 +122,14 @@ def test_an_approved_extension_warns_again_for_the_new_date(assigned, unit_a_sta
     sweep(at(11))
     services.extension_request(
         actor=unit_a_staff,
-        ticket=fresh(assigned),
+        ticket=reload(assigned),
         until=datetime.date(2026, 3, 20),
         reason="需协调",
         now=at(11, 11),
     )
     extension = assigned.extensions.get()
     services.extension_decide(
-        actor=clerk_a, ticket=fresh(assigned), extension=extension, approve=True, now=at(11, 12)
+        actor=clerk_a, ticket=reload(assigned), extension=extension, approve=True, now=at(11, 12)
     )
     sweep(at(13))  # the old date passed: no overdue notice, the ticket is due on the 20th now
     sweep(at(18))
@@ -148,8 +145,8 @@ def test_an_overdue_ticket_the_county_assigned_tells_the_county_office(
     make_ticket, liaison_office, county_unit, unit_staff, clerk_a
 ):
     ticket = make_ticket()
-    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
-    services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, now=ASSIGNED)
+    services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=ASSIGNED)
+    services.ticket_assign(actor=liaison_office, ticket=reload(ticket), lead_unit=county_unit, now=ASSIGNED)
     sweep(at(13))
     assert told() == [
         ("ticket.overdue", "lianban", "2026-03-12"),
@@ -213,9 +210,9 @@ def test_a_late_co_unit_opinion_tells_the_co_unit_and_the_lead_unit(
     make_ticket, liaison_office, clerk_a, county_unit, unit_staff, co_unit, co_unit_staff
 ):
     ticket = make_ticket()
-    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
+    services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=ASSIGNED)
     services.ticket_assign(
-        actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit], now=ASSIGNED
+        actor=liaison_office, ticket=reload(ticket), lead_unit=county_unit, co_units=[co_unit], now=ASSIGNED
     )
     sweep(at(7))  # opinion due at the end of the 7th
     assert told(kind="ticket.co_opinion_overdue") == []
@@ -289,7 +286,7 @@ def test_feedback_not_returned_reminds_the_rep_then_closes_as_no_response(assign
     assert told(kind="ticket.feedback_overdue") == [("ticket.feedback_overdue", "daibiao", "2026-03-17")]
     assert sweep(at(20, 23))["concluded"] == 0  # three days of grace after the window
     assert sweep(at(21, 0))["concluded"] == 1
-    ticket = fresh(assigned)
+    ticket = reload(assigned)
     assert (ticket.status, ticket.resolution, ticket.closed_at) == (Status.CLOSED, "no_response", at(21, 0))
     event = ticket.events.get(move="conclude")
     assert (event.actor, event.actor_label, event.from_status, event.to_status, event.data) == (
@@ -310,15 +307,15 @@ def test_the_sweep_concludes_by_the_ratings_of_the_round(
     assigned, unit_a_staff, clerk_a, rep_a, scores, status, resolution
 ):
     replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
-    ticket = fresh(assigned)
+    ticket = reload(assigned)
     proposer = ticket.proposers.get()
     proposer2 = ticket.proposers.create(name="李四")
     for who, score in zip((proposer, proposer2), scores, strict=False):
-        services.ticket_rate(ticket=fresh(assigned), proposer=who, score=score, now=at(11))
+        services.ticket_rate(ticket=reload(assigned), proposer=who, score=score, now=at(11))
     # An old round's rating does not count for this one.
     Rating.objects.create(ticket=ticket, round=0, score="dissatisfied", representative=None, proposer=None)
     sweep(at(21, 1))
-    ticket = fresh(assigned)
+    ticket = reload(assigned)
     assert (ticket.status, ticket.resolution) == (status, resolution)
     assert ticket.events.get(move="conclude").data == {"scores": sorted(scores)}
 
@@ -330,7 +327,7 @@ def test_a_county_that_keeps_tickets_open_only_reminds(assigned, unit_a_staff, c
     replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
     sent = sweep(at(28))
     assert (sent["feedback_overdue"], sent["concluded"]) == (1, 0)
-    assert fresh(assigned).status == Status.FORWARDED
+    assert reload(assigned).status == Status.FORWARDED
 
 
 # --- digest and bulletin --------------------------------------------------------------------------
@@ -341,7 +338,7 @@ def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
 ):
     with time_machine.travel(ASSIGNED, tick=False):
         second = make_ticket(title="水渠堵塞")
-        services.ticket_assign(actor=clerk_a, ticket=fresh(second), lead_unit=unit_a, now=ASSIGNED)
+        services.ticket_assign(actor=clerk_a, ticket=reload(second), lead_unit=unit_a, now=ASSIGNED)
     sweep(at(13, 7))
     assert told(kind="ticket.overdue_digest") == []  # before 08:00
     sweep(at(13, 8))
@@ -367,10 +364,10 @@ def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
     for lead, staff, replied_on in ((unit_a, unit_a_staff, 14), (unit_a, unit_a_staff, 5), (county_unit, unit_staff, 5), (county_unit, unit_staff, 6)):  # fmt: skip
         ticket = make_ticket()
         if lead == county_unit:
-            services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=ASSIGNED)
-            services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=lead, now=ASSIGNED)
+            services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=ASSIGNED)
+            services.ticket_assign(actor=liaison_office, ticket=reload(ticket), lead_unit=lead, now=ASSIGNED)
         else:
-            services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=lead, now=ASSIGNED)
+            services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=lead, now=ASSIGNED)
         replied_and_forwarded(ticket, staff, liaison_office, forwarded_at=at(replied_on, 15))
     sweep(at(31))
     assert told(kind="ticket.bulletin") == []  # not the 1st
@@ -390,11 +387,11 @@ def test_a_late_reply_stays_late_in_the_bulletin_after_a_rehandling_moves_the_du
     make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, rep_a
 ):
     ticket = make_ticket(proposers=[])
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=ASSIGNED)
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=ASSIGNED)
     replied_and_forwarded(ticket, unit_a_staff, liaison_office, forwarded_at=at(14, 15))  # due the 12th
-    services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="dissatisfied", now=at(15))
-    services.ticket_rehandle(actor=clerk_a, ticket=fresh(ticket), note="再核实", now=at(16))
-    assert fresh(ticket).due_at > at(20)  # the new round's due date is well after the late reply
+    services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="dissatisfied", now=at(15))
+    services.ticket_rehandle(actor=clerk_a, ticket=reload(ticket), note="再核实", now=at(16))
+    assert reload(ticket).due_at > at(20)  # the new round's due date is well after the late reply
     sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
     body = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0].body
     with translation.override("zh-hans"):
@@ -422,37 +419,41 @@ def test_each_move_tells_the_party_concerned_once(
     co_unit_staff, rep_a,
 ):  # fmt: skip
     returned = make_ticket()
-    services.ticket_assign(actor=clerk_a, ticket=fresh(returned), lead_unit=unit_a, now=at(2, 9))
-    services.ticket_return(actor=unit_a_staff, ticket=fresh(returned), reason="不属本单位", now=at(2, 10))
+    services.ticket_assign(actor=clerk_a, ticket=reload(returned), lead_unit=unit_a, now=at(2, 9))
+    services.ticket_return(actor=unit_a_staff, ticket=reload(returned), reason="不属本单位", now=at(2, 10))
     ticket = make_ticket()
-    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=at(2, 9))
+    services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=at(2, 9))
     services.ticket_assign(
-        actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, co_units=[co_unit], now=at(2, 9)
+        actor=liaison_office, ticket=reload(ticket), lead_unit=county_unit, co_units=[co_unit], now=at(2, 9)
     )
-    services.ticket_sign(actor=unit_staff, ticket=fresh(ticket), now=at(2, 10))
+    services.ticket_sign(actor=unit_staff, ticket=reload(ticket), now=at(2, 10))
     services.extension_request(
-        actor=unit_staff, ticket=fresh(ticket), until=datetime.date(2026, 3, 20), reason="协调", now=at(2, 11)
+        actor=unit_staff,
+        ticket=reload(ticket),
+        until=datetime.date(2026, 3, 20),
+        reason="协调",
+        now=at(2, 11),
     )
     services.extension_decide(
-        actor=liaison_office, ticket=fresh(ticket), extension=ticket.extensions.get(), approve=False,
+        actor=liaison_office, ticket=reload(ticket), extension=ticket.extensions.get(), approve=False,
         note="按期办结", now=at(2, 12),
     )  # fmt: skip
-    services.co_opinion_file(actor=co_unit_staff, ticket=fresh(ticket), text="同意", now=at(2, 12))
+    services.co_opinion_file(actor=co_unit_staff, ticket=reload(ticket), text="同意", now=at(2, 12))
     services.ticket_contact(
-        actor=unit_staff, ticket=fresh(ticket), how="电话", contacted_on=at(2).date(), now=at(2, 13)
+        actor=unit_staff, ticket=reload(ticket), how="电话", contacted_on=at(2).date(), now=at(2, 13)
     )
     services.ticket_plan(
-        actor=unit_staff, ticket=fresh(ticket), plan="维修", rep_consulted=True, now=at(2, 13)
+        actor=unit_staff, ticket=reload(ticket), plan="维修", rep_consulted=True, now=at(2, 13)
     )
-    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已修", now=at(2, 14))
-    services.ticket_rework(actor=liaison_office, ticket=fresh(ticket), note="请补充照片", now=at(2, 15))
-    services.ticket_reply(actor=unit_staff, ticket=fresh(ticket), text="已修，附照片", now=at(2, 16))
-    services.ticket_forward(actor=liaison_office, ticket=fresh(ticket), now=at(2, 17))
-    services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="dissatisfied", now=at(2, 18))
+    services.ticket_reply(actor=unit_staff, ticket=reload(ticket), text="已修", now=at(2, 14))
+    services.ticket_rework(actor=liaison_office, ticket=reload(ticket), note="请补充照片", now=at(2, 15))
+    services.ticket_reply(actor=unit_staff, ticket=reload(ticket), text="已修，附照片", now=at(2, 16))
+    services.ticket_forward(actor=liaison_office, ticket=reload(ticket), now=at(2, 17))
+    services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="dissatisfied", now=at(2, 18))
     services.ticket_rate(
-        ticket=fresh(ticket), proposer=fresh(ticket).proposers.get(), score="satisfied", now=at(2, 18)
+        ticket=reload(ticket), proposer=reload(ticket).proposers.get(), score="satisfied", now=at(2, 18)
     )
-    services.ticket_rehandle(actor=liaison_office, ticket=fresh(ticket), note="重新办理", now=at(2, 19))
+    services.ticket_rehandle(actor=liaison_office, ticket=reload(ticket), note="重新办理", now=at(2, 19))
 
     sent = events(at(2, 20))
     assert sent == {
@@ -483,10 +484,10 @@ def test_each_unit_hears_of_its_own_assignment_only(
 ):
     """Returned by unit A and sent on to a county bureau before any sweep ran: the bureau hears
     of the assignment that concerns it, unit A of none (it has handed the ticket back)."""
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=at(2, 9))
-    services.ticket_return(actor=unit_a_staff, ticket=fresh(ticket), reason="不属本单位", now=at(2, 10))
-    services.ticket_forward_to_county(actor=clerk_a, ticket=fresh(ticket), now=at(2, 11))
-    services.ticket_assign(actor=liaison_office, ticket=fresh(ticket), lead_unit=county_unit, now=at(2, 12))
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=at(2, 9))
+    services.ticket_return(actor=unit_a_staff, ticket=reload(ticket), reason="不属本单位", now=at(2, 10))
+    services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=at(2, 11))
+    services.ticket_assign(actor=liaison_office, ticket=reload(ticket), lead_unit=county_unit, now=at(2, 12))
     events(at(2, 13))
     assert told() == [("ticket.assigned", "minzheng", ""), ("ticket.returned", "clerk_a", "")]
     second = ticket.events.filter(move="assign").order_by("at").last()
@@ -503,7 +504,7 @@ def test_a_move_enqueues_the_event_notification_after_commit(
     ticket, clerk_a, unit_a, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+        services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
     assert [c.__name__ for c in callbacks] == ["_notify_ticket_events"]
 
 
@@ -517,7 +518,7 @@ def test_rendering_a_batch_of_each_kind_takes_a_constant_number_of_queries(
     now = at(16)
     open_tickets(60, township=township_a, unit=unit_a, co_unit=co_unit, rep=my_rep, now=now)
     for _ in range(3):
-        services.ticket_assign(actor=clerk_a, ticket=fresh(make_ticket()), lead_unit=unit_a, now=at(16, 9))
+        services.ticket_assign(actor=clerk_a, ticket=reload(make_ticket()), lead_unit=unit_a, now=at(16, 9))
     sweep(now)
     events(now)
     sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
@@ -729,7 +730,7 @@ def test_the_command_sends_as_of_a_given_time_and_a_dry_run_sends_nothing(assign
     out = io.StringIO()
     call_command("send_ticket_reminders", "--now", "2026-03-13T09:00", "--dry-run", stdout=out)
     assert "would send" in out.getvalue() and "overdue: 1" in out.getvalue()
-    assert Reminder.objects.count() == 0 and fresh(assigned).status == Status.ASSIGNED
+    assert Reminder.objects.count() == 0 and reload(assigned).status == Status.ASSIGNED
     call_command("send_ticket_reminders", "--now", "2026-03-13T09:00+08:00", stdout=out)
     assert told(kind="ticket.overdue") == [
         ("ticket.overdue", "clerk_a", "2026-03-12"),

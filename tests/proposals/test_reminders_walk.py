@@ -16,6 +16,7 @@ from liaison.models import Notification
 from proposals import reminders, services
 from proposals.models import Ticket
 from proposals.transitions import Status
+from tests.helpers import reload
 from tests.proposals.ticket_rows import told
 
 TZ = timezone.get_default_timezone()
@@ -74,10 +75,6 @@ def daily():
         day += datetime.timedelta(days=1)
 
 
-def fresh(ticket):
-    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
-
-
 @pytest.mark.parametrize("cadence", [hourly, daily], ids=["every hour", "every morning"])
 def test_forty_days_of_one_ticket_produce_exactly_the_expected_notifications(
     cadence, make_ticket, clerk_a, clerk_b, unit_a, unit_a_staff, unit_staff, liaison_office, rep_a
@@ -86,11 +83,11 @@ def test_forty_days_of_one_ticket_produce_exactly_the_expected_notifications(
 
     def register_and_assign(now):
         ticket = make_ticket(now=now)
-        services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, now=now)
+        services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=now)
         state["ticket"] = ticket
 
     def ticket():
-        return fresh(state["ticket"])
+        return reload(state["ticket"])
 
     def grant_extension(now):
         extension = ticket().extensions.get()

@@ -14,7 +14,8 @@ from django.utils import timezone
 from proposals import services
 from proposals.models import Category, Proposer, Rating, Ticket, new_tracking_code
 from tests.factories import TownshipFactory
-from tests.proposals.public_helpers import fresh, visitor, walk_to_forwarded
+from tests.helpers import reload
+from tests.proposals.public_helpers import visitor, walk_to_forwarded
 
 TZ = timezone.get_default_timezone()
 RESULTS = "/results/"
@@ -167,12 +168,12 @@ def test_the_results_pages_carry_no_personal_data(
         walk_to_forwarded(
             ticket, clerk=clerk_a, unit=unit_a, unit_staff=unit_a_staff, reply="张大爷您好，已由周强更换路灯"
         )
-        services.ticket_edit(actor=clerk_a, ticket=fresh(ticket), reply_summary="已更换村口三盏路灯")
-        services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="satisfied", comment="陈志强：满意")
+        services.ticket_edit(actor=clerk_a, ticket=reload(ticket), reply_summary="已更换村口三盏路灯")
+        services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="satisfied", comment="陈志强：满意")
         services.ticket_rate(
-            ticket=fresh(ticket), proposer=ticket.proposers.get(), score="basically", comment="张大爷很满意"
+            ticket=reload(ticket), proposer=ticket.proposers.get(), score="basically", comment="张大爷很满意"
         )
-    ticket = Ticket.objects.get(pk=ticket.pk)
+    ticket = reload(ticket)
     assert ticket.status == "closed"
     pages = [
         client.get(RESULTS).content.decode(),

@@ -15,11 +15,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext
 
 from proposals import services
-from proposals.models import Rating, Ticket, new_tracking_code
+from proposals.models import Rating, new_tracking_code
 from proposals.transitions import PUBLIC_LABEL, Status
+from tests.helpers import reload
 from tests.proposals.public_helpers import (
     CSRF_RE,
-    fresh,
     pdf_bytes,
     pdf_upload,
     visitor,
@@ -147,7 +147,7 @@ def test_the_reply_appears_only_once_forwarded(ticket, clerk_a, unit_a, unit_a_s
     download = reverse("public:track_attachment", args=[attachment.pk])
     assert client.get(download).status_code == 404
 
-    services.ticket_forward(actor=clerk_a, ticket=fresh(ticket))
+    services.ticket_forward(actor=clerk_a, ticket=reload(ticket))
 
     html = client.get(TICKET_PAGE).content.decode()
     assert 'id="public-reply"' in html and "已更换三盏路灯" in html and download in html
@@ -194,8 +194,8 @@ def test_each_proposer_rates_once(make_ticket, clerk_a, unit_a, unit_a_staff, re
 
     assert 'id="rating-form"' in aunt.get(TICKET_PAGE).content.decode()  # her own rating is still open
     aunt.post(TICKET_PAGE, {"score": "basically"})
-    services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="satisfied")
-    assert Ticket.objects.get(pk=ticket.pk).status == Status.CLOSED
+    services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="satisfied")
+    assert reload(ticket).status == Status.CLOSED
     assert ratings.count() == 3
     assert 'id="rating-form"' not in aunt.get(TICKET_PAGE).content.decode()
 
@@ -219,7 +219,7 @@ def test_a_rating_before_the_reply_is_forwarded_is_refused(ticket, clerk_a, unit
 
 
 def test_an_explanation_is_shown_to_the_proposer(ticket, clerk_a):
-    services.ticket_explain(actor=clerk_a, ticket=fresh(ticket), note="该路段已列入明年改造计划")
+    services.ticket_explain(actor=clerk_a, ticket=reload(ticket), note="该路段已列入明年改造计划")
     html = tracking(ticket).get(TICKET_PAGE).content.decode()
     assert "该路段已列入明年改造计划" in html and chinese(PUBLIC_LABEL[Status.CLOSED]) in html
 
@@ -230,23 +230,23 @@ def test_the_tracking_page_names_nobody(
     with time_machine.travel(START, tick=False):
         ticket = make_ticket()
         services.ticket_assign(
-            actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a, note="请城关镇社会事务办办理"
+            actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, note="请城关镇社会事务办办理"
         )
-        services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+        services.ticket_sign(actor=unit_a_staff, ticket=reload(ticket))
     with time_machine.travel(START + datetime.timedelta(days=2), tick=False):
         services.extension_request(
             actor=unit_a_staff,
-            ticket=fresh(ticket),
+            ticket=reload(ticket),
             until=datetime.date(2026, 3, 25),
             reason="需协调供电公司",
         )
         services.extension_decide(
-            actor=clerk_a, ticket=fresh(ticket), extension=ticket.extensions.get(), approve=True
+            actor=clerk_a, ticket=reload(ticket), extension=ticket.extensions.get(), approve=True
         )
     with time_machine.travel(START + datetime.timedelta(days=3), tick=False):
         services.ticket_contact(
             actor=unit_a_staff,
-            ticket=fresh(ticket),
+            ticket=reload(ticket),
             how="电话联系陈志强代表",
             contacted_on=datetime.date(2026, 3, 5),
         )

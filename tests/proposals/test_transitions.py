@@ -35,6 +35,7 @@ from django.utils import timezone
 from proposals import services, transitions
 from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
 from proposals.transitions import Conflict, InvalidMove, Party, check, parties
+from tests.helpers import reload
 from tests.proposals.conftest import ROUTE_STATUSES
 
 TZ = timezone.get_default_timezone()
@@ -233,7 +234,7 @@ DISPATCH = {
     "request_extension": (None, lambda u, t, c: services.extension_request(
         actor=u, ticket=t, until=_until(t), reason="需协调多个部门")),
     "decide_extension": (_prepare_decision, lambda u, t, c: services.extension_decide(
-        actor=u, ticket=t, extension=Extension.objects.get(pk=c["extension"].pk), approve=True)),
+        actor=u, ticket=t, extension=reload(c["extension"]), approve=True)),
     "rework": (None, lambda u, t, c: services.ticket_rework(actor=u, ticket=t, note="答复不具体")),
     "forward": (None, lambda u, t, c: services.ticket_forward(actor=u, ticket=t)),
     "rate": (None, _rate),
@@ -355,11 +356,11 @@ def test_the_version_moves_forward_even_when_the_clock_goes_back(ticket, clerk_a
     loaded = _load(ticket)
     later = loaded.updated_at + datetime.timedelta(minutes=5)
     services.ticket_edit(actor=clerk_a, ticket=loaded, title="标题一", now=later)
-    first = Ticket.objects.get(pk=ticket.pk).updated_at
+    first = reload(ticket).updated_at
     services.ticket_edit(
         actor=clerk_a, ticket=loaded, title="标题二", now=later - datetime.timedelta(minutes=1)
     )
-    second = Ticket.objects.get(pk=ticket.pk).updated_at
+    second = reload(ticket).updated_at
     assert second > first == later
     assert loaded.updated_at == second  # the caller's copy carries the new version
 
@@ -377,4 +378,4 @@ def test_a_move_cannot_be_sent_to_a_status_its_path_does_not_lead_to(ticket, cle
             _load(ticket), move="forward_to_county", actor=clerk_a, acting_as=parties(ticket, clerk_a),
             to="closed",
         )  # fmt: skip
-    assert Ticket.objects.get(pk=ticket.pk).status == "registered"
+    assert reload(ticket).status == "registered"

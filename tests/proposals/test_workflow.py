@@ -10,13 +10,10 @@ from django.utils import timezone
 from proposals import services
 from proposals.models import Rating, Ticket
 from proposals.transitions import Conflict, InvalidMove, Status
+from tests.helpers import reload
 
 TZ = timezone.get_default_timezone()
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
-
-
-def fresh(ticket):
-    return Ticket.objects.select_related("township", "representative").get(pk=ticket.pk)
 
 
 @time_machine.travel(START, tick=False)
@@ -24,28 +21,28 @@ def test_a_ticket_goes_from_registration_to_archive(
     ticket, clerk_a, unit_a, unit_a_staff, rep_a, liaison_office
 ):
     assert ticket.status == Status.REGISTERED and len(ticket.tracking_code) == 10
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
-    t = fresh(ticket)
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
+    t = reload(ticket)
     assert t.status == Status.ASSIGNED and t.assigned_by == "township"
     assert timezone.localtime(t.due_at) == datetime.datetime(2026, 3, 12, 23, 59, 59, tzinfo=TZ)
-    services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+    services.ticket_sign(actor=unit_a_staff, ticket=reload(ticket))
     services.ticket_contact(
-        actor=unit_a_staff, ticket=fresh(ticket), how="电话", contacted_on=datetime.date(2026, 3, 2)
+        actor=unit_a_staff, ticket=reload(ticket), how="电话", contacted_on=datetime.date(2026, 3, 2)
     )
-    services.ticket_plan(actor=unit_a_staff, ticket=fresh(ticket), plan="更换灯具", rep_consulted=True)
-    services.ticket_reply(actor=unit_a_staff, ticket=fresh(ticket), text="已更换三盏路灯")
-    assert fresh(ticket).status == Status.REPLIED
-    services.ticket_forward(actor=clerk_a, ticket=fresh(ticket))
-    t = fresh(ticket)
+    services.ticket_plan(actor=unit_a_staff, ticket=reload(ticket), plan="更换灯具", rep_consulted=True)
+    services.ticket_reply(actor=unit_a_staff, ticket=reload(ticket), text="已更换三盏路灯")
+    assert reload(ticket).status == Status.REPLIED
+    services.ticket_forward(actor=clerk_a, ticket=reload(ticket))
+    t = reload(ticket)
     assert t.status == Status.FORWARDED and t.feedback_due_at is not None
     services.ticket_rate(ticket=t, actor=rep_a, score="satisfied")
-    assert fresh(ticket).status == Status.FORWARDED  # the proposer has not rated yet
+    assert reload(ticket).status == Status.FORWARDED  # the proposer has not rated yet
     proposer = t.proposers.get()
-    services.ticket_rate(ticket=fresh(ticket), proposer=proposer, score="basically")
-    t = fresh(ticket)
+    services.ticket_rate(ticket=reload(ticket), proposer=proposer, score="basically")
+    t = reload(ticket)
     assert t.status == Status.CLOSED and t.resolution == "satisfied"
     services.ticket_archive(actor=liaison_office, ticket=t)
-    assert fresh(ticket).status == Status.ARCHIVED
+    assert reload(ticket).status == Status.ARCHIVED
     moves = list(ticket.events.order_by("id").values_list("move", flat=True))
     assert moves == [
         "register", "assign", "sign", "contact", "plan", "reply", "forward", "rate", "rate", "conclude", "archive",
@@ -54,24 +51,24 @@ def test_a_ticket_goes_from_registration_to_archive(
 
 
 def test_the_unit_of_another_township_may_not_sign(ticket, clerk_a, unit_a, unit_staff):
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
     with pytest.raises(PermissionDenied):
-        services.ticket_sign(actor=unit_staff, ticket=fresh(ticket))
+        services.ticket_sign(actor=unit_staff, ticket=reload(ticket))
 
 
 def test_a_stale_page_loses_to_the_first_signature(ticket, clerk_a, unit_a, unit_a_staff):
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
-    first, second = fresh(ticket), fresh(ticket)
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
+    first, second = reload(ticket), reload(ticket)
     services.ticket_sign(actor=unit_a_staff, ticket=first)
     with pytest.raises(Conflict):
         services.ticket_sign(actor=unit_a_staff, ticket=second)
 
 
 def test_signing_twice_is_not_a_move(ticket, clerk_a, unit_a, unit_a_staff):
-    services.ticket_assign(actor=clerk_a, ticket=fresh(ticket), lead_unit=unit_a)
-    services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
+    services.ticket_sign(actor=unit_a_staff, ticket=reload(ticket))
     with pytest.raises(InvalidMove):
-        services.ticket_sign(actor=unit_a_staff, ticket=fresh(ticket))
+        services.ticket_sign(actor=unit_a_staff, ticket=reload(ticket))
 
 
 def test_a_representative_registers_only_in_their_own_township(make_ticket, rep_a, township_b):

@@ -19,6 +19,7 @@ from reps import importing, tasks
 from reps.importing import checking, jobs
 from reps.models import Contact, ContactLink, ImportJob, Mandate, Representative
 from tests.factories import ContactFactory, ContactLinkFactory, RepresentativeFactory, active_rep
+from tests.helpers import reload
 
 Status = ImportJob.Status
 REPS, CONTACTS = ImportJob.Kind.REPRESENTATIVES, ImportJob.Kind.CONTACTS
@@ -332,7 +333,7 @@ def test_a_clerk_cannot_see_or_poll_another_clerks_job(client, clerk_a, clerk_b,
     assert client.get(reverse("reps:import_job", args=[job.pk])).status_code == 404
     assert client.get(reverse("reps:import_status", args=[job.pk])).status_code == 404
     assert client.post(reverse("reps:import_apply", args=[job.pk])).status_code == 404
-    assert ImportJob.objects.get(pk=job.pk).status == Status.READY
+    assert reload(job).status == Status.READY
 
 
 def test_a_representative_may_not_import(client, rep_a):
@@ -424,7 +425,7 @@ def test_the_job_page_lists_the_bad_rows_and_a_clean_sheet_can_be_started(
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("reps:import_apply", args=[good.pk]))
     assert response.status_code == 302 and len(callbacks) == 1
-    assert ImportJob.objects.get(pk=good.pk).status == Status.IMPORTING
+    assert reload(good).status == Status.IMPORTING
     with django_capture_on_commit_callbacks() as callbacks:
         client.post(reverse("reps:import_apply", args=[good.pk]))  # a second click sends nothing
     assert callbacks == []
@@ -458,7 +459,7 @@ def test_a_task_that_breaks_marks_the_job_failed(clerk_a, township_a, monkeypatc
 
     with pytest.raises(ZeroDivisionError):
         tasks.import_check.run(job.pk)
-    assert ImportJob.objects.get(pk=job.pk).status == Status.FAILED
+    assert reload(job).status == Status.FAILED
 
 
 @pytest.mark.worker
@@ -469,7 +470,7 @@ def test_a_real_worker_checks_and_imports_a_sheet(worker, clerk_a, township_a):
     assert tasks.import_check.delay(job.pk).get(timeout=60) == Status.READY
     assert tasks.import_apply.delay(job.pk).get(timeout=60) == Status.DONE
     assert Representative.objects.count() == 300
-    assert ImportJob.objects.get(pk=job.pk).processed_rows == 300
+    assert reload(job).processed_rows == 300
 
 
 @pytest.mark.skipif(LITE, reason="SQLite has one writer: the count shows when the import is done")

@@ -30,6 +30,7 @@ from tests.factories import (
     studio_with_reps,
     user_with_role,
 )
+from tests.helpers import reload
 
 D = datetime.date
 
@@ -239,7 +240,7 @@ class TestPublishAndChange:
         slot = DutySlot.objects.order_by("starts_at").first()
         with pytest.raises(ValidationError, match="reason"):
             change(clerk_a, slot, reason="  ")
-        assert not SlotChange.objects.exists() and not DutySlot.objects.get(pk=slot.pk).is_changed
+        assert not SlotChange.objects.exists() and not reload(slot).is_changed
 
     def test_a_change_is_recorded_with_before_and_after(self, published, clerk_a):
         slot = DutySlot.objects.order_by("starts_at").first()
@@ -281,7 +282,7 @@ class TestPublishAndChange:
         seen = slot.version
         change(clerk_a, slot, reason="第一次调整", version=seen)
         with pytest.raises(services.Conflict):
-            change(liaison_office, DutySlot.objects.get(pk=slot.pk), reason="第二次调整", version=seen)
+            change(liaison_office, reload(slot), reason="第二次调整", version=seen)
         assert list(SlotChange.objects.values_list("reason", flat=True)) == ["第一次调整"]
 
     def test_staff_of_another_township_may_not_publish_or_change(self, published, clerk_b):
@@ -299,7 +300,7 @@ class TestAttendance:
         services.attendance_mark(
             actor=rep.user, assignment=assignment, expected="pending", attendance="attended"
         )
-        assert SlotAssignment.objects.get(pk=assignment.pk).attendance == "attended"
+        assert reload(assignment).attendance == "attended"
 
     def test_another_rep_may_not_mark_it(self, published, township_a):
         assignment = SlotAssignment.objects.first()
@@ -325,7 +326,7 @@ class TestAttendance:
             attendance="substituted",
             substitute=other,
         )
-        assert SlotAssignment.objects.get(pk=assignment.pk).substitute == other
+        assert reload(assignment).substitute == other
 
     def test_a_stale_mark_loses(self, published, clerk_a, liaison_office):
         assignment = SlotAssignment.objects.first()
@@ -336,7 +337,7 @@ class TestAttendance:
             services.attendance_mark(
                 actor=liaison_office, assignment=assignment, expected="pending", attendance="absent"
             )
-        assert SlotAssignment.objects.get(pk=assignment.pk).attendance == "attended"
+        assert reload(assignment).attendance == "attended"
 
 
 @pytest.mark.postgres
@@ -356,7 +357,7 @@ def test_concurrent_changes_on_postgresql_leave_one_winner(clerk_a, liaison_offi
 
         try:
             barrier.wait()
-            change(actor, DutySlot.objects.get(pk=slot.pk), reason=reason, version=1)
+            change(actor, reload(slot), reason=reason, version=1)
             outcomes.append("won")
         except services.Conflict:
             outcomes.append("conflict")
@@ -369,7 +370,7 @@ def test_concurrent_changes_on_postgresql_leave_one_winner(clerk_a, liaison_offi
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sorted(outcomes) == ["conflict", "won"]
-    assert SlotChange.objects.count() == 1 and DutySlot.objects.get(pk=slot.pk).version == 2
+    assert SlotChange.objects.count() == 1 and reload(slot).version == 2
 
 
 class TestPages:
@@ -434,4 +435,4 @@ class TestPages:
             reverse("studios:attendance", args=[assignment.pk]),
             {"expected": "pending", "attendance": "absent", "next": reverse("studios:my_duties")},
         )
-        assert SlotAssignment.objects.get(pk=assignment.pk).attendance == "absent"
+        assert reload(assignment).attendance == "absent"
