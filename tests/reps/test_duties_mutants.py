@@ -161,3 +161,15 @@ def test_the_table_costs_the_same_queries_for_one_rep_or_five(township_a, django
     with django_assert_num_queries(len(single.captured_queries)):
         _shown, rows = duties.standing(Representative.objects.filter(region=township_a), today=D(2026, 5, 10))
     assert len(rows) == 5 and all(row.cells["contacts"].status != "na" for row in rows)
+
+
+def test_a_provincial_rep_owes_the_provincial_number_of_receptions(township_a):
+    DutyPolicy.objects.create(
+        county=township_a.parent,
+        effective_from=D(2026, 1, 1),
+        receptions_per_quarter=3,
+        receptions_per_quarter_province=1,
+    )
+    provincial, county_rep = active_rep(township_a, levels=("province",)), active_rep(township_a)
+    assert cells(provincial, D(2026, 6, 30))["receptions"].required == 1
+    assert cells(county_rep, D(2026, 6, 30))["receptions"].required == 3
