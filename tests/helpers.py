@@ -68,3 +68,13 @@ def reload(obj):
             "assignments__unit"
         )
     return queryset.get(pk=obj.pk)
+
+
+def refusal(error) -> dict[str, list[str]] | list[str]:
+    """What a ``ValidationError`` said, read in English: ``{field: [messages]}``, or ``[messages]``
+    when it names no field. Raise it under ``translation.override("en")`` too: a message may be
+    translated when it is raised, or only when it is read."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return error.message_dict if hasattr(error, "error_dict") else error.messages

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import translation
 
 from liaison.models import Region, RoleAssignment
 from liaison.roles import Role
@@ -16,14 +17,20 @@ def test_paths_follow_the_tree(county, township_a, village_a):
 
 
 def test_a_village_must_hang_under_a_township(county):
-    with pytest.raises(ValidationError, match="parent"):
-        Region(name="错村", level=Region.Level.VILLAGE, parent=county).full_clean()
+    with translation.override("en"):  # the messages are lazy: read them in English too
+        with pytest.raises(ValidationError) as refused:
+            Region(name="错村", level=Region.Level.VILLAGE, parent=county).full_clean()
+        assert refused.value.message_dict == {
+            "parent": ["The parent of a Village / community must be a Township / street."]
+        }
 
 
 def test_a_region_cannot_move(township_a, township_b, village_a):
     village_a.parent = township_b
-    with pytest.raises(ValidationError):
-        village_a.full_clean()
+    with translation.override("en"):  # the messages are lazy: read them in English too
+        with pytest.raises(ValidationError) as refused:
+            village_a.full_clean()
+        assert refused.value.message_dict == {"parent": ["A region cannot be moved to another parent."]}
 
 
 @pytest.mark.parametrize(
@@ -53,14 +60,20 @@ def test_bad_phone_numbers_are_refused_with_a_clear_message(raw):
 
 def test_a_handling_unit_role_needs_a_unit(township_a):
     role = RoleAssignment(user=UserFactory(), role=Role.HANDLING_UNIT, region=township_a)
-    with pytest.raises(ValidationError, match="unit"):
-        role.full_clean()
+    with translation.override("en"):  # the messages are lazy: read them in English too
+        with pytest.raises(ValidationError) as refused:
+            role.full_clean()
+        assert refused.value.message_dict == {"unit": ["Handling-unit staff must name their unit."]}
 
 
 def test_township_staff_are_anchored_at_a_township(county):
     role = RoleAssignment(user=UserFactory(), role=Role.TOWNSHIP_STAFF, region=county)
-    with pytest.raises(ValidationError, match="region"):
-        role.full_clean()
+    with translation.override("en"):  # the messages are lazy: read them in English too
+        with pytest.raises(ValidationError) as refused:
+            role.full_clean()
+        assert refused.value.message_dict == {
+            "region": ["A Township staff is anchored at: Township / street."]
+        }
 
 
 def test_a_role_is_held_once_per_anchor(clerk_a, township_a):

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 
 from proposals import deadlines, services
 from proposals.models import CalendarYear, Category, DeadlinePolicy, Extension, Ticket, WorkCalendarDay
-from tests.helpers import reload
+from tests.helpers import refusal, reload
 
 TZ = timezone.get_default_timezone()
 
@@ -162,10 +162,15 @@ def test_a_refused_extension_leaves_the_due_time_alone(assign, unit_a_staff, cle
 def test_an_extension_is_refused_after_the_due_time(assign, unit_a_staff):
     ticket = assign(at(2026, 3, 2, 9))
     late = end_of(2026, 3, 12) + datetime.timedelta(seconds=1)
-    with time_machine.travel(late, tick=False), pytest.raises(ValidationError):
+    with (
+        time_machine.travel(late, tick=False),
+        translation.override("en"),
+        pytest.raises(ValidationError) as refused,
+    ):
         services.extension_request(
             actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 20), reason="来不及"
         )
+    assert refusal(refused.value) == ["An extension must be asked for before the reply is due."]
     assert not Extension.objects.exists()
     assert not reload(ticket).events.filter(move="request_extension").exists()
 
@@ -372,10 +377,17 @@ def test_no_extension_may_be_asked_once_the_due_time_is_at_the_cap(assign, exten
     ticket = assign(at(2026, 1, 31))
     extend(ticket, datetime.date(2026, 3, 31), at(2026, 2, 2))
     assert reload(ticket).due_at == end_of(2026, 2, 28)
-    with time_machine.travel(at(2026, 2, 20), tick=False), pytest.raises(ValidationError):
+    with (
+        time_machine.travel(at(2026, 2, 20), tick=False),
+        translation.override("en"),
+        pytest.raises(ValidationError) as refused,
+    ):
         services.extension_request(
             actor=unit_a_staff, ticket=reload(ticket), until=datetime.date(2026, 3, 10), reason="还需时间"
         )
+    assert refusal(refused.value) == [
+        "The reply is already due on the latest date allowed: one month after assignment."
+    ]
     assert Extension.objects.filter(decision="pending").count() == 0
 
 
@@ -385,6 +397,9 @@ def test_an_approved_extension_never_moves_the_due_time_earlier(assign, extend, 
     DeadlinePolicy.objects.create(county=county, effective_from=datetime.date(2026, 1, 1), reply_days=35)
     ticket = assign(at(2026, 3, 2))
     assert ticket.due_at == end_of(2026, 4, 6)
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         extend(ticket, datetime.date(2026, 4, 20), at(2026, 3, 5))
+    assert refusal(refused.value) == [
+        "The reply is already due on the latest date allowed: one month after assignment."
+    ]
     assert reload(ticket).due_at == end_of(2026, 4, 6)

@@ -5,12 +5,12 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from proposals import services
 from proposals.models import Rating, Ticket
 from proposals.transitions import Conflict, InvalidMove, Status
-from tests.helpers import reload
+from tests.helpers import refusal, reload
 
 TZ = timezone.get_default_timezone()
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -88,8 +88,9 @@ def test_a_matter_answered_on_the_spot_does_not_become_a_ticket(make_ticket, tow
     matter = ReceptionMatter.objects.create(
         reception=reception, content="路灯", answered_on_spot=True, answer="已修"
     )
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         make_ticket(reception_matter=matter)
+    assert refusal(refused.value) == ["This matter was answered on the spot; it does not become a ticket."]
     assert not Ticket.objects.exists()
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from liaison.roles import Role
 from studios import rosters, services
@@ -30,7 +30,7 @@ from tests.factories import (
     studio_with_reps,
     user_with_role,
 )
-from tests.helpers import reload
+from tests.helpers import refusal, reload
 
 D = datetime.date
 
@@ -83,10 +83,15 @@ class TestRuleDates:
         ]  # Feb has four
 
     def test_a_rule_checks_its_own_fields(self):
-        with pytest.raises(ValidationError):
-            rule(kind="reception_day", days_of_month="10,32").clean()
-        with pytest.raises(ValidationError):
-            rule(kind="thematic", weekday=2, week_of_month=None).clean()
+        with translation.override("en"):
+            with pytest.raises(ValidationError) as refused:
+                rule(kind="reception_day", days_of_month="10,32").clean()
+            assert refusal(refused.value) == {
+                "days_of_month": ["List days between 1 and 31, separated by commas."]
+            }
+            with pytest.raises(ValidationError) as refused:
+                rule(kind="thematic", weekday=2, week_of_month=None).clean()
+            assert refusal(refused.value) == {"week_of_month": ["Choose which week of the month."]}
 
 
 def generate(user, studios, start, end):
@@ -233,8 +238,9 @@ class TestPublishAndChange:
     def test_an_empty_period_cannot_be_published(self, clerk_a, township_a):
         studio = studio_with_reps(township_a, 1)
         period = RosterPeriod.objects.create(studio=studio, start=D(2027, 1, 1), end=D(2027, 1, 31))
-        with pytest.raises(ValidationError):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
             services.period_publish(actor=clerk_a, period=period)
+        assert refusal(refused.value) == ["There is nothing to publish: generate the roster first."]
 
     def test_a_published_duty_changes_only_with_a_reason(self, published, clerk_a):
         slot = DutySlot.objects.order_by("starts_at").first()
@@ -312,10 +318,11 @@ class TestAttendance:
 
     def test_a_substitute_is_required_and_checked(self, published, clerk_a):
         assignment = SlotAssignment.objects.order_by("slot__starts_at").first()
-        with pytest.raises(ValidationError):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
             services.attendance_mark(
                 actor=clerk_a, assignment=assignment, expected="pending", attendance="substituted"
             )
+        assert refusal(refused.value) == {"substitute": ["Name the representative who stood in."]}
         other = (
             StudioAssignment.objects.exclude(representative=assignment.representative).first().representative
         )
