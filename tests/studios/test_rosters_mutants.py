@@ -1,14 +1,16 @@
 """Roster generation edges that mutation testing (`make mutate`) found untested: the first weekday of
 a month, months across a new year, a leave's last day, inactive rules, a second period of the same
-studio, the report of studios without rules, and the wording of a problem."""
+studio, duties already taken at another studio, the report of studios without rules, the audit, and
+the wording of a problem."""
 
 import datetime
 
 import pytest
 from django.utils import translation
 
+from liaison.models import AuditEvent
 from studios import rosters
-from studios.models import DutySlot, Leave, RosterPeriod, Studio
+from studios.models import DutySlot, Leave, RosterPeriod, Studio, StudioAssignment
 from tests.factories import RuleFactory, studio_with_reps
 
 D = datetime.date
@@ -75,3 +77,30 @@ def test_a_problem_says_where_when_and_how_many(clerk_a, township_a):
         assert str(report.problems[0]) == (
             "Short-handed, 2027-01-02, Regular duty: 2 representatives needed, 1 available"
         )
+
+
+def test_generating_a_roster_is_audited_with_who_and_where(clerk_a, township_a):
+    studio = studio_with_reps(township_a, 1)
+    RuleFactory(studio=studio)
+    report = generate(clerk_a, D(2027, 1, 1), D(2027, 1, 31))
+    event = AuditEvent.objects.get(verb="roster.generated")
+    assert (event.actor, event.region_id, event.subject_id) == (
+        clerk_a,
+        township_a.pk,
+        str(report.written[0].pk),
+    )
+
+
+def test_duties_at_another_studio_generated_earlier_are_respected(clerk_a, township_a):
+    one, two = studio_with_reps(township_a, 1), studio_with_reps(township_a, 1)
+    shared = one.assignments.get().representative
+    StudioAssignment.objects.create(studio=two, representative=shared, start=D(2024, 1, 1))
+    RuleFactory(studio=one), RuleFactory(studio=two, reps_per_slot=2)
+    rosters.generate(
+        actor=clerk_a, studios=Studio.objects.filter(pk=one.pk), start=D(2027, 1, 1), end=D(2027, 1, 9)
+    )
+    report = rosters.generate(
+        actor=clerk_a, studios=Studio.objects.filter(pk=two.pk), start=D(2027, 1, 1), end=D(2027, 1, 9)
+    )
+    # The shared rep is on duty at the first studio both Saturdays: the second cannot have two.
+    assert [(p.date, p.found) for p in report.problems] == [(D(2027, 1, 2), 1), (D(2027, 1, 9), 1)]
