@@ -208,5 +208,8 @@ def test_the_results_page_runs_the_same_queries_for_10_and_1000(
     with django_assert_num_queries(len(ten)):
         assert len(titles(client.get(RESULTS, {"page": 3}).content.decode())) == 20
     with django_assert_num_queries(len(ten)):
-        client.get(RESULTS, {"q": "路灯", "township": township_a.pk, "year": 2026})
+        found = titles(
+            client.get(RESULTS, {"q": "路灯", "township": township_a.pk, "year": 2026}).content.decode()
+        )
+    assert len(found) == 20 and all(title.startswith("路灯") for title in found)  # a full page of 324
     assert len(ten) <= 6

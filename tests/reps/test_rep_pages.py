@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -280,7 +281,10 @@ def test_the_duty_page_runs_the_same_queries_for_10_and_1000_reps(
     visit(reps[0], [contact], datetime.date(2026, 3, 1), recorded_by=clerk_a)
     client.force_login(clerk_a)
     with django_assert_num_queries(16):  # 15 for the page, 1 for the header's unread-notification badge
-        assert client.get(reverse("reps:duty")).status_code == 200
+        response = client.get(reverse("reps:duty"))
+    assert response.status_code == 200
+    shown = re.findall(r"<td><a href=\"[^\"]+\">(代表\d+)</a>", response.content.decode())
+    assert len(shown) == len(set(shown)) == min(size, 50)  # one row per rep, a page of 50
 
 
 class TestAdmin:

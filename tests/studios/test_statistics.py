@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 from collections import Counter, defaultdict
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -333,12 +334,25 @@ def test_the_page_runs_the_same_queries_for_10_and_500_studios(
         response = client.get(URL, {"kind": "quarter", "year": YEAR, "n": 3, **params})
     assert response.status_code == 200
     if "format" in params:
-        assert response.content.startswith(b"PK")
+        from openpyxl import load_workbook
+
+        names = [
+            row[0] for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)
+        ]
+        assert sorted(names[1:-1], key=lambda name: int(name[3:])) == [f"工作室{i}" for i in range(size)]
         return
     totals = response.context["totals"]
     assert (totals.slots, totals.attended, totals.people, totals.tickets) == (6, 6, 12, 3)
     assert len(totals.studios) == size
     assert len(response.context["rows"]) == (1 if params.get("by") == "township" else size)
+    # Rendered, not only computed: every studio's row (or the one township's) is on the page.
+    html = response.content.decode()
+    if params.get("by") == "township":
+        assert html.count(f"<td>{township_a.name}</td>") == 1
+    else:
+        assert sorted(set(re.findall(r">(工作室\d+)<", html)), key=lambda name: int(name[3:])) == [
+            f"工作室{i}" for i in range(size)
+        ]
 
 
 def test_the_excel_export_equals_the_page(client, liaison_office, county_year, in_september):
@@ -350,7 +364,9 @@ def test_the_excel_export_equals_the_page(client, liaison_office, county_year, i
     export = client.get(URL, {**params, "format": "xlsx"})
     assert export.status_code == 200
     assert export["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert export["Content-Disposition"] == "attachment; filename*=UTF-8''" + quote("接访统计表-2026年度.xlsx")
+    assert export["Content-Disposition"] == "attachment; filename*=UTF-8''" + quote(
+        "接访统计表-2026年度.xlsx"
+    )
     sheet = load_workbook(io.BytesIO(export.content)).active
     values = list(sheet.iter_rows(values_only=True))
     assert len(values[0]) == 8
