@@ -31,8 +31,11 @@ from tests.helpers import ROOT, project_env
 # no example database to carry between runs) and prints the blob that reproduces a failure;
 # "dev" keeps Hypothesis's random search and its local .hypothesis/ database. Neither has a
 # deadline: two shared cores and a real database make timings meaningless.
+# Both derive from Hypothesis's own defaults: without a parent, a profile would inherit whatever
+# is loaded now (Hypothesis itself loads its "ci" profile when it sees CI set).
 settings.register_profile(
     "ci",
+    settings.get_profile("default"),
     derandomize=True,
     max_examples=50,
     deadline=None,
@@ -40,7 +43,7 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None)
+settings.register_profile("dev", settings.get_profile("default"), deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
