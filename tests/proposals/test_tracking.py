@@ -206,6 +206,7 @@ def test_a_rating_without_a_score_is_shown_again(ticket, clerk_a, unit_a, unit_a
     client = tracking(ticket)
     response = client.post(TICKET_PAGE, {"score": "great", "comment": "好"})
     assert response.status_code == 200 and 'id="rating-form"' in response.content.decode()
+    assert set(response.context["form"].errors) == {"score"}
     assert not Rating.objects.exists()
 
 
@@ -215,6 +216,9 @@ def test_a_rating_before_the_reply_is_forwarded_is_refused(ticket, clerk_a, unit
     client = tracking(ticket)
     response = client.post(TICKET_PAGE, {"score": "satisfied"}, follow=True)
     assert response.status_code == 200 and not Rating.objects.exists()
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        refused = gettext("This reply has already been rated by you, or cannot be rated now.")
+    assert [(m.level_tag, m.message) for m in response.context["messages"]] == [("error", refused)]
     assert "alert-danger" in response.content.decode()
 
 

@@ -67,6 +67,7 @@ class TestRepresentativesOwnPages:
         stranger = Contact.objects.get(name="别人的联系人")
         response = as_rep.post(reverse("reps:visit_new"), visit_post([my_contacts[0], stranger]))
         assert response.status_code == 200
+        assert set(response.context["form"].errors) == {"contacts"}
         assert not HomeVisit.objects.exists()
 
     def test_an_answer_on_the_spot_needs_the_answer(self, as_rep, my_contacts):

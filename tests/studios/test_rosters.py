@@ -414,6 +414,7 @@ class TestPages:
         }
         response = client.post(reverse("studios:slot_edit", args=[slot.pk]), data)
         assert response.status_code == 200 and not SlotChange.objects.exists()
+        assert set(response.context["form"].errors) == {"reason"}
         data["reason"] = "代表生病"
         assert client.post(reverse("studios:slot_edit", args=[slot.pk]), data).status_code == 302
         assert SlotChange.objects.get().reason == "代表生病"
