@@ -49,7 +49,7 @@ class World:
     leaves: dict[int, list[Span]]
     busy: dict[int, set[datetime.date]]  # duties elsewhere
 
-    def __repr__(self) -> str:  # unsaved rules have no studio for their own repr
+    def __repr__(self) -> str:  # a falsifying example, short enough to read
         rules = [
             {
                 f: getattr(r, f)
