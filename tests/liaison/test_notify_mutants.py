@@ -1,17 +1,21 @@
 """Notification edges that mutation testing (`make mutate`) found untested: registering kinds, the
 generic message, the retry schedule, what the dispatcher enqueues (and that a broker outage does not
-fail it), the order and limit of claims, and the operator's tally of outcomes."""
+fail it), the order and limit of claims, the operator's tally of outcomes, the email's link, a long
+error, the inbox order, and a staff resend."""
 
 import logging
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from liaison import notify, tasks
-from liaison.models import Delivery, Notification
+from liaison import channels, notify, tasks
+from liaison.models import AuditEvent, Delivery, Notification
 from liaison.notify import Kind
+from tests.helpers import reload
 from tests.liaison.test_notifications import SMS_ONLY, issue_news, people, render_user_news
 
 NOW = timezone.now().replace(microsecond=0)
@@ -93,3 +97,105 @@ def test_the_operator_run_tallies_every_retry_and_error(db, monkeypatch, caplog)
         assert notify.deliveries_send_now(now=NOW) == {"retry": 2, "error": 2}
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert logged == [f"delivery {rows[1].pk} could not be sent", f"delivery {rows[3].pk} could not be sent"]
+
+
+def test_an_email_ends_with_the_link_to_its_page(db, mailoutbox):
+    (user,) = people(1)
+    issue_news([user])
+    email = Delivery.objects.get(channel="email")
+    with override_settings(SITE_URL="https://liaison.example.cn/"):
+        assert notify.delivery_send(delivery_id=email.pk, now=NOW) == "sent"
+    assert mailoutbox[0].body == f"subject {user.pk}\n\nhttps://liaison.example.cn/reps/?about={user.pk}"
+
+
+def test_a_long_error_is_kept_to_2000_characters(db, monkeypatch):
+    (user,) = people(1)
+    issue_news([user], kind=SMS_ONLY)
+    sms = Delivery.objects.get()
+
+    def refuse(**kwargs):
+        raise channels.ChannelError("x" * 2500, permanent=True)
+
+    monkeypatch.setattr(notify.channels, "send_sms", refuse)
+    assert notify.delivery_send(delivery_id=sms.pk, now=NOW) == "failed"
+    assert reload(sms).last_error == "x" * 2000
+
+
+def test_a_delivery_that_is_gone_is_missing(db):
+    assert notify.delivery_send(delivery_id=987654321, now=NOW) == "missing"
+
+
+def test_issuing_with_nothing_to_deliver_asks_no_worker(db, django_capture_on_commit_callbacks):
+    (user,) = people(1, is_active=False)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert issue_news([user]) == 1
+    assert callbacks == []
+
+
+def test_a_broker_outage_does_not_fail_the_issuing(db, monkeypatch, django_capture_on_commit_callbacks):
+    def down():
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.dispatch_deliveries, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert issue_news(people(1)) == 1
+    assert len(callbacks) == 1
+
+
+def test_an_unregistered_kind_keeps_its_code_and_a_render_must_answer_each_row(db, kinds):
+    assert notify.kind("test.unheard_of").code == "test.unheard_of"
+    notify.register(Kind("test.short", lambda notifications: []))
+    issue_news(people(1), kind="test.short")
+    with pytest.raises(ValueError, match="zip"):
+        notify.render_messages(list(Notification.objects.all()))
+
+
+def test_issue_wants_values_querysets(db):
+    with pytest.raises(TypeError, match="expected a .values"):
+        notify.issue(kind=SMS_ONLY, subject_type="liaison.user", subjects=[], recipients=[], now=NOW)
+
+
+def test_the_inbox_is_newest_first_by_time(db):
+    (user,) = people(1)
+    issue_news([user], period="a")
+    issue_news([user], period="b")
+    older, newer = Notification.objects.order_by("pk")
+    Notification.objects.filter(pk=newer.pk).update(created_at=older.created_at - timedelta(days=1))
+    assert list(notify.inbox(user)) == [older, newer]
+
+
+@pytest.fixture
+def failed(db):
+    (user,) = people(1)
+    issue_news([user], kind=SMS_ONLY)
+    Delivery.objects.update(status="failed", attempts=6, last_error="blocked")
+    return Delivery.objects.get()
+
+
+def test_staff_resend_a_failed_delivery_now(failed, clerk_a, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(tasks.deliver, "delay", sent.append)
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        notify.delivery_resend(actor=clerk_a, delivery=failed)
+    assert (failed.status, failed.attempts) == ("pending", 0)
+    row = reload(failed)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, NOW + notify.CLAIM_LEASE)
+    assert sent == [failed.pk]
+    event = AuditEvent.objects.get(verb="delivery.resent")
+    assert event.data == {"attempts": 6, "last_error": "blocked"}
+
+
+def test_a_resend_survives_a_broker_outage(failed, clerk_a, monkeypatch, django_capture_on_commit_callbacks):
+    def down(delivery_id):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.deliver, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.delivery_resend(actor=clerk_a, delivery=failed)
+    assert reload(failed).status == "pending"
+
+
+def test_only_a_failed_delivery_is_resent(failed, clerk_a):
+    Delivery.objects.update(status="sent")
+    notify.delivery_resend(actor=clerk_a, delivery=reload(failed))
+    assert reload(failed).status == "sent" and not AuditEvent.objects.filter(verb="delivery.resent").exists()
