@@ -40,6 +40,19 @@ def test_history_and_delete_of_another_townships_unit_are_404(as_clerk_a, unit_b
     )
 
 
+def refusals(response) -> set[str]:
+    """The fields an admin add page refused: the main form's, and each inline form's as prefix-i-field."""
+    assert response.status_code == 200  # the form again, with its errors
+    refused = set(response.context["adminform"].form.errors)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for i, form in enumerate(formset.forms):
+            refused |= {f"{formset.prefix}-{i}-{field}" for field in form.errors}
+        if formset.non_form_errors():
+            refused.add(formset.prefix)
+    return refused
+
+
 def test_user_changelist_and_change_page_are_scoped(as_clerk_a, clerk_b, rep_a):
     page = as_clerk_a.get(reverse("admin:liaison_user_changelist")).content.decode()
     assert rep_a.username in page and clerk_b.username not in page
@@ -50,6 +63,7 @@ def test_a_unit_cannot_be_created_in_another_township(as_clerk_a, township_a, to
     url = reverse("admin:liaison_handlingunit_add")
     response = as_clerk_a.post(url, {"name": "冒名单位", "region": township_b.pk, "is_active": "on"})
     assert response.status_code == 200  # the form again, with an error
+    assert refusals(response) == {"region"}  # not a township of theirs
     assert not HandlingUnit.objects.filter(name="冒名单位").exists()
     response = as_clerk_a.post(url, {"name": "自己的单位", "region": township_a.pk, "is_active": "on"})
     assert response.status_code == 302
@@ -76,7 +90,7 @@ def new_user_form(**role):
 
 def test_a_clerk_creates_a_user_together_with_a_role_in_their_township(as_clerk_a, township_a):
     url = reverse("admin:liaison_user_add")
-    assert as_clerk_a.post(url, new_user_form()).status_code == 200  # no role: refused
+    assert refusals(as_clerk_a.post(url, new_user_form())) == {"roles-0-role", "roles-0-region"}  # no role
     assert not User.objects.filter(username="newbie").exists()
     response = as_clerk_a.post(url, new_user_form(role=Role.REPRESENTATIVE, region=township_a.pk))
     assert response.status_code == 302
@@ -89,7 +103,7 @@ def test_a_clerk_cannot_grant_the_liaison_office_role(as_clerk_a, county):
     response = as_clerk_a.post(
         reverse("admin:liaison_user_add"), new_user_form(role=Role.LIAISON_OFFICE, region=county.pk)
     )
-    assert response.status_code == 200
+    assert refusals(response) == {"roles-0-role", "roles-0-region"}  # not theirs to grant
     assert not User.objects.filter(username="newbie").exists()
 
 
@@ -98,7 +112,7 @@ def test_a_clerk_cannot_anchor_a_role_in_another_township(as_clerk_a, township_b
         reverse("admin:liaison_user_add"),
         new_user_form(role=Role.REPRESENTATIVE, region=township_b.pk),
     )
-    assert response.status_code == 200
+    assert refusals(response) == {"roles-0-region"}
     assert "选择一个有效的选项" in response.content.decode()
     assert not User.objects.filter(username="newbie").exists()
 

@@ -225,6 +225,7 @@ class TestAdHocReceptions:
             f"{reverse('studios:reception_new')}?studio={studio.pk}", reception_post([other_rep])
         )
         assert response.status_code == 200 and not Reception.objects.exists()
+        assert set(response.context["form"].errors) == {"representatives"}
         with pytest.raises(PermissionDenied):
             record(rep_a, studio, [other_rep])
 
@@ -265,6 +266,7 @@ class TestValidation:
         response = client.post(reverse("studios:slot_reception", args=[slot.pk]), data)
         page = response.content.decode()
         assert response.status_code == 200 and not Reception.objects.exists()
+        assert [set(f.errors) for f in response.context["matters"].forms] == [{"answer"}, set()]
         assert "请说明现场答复的内容" in page  # "Say what was answered on the spot."
         assert "村口路灯不亮" in page and "希望增设公交站" in page and "张大爷" in page  # typed values kept
         assert 'value="3"' in page
@@ -282,6 +284,7 @@ class TestValidation:
         )
         response = client.post(reverse("studios:slot_reception", args=[slot.pk]), data)
         assert response.status_code == 200 and not Reception.objects.exists()
+        assert set(response.context["form"].errors) == {"people_received"}
         assert "李大妈" in response.content.decode()
         with pytest.raises(ValidationError) as caught:
             record(
@@ -315,7 +318,9 @@ class TestValidation:
         }
 
     def test_the_service_stores_the_visitor_phone_normalised(self, officer, studio, my_rep):
-        reception = record(officer, studio, [my_rep], visitors=[VisitorInput(" 张大爷 ", "+86 138-1234-5678")])
+        reception = record(
+            officer, studio, [my_rep], visitors=[VisitorInput(" 张大爷 ", "+86 138-1234-5678")]
+        )
         assert list(reception.visitors.values_list("name", "phone")) == [("张大爷", "13812345678")]
 
     def test_a_matter_is_answered_or_ticketed_not_both_nor_neither(self, officer, studio, my_rep):
@@ -334,6 +339,7 @@ class TestValidation:
         data = reception_post([my_rep], **{"matters-1-handling": ""})
         response = client.post(reverse("studios:slot_reception", args=[slot.pk]), data)
         assert response.status_code == 200 and not Reception.objects.exists()
+        assert [set(f.errors) for f in response.context["matters"].forms] == [set(), {"handling"}]
 
 
 class TestPhotos:
