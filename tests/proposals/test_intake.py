@@ -330,7 +330,11 @@ uploads = st.builds(
 
 
 @pytest.mark.django_db
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The profile (tests/conftest.py) sets the examples and the deadline; every example may share the
+# fixtures, as each one only posts a form to the same township.
+@hsettings(
+    suppress_health_check=[*hsettings.default.suppress_health_check, HealthCheck.function_scoped_fixture]
+)
 @given(
     title=text,
     content=text,
