@@ -669,6 +669,7 @@ class TestRegistering:
             reverse("proposals:create"), ticket_post(township=township_a.pk, **{"proposers-0-phone": "12345"})
         )
         assert response.status_code == 200 and Ticket.objects.count() == 0
+        assert [set(f.errors) for f in response.context["proposers"].forms] == [{"phone"}]
         html = response.content.decode()
         assert "菜市场噪音扰民" in html and "Enter a mainland mobile number" in html
 
@@ -676,6 +677,7 @@ class TestRegistering:
         client.force_login(clerk_a)
         response = client.post(reverse("proposals:create"), ticket_post(township=township_b.pk))
         assert response.status_code == 200 and Ticket.objects.count() == 0
+        assert set(response.context["form"].errors) == {"township"}
 
     def test_a_rep_registers_what_they_collected_as_its_representative(
         self, client, rep_a, my_rep, township_a
@@ -692,6 +694,7 @@ class TestRegistering:
             reverse("proposals:create"), ticket_post(township=township_a.pk, kind="motion")
         )
         assert "A formal motion is made by a representative." in response.content.decode()
+        assert set(response.context["form"].errors) == {"representative"}
         assert Ticket.objects.count() == 0
 
     def test_a_motion_is_co_signed_by_other_reps(self, client, rep_a, my_rep, other_rep, township_a):
@@ -705,7 +708,8 @@ class TestRegistering:
     def test_a_studio_officer_registers_for_their_studio(self, client, officer, studio, township_a):
         client.force_login(officer)
         response = client.post(reverse("proposals:create"), ticket_post(township=township_a.pk))
-        assert response.status_code == 200 and Ticket.objects.count() == 0  # the studio is asked for
+        assert response.status_code == 200 and Ticket.objects.count() == 0
+        assert set(response.context["form"].errors) == {"studio"}
         client.post(reverse("proposals:create"), ticket_post(township=township_a.pk, studio=studio.pk))
         assert Ticket.objects.get().studio == studio
 
