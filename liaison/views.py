@@ -12,18 +12,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from liaison import notify
+from liaison import notify, todo
 from liaison.forms import NotificationSettingsForm
 from liaison.health import run_checks
 from liaison.models import Heartbeat, Notification, RoleAssignment
 
 
 def home(request):
-    """The landing page: the product's public entry points, and for staff their roles."""
-    roles = []
+    """The landing page: for visitors the public entry points; for a signed-in user what waits
+    for them (``liaison.todo``), then their roles."""
+    roles, sections = [], []
     if request.user.is_authenticated:
         roles = RoleAssignment.objects.filter(user=request.user).select_related("region", "unit")
-    return render(request, "liaison/home.html", {"roles": roles})
+        sections = todo.sections_for(request.user, now=timezone.now())
+    return render(request, "liaison/home.html", {"roles": roles, "sections": sections})
 
 
 @never_cache

@@ -7,9 +7,12 @@ class ProposalsConfig(AppConfig):
     verbose_name = _("Suggestion tickets")
 
     def ready(self) -> None:
-        from liaison import navigation
+        from liaison import navigation, todo
         from liaison.roles import Role, crud, grant
         from proposals import notifications  # noqa: F401  (registers the ticket notification kinds)
+        from proposals import todo as proposals_todo
+
+        todo.register("proposals", proposals_todo.sections, order=10)
 
         grant(
             Role.LIAISON_OFFICE,

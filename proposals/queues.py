@@ -99,17 +99,17 @@ def _under(scope: Scope, role: str) -> Q:
     return q
 
 
-def _pending_extension() -> Exists:
+def pending_extension() -> Exists:
     return Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.PENDING))
 
 
 def _reviewing(assigned_by: str) -> Q:
     return Q(assigned_by=assigned_by) & (
-        Q(status__in=TO_REVIEW) | (Q(status__in=WITH_UNIT) & Q(_pending_extension()))
+        Q(status__in=TO_REVIEW) | (Q(status__in=WITH_UNIT) & Q(pending_extension()))
     )
 
 
-def _unit_holds(unit_ids, *, role: str, opinion_pending: bool = False) -> Exists:
+def unit_holds(unit_ids, *, role: str, opinion_pending: bool = False) -> Exists:
     held = Assignment.objects.filter(
         ticket=OuterRef("pk"), unit_id__in=unit_ids, ended_at__isnull=True, role=role
     )
@@ -122,7 +122,7 @@ def co_opinion_pending(scope: Scope) -> Exists | None:
     """Whether one of the user's units is a co-unit that has not filed its opinion (per row)."""
     if not scope.unit_ids:
         return None
-    return _unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True)
+    return unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True)
 
 
 def rep_to_rate(user) -> Q:
@@ -146,8 +146,8 @@ def queue_filter(key: str, user) -> Q:
         if not scope.unit_ids:
             return NOTHING
         return Q(status__in=WITH_UNIT) & (
-            Q(_unit_holds(scope.unit_ids, role=Assignment.Role.LEAD))
-            | Q(_unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True))
+            Q(unit_holds(scope.unit_ids, role=Assignment.Role.LEAD))
+            | Q(unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True))
         )
     if key == "mine":
         co_signed = Ticket.co_signers.through.objects.filter(

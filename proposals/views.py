@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from liaison.exports import xlsx_response
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
-from proposals import deadlines, services
+from proposals import deadlines, services, todo
 from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterForm, parse_version, version_of
 from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
 from proposals.queues import BY_KEY, co_opinion_pending, counts, queue_filter, queues_for, rep_to_rate
@@ -105,6 +105,14 @@ def _filtered(request):
     if chosen.get("township"):
         tickets = tickets.filter(township=chosen["township"])
     kept = {"queue": key}
+    # A to-do item of the home page (proposals.todo): the same filter that counted it there.
+    todo_key = request.GET.get("todo", "")
+    if todo_key:
+        item = todo.BY_KEY.get(todo_key)
+        if item is None or item.queue != key or item not in todo.items_for(user):
+            raise Http404
+        tickets = tickets.filter(item.rule(user, timezone.now()))
+        kept["todo"] = todo_key
     for name in ("q", "status", "category", "timeliness", "township"):
         value = request.GET.get(name, "").strip()
         if value and chosen.get(name):
@@ -144,6 +152,7 @@ def workspace(request):
         {
             "queues": [(q, counted.get(q.key, 0)) for q in queues],
             "current": current,
+            "todo_label": todo.BY_KEY[kept["todo"]].label if "todo" in kept else "",
             "form": form,
             "townships_shown": townships_shown,
             "page": page,

@@ -7,9 +7,12 @@ class RepsConfig(AppConfig):
     verbose_name = _("Representatives")
 
     def ready(self) -> None:
-        from liaison import navigation
+        from liaison import navigation, todo
         from liaison.roles import Role, crud, grant
         from reps import notifications
+        from reps import todo as reps_todo
+
+        todo.register("reps", reps_todo.sections, order=30)
 
         notifications.register()
 

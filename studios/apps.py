@@ -7,9 +7,12 @@ class StudiosConfig(AppConfig):
     verbose_name = _("Studios and duty rosters")
 
     def ready(self) -> None:
-        from liaison import navigation
+        from liaison import navigation, todo
         from liaison.roles import STAFF_ROLES, Role, crud, grant
         from studios import duties, notifications
+        from studios import todo as studios_todo
+
+        todo.register("studios", studios_todo.sections, order=20)
 
         duties.register()
         notifications.register()

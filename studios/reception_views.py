@@ -28,7 +28,6 @@ from studios.models import (
     OpinionReport,
     Reception,
     ReceptionMatter,
-    RosterPeriod,
     SlotAssignment,
     Studio,
 )
@@ -43,6 +42,7 @@ from studios.receptions import (
     recordable_studios,
 )
 from studios.services import may_manage_studio
+from studios.todo import awaiting_record
 
 PAGE_SIZE = 30
 RECORDER_ROLES = STAFF_ROLES | {Role.STUDIO_OFFICER, Role.REPRESENTATIVE}
@@ -317,21 +317,6 @@ def _search(receptions, text: str):
     )
 
 
-def _awaiting_record(user, now: datetime.datetime):
-    """Recent published duties with no record yet: the studios the user manages, or their own."""
-    slots = DutySlot.objects.filter(
-        period__status=RosterPeriod.Status.PUBLISHED,
-        starts_at__lte=now,
-        starts_at__gte=now - datetime.timedelta(days=14),
-    ).exclude(Exists(Reception.objects.filter(slot=OuterRef("pk"))))
-    if not user.scope.sees_all:
-        own = SlotAssignment.objects.filter(slot=OuterRef("pk")).filter(
-            Q(representative__user=user) | Q(substitute__user=user)
-        )
-        slots = slots.filter(Q(studio__in=Studio.objects.visible_to(user)) | Q(Exists(own)))
-    return slots.select_related("studio").order_by("-starts_at")[:5]
-
-
 @login_required
 def reception_list(request):
     user = request.user
@@ -360,7 +345,7 @@ def reception_list(request):
         .order_by("-starts_at", "-id")
     )
     page = Paginator(receptions, PAGE_SIZE).get_page(request.GET.get("page"))
-    awaiting = _awaiting_record(user, timezone.now())
+    awaiting = awaiting_record(user, timezone.now()).select_related("studio").order_by("-starts_at")[:5]
     return render(
         request,
         "studios/reception_list.html",
