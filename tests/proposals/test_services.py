@@ -16,6 +16,7 @@ from proposals.files import clean_attachment
 from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
 from proposals.transitions import Conflict, InvalidMove
 from tests.factories import CountyFactory, HandlingUnitFactory, StudioFactory, TownshipFactory
+from tests.helpers import refusal
 from tests.proposals.public_helpers import pdf_upload
 
 TZ = timezone.get_default_timezone()
@@ -78,8 +79,9 @@ def test_a_formal_motion_without_a_representative_is_refused(make_ticket):
 
 
 def test_a_ticket_must_be_registered_in_a_township(make_ticket, county, liaison_office):
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         make_ticket(actor=liaison_office, township=county)
+    assert refusal(refused.value) == {"township": ["Choose a township or street."]}
 
 
 def test_a_public_intake_without_a_name_and_phone_is_refused(make_ticket):
@@ -142,22 +144,25 @@ def test_the_township_may_not_assign_a_county_unit_or_another_townships_unit(
     ticket, clerk_a, county_unit, unit_b, unchanged
 ):
     for unit in (county_unit, unit_b):
-        with unchanged(), pytest.raises(ValidationError):
+        with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
             services.ticket_assign(actor=clerk_a, ticket=load(ticket), lead_unit=unit)
+        assert refusal(refused.value) == {"lead_unit": ["Choose units this office may assign to."]}
 
 
 def test_the_office_may_not_assign_a_unit_of_another_county(ticket, clerk_a, liaison_office, unchanged):
     services.ticket_forward_to_county(actor=clerk_a, ticket=load(ticket))
     elsewhere = HandlingUnitFactory(region=CountyFactory(name="别的县"))
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_assign(actor=liaison_office, ticket=load(ticket), lead_unit=elsewhere)
+    assert refusal(refused.value) == {"lead_unit": ["Choose units this office may assign to."]}
 
 
 def test_an_inactive_unit_cannot_be_assigned(ticket, clerk_a, unit_a, unchanged):
     unit_a.is_active = False
     unit_a.save()
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_assign(actor=clerk_a, ticket=load(ticket), lead_unit=unit_a)
+    assert refusal(refused.value) == {"lead_unit": ["Choose units this office may assign to."]}
 
 
 def test_a_co_unit_listed_twice_or_as_the_lead_is_refused(ticket, clerk_a, unit_a, unit_a2, unchanged):
@@ -168,8 +173,9 @@ def test_a_co_unit_listed_twice_or_as_the_lead_is_refused(ticket, clerk_a, unit_
 
 
 def test_a_ticket_cannot_be_merged_into_itself(ticket, clerk_a, unchanged):
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_merge(actor=clerk_a, ticket=load(ticket), into=load(ticket))
+    assert refusal(refused.value) == {"into": ["A ticket cannot be merged into itself."]}
 
 
 def test_a_ticket_cannot_be_merged_into_another_countys_ticket(ticket, clerk_a, category, unchanged):
@@ -177,16 +183,18 @@ def test_a_ticket_cannot_be_merged_into_another_countys_ticket(ticket, clerk_a, 
         title="别处", content="别处", category=category, source="phone",
         township=TownshipFactory(parent=CountyFactory()), tracking_code="BBBBBBBBBB",
     )  # fmt: skip
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_merge(actor=clerk_a, ticket=load(ticket), into=elsewhere)
+    assert refusal(refused.value) == {"into": ["Choose a ticket you can see in the same county."]}
 
 
 def test_a_ticket_cannot_be_merged_into_one_its_staff_cannot_see(
     ticket, make_ticket, clerk_a, township_b, unchanged
 ):
     in_b = make_ticket(township=township_b, actor=None, source="intake")
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_merge(actor=clerk_a, ticket=load(ticket), into=in_b)
+    assert refusal(refused.value) == {"into": ["Choose a ticket you can see in the same county."]}
 
 
 def test_merging_closes_the_ticket_and_points_at_the_other(ticket, make_ticket, clerk_a):
@@ -196,8 +204,14 @@ def test_merging_closes_the_ticket_and_points_at_the_other(ticket, make_ticket, 
     assert (merged.status, merged.resolution, merged.merged_into_id) == ("closed", "merged", other.pk)
     assert merged.events.get(move="merge").data["into"] == other.pk
     third = make_ticket(title="第三个")
-    with pytest.raises(ValidationError):  # not into a ticket that was itself merged
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError) as refused,
+    ):  # not into a ticket that was itself merged
         services.ticket_merge(actor=clerk_a, ticket=load(third), into=merged)
+    assert refusal(refused.value) == {
+        "into": ["That ticket was itself merged; choose the one it was merged into."]
+    }
 
 
 def test_explaining_needs_the_explanation(ticket, clerk_a, unchanged):
@@ -246,19 +260,22 @@ def test_a_return_needs_a_reason(ticket, walk, unit_a_staff, unchanged):
 
 def test_step_one_needs_how_and_a_date_not_in_the_future(ticket, walk, unit_a_staff, unchanged):
     signed = walk(ticket, "signed")
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_contact(
             actor=unit_a_staff, ticket=load(signed), how=" ", contacted_on=timezone.localdate()
         )
+    assert refusal(refused.value) == {"how": ["Say how they were contacted."]}
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_contact(actor=unit_a_staff, ticket=load(signed), how="电话", contacted_on=tomorrow)
+    assert refusal(refused.value) == {"contacted_on": ["The date cannot be in the future."]}
 
 
 def test_step_two_needs_the_rep_consulted(ticket, walk, unit_a_staff, unchanged):
     contacted = walk(ticket, "contacted")
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_plan(actor=unit_a_staff, ticket=contacted, plan="更换灯具", rep_consulted=False)
+    assert refusal(refused.value) == {"rep_consulted": ["Consult the representative on the plan first."]}
 
 
 def test_a_reply_with_no_text_and_no_file_is_refused(ticket, walk, unit_a_staff, unchanged):
@@ -301,10 +318,15 @@ def test_the_lead_may_reply_once_the_co_units_time_is_up(ticket, walk, unit_a_st
     with time_machine.travel(START, tick=False):
         planned = walk(ticket, "planned")
     opinion_due = Assignment.objects.get(ticket=ticket, role="co").opinion_due_at
-    with time_machine.travel(opinion_due, tick=False), pytest.raises(ValidationError):
+    with (
+        time_machine.travel(opinion_due, tick=False),
+        translation.override("en"),
+        pytest.raises(ValidationError) as refused,
+    ):
         services.ticket_reply(
             actor=unit_a_staff, ticket=load(planned), text="已更换"
         )  # not yet: due this second
+    assert refusal(refused.value) == ["Waiting for the opinion of: 城关镇城建办 (or for their time to pass)."]
     with time_machine.travel(opinion_due + datetime.timedelta(seconds=1), tick=False):
         services.ticket_reply(actor=unit_a_staff, ticket=load(planned), text="已更换")
     assert load(ticket).status == "replied"
@@ -313,8 +335,9 @@ def test_the_lead_may_reply_once_the_co_units_time_is_up(ticket, walk, unit_a_st
 def test_a_co_unit_files_its_opinion_once(ticket, walk, unit_a2_staff):
     assigned = walk(ticket, "assigned")
     services.co_opinion_file(actor=unit_a2_staff, ticket=assigned, text="同意")
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.co_opinion_file(actor=unit_a2_staff, ticket=load(ticket), text="再次")
+    assert refusal(refused.value) == ["Your unit has already filed its opinion."]
     assert TicketEvent.objects.filter(ticket=ticket, move="co_opinion").count() == 1
 
 
@@ -334,26 +357,29 @@ def _ask(actor, ticket, day=datetime.date(2026, 3, 20)):
 
 def test_an_extension_cannot_be_asked_while_one_is_pending(assigned, unit_a_staff, unchanged):
     _ask(unit_a_staff, assigned)
-    with unchanged(assigned), pytest.raises(ValidationError):
+    with unchanged(assigned), translation.override("en"), pytest.raises(ValidationError) as refused:
         _ask(unit_a_staff, assigned, datetime.date(2026, 3, 25))
+    assert refusal(refused.value) == ["An extension request is already waiting for a decision."]
 
 
 def test_an_extension_must_ask_for_a_later_date(assigned, unit_a_staff, unchanged):
-    with unchanged(assigned), pytest.raises(ValidationError):
+    with unchanged(assigned), translation.override("en"), pytest.raises(ValidationError) as refused:
         _ask(unit_a_staff, assigned, datetime.date(2026, 3, 12))
+    assert refusal(refused.value) == {"until": ["Ask for a date after the current due date."]}
 
 
 def test_an_extension_cannot_be_decided_twice(assigned, unit_a_staff, clerk_a, liaison_office, unchanged):
     ext = _ask(unit_a_staff, assigned)
     stale_ext = Extension.objects.get(pk=ext.pk)
     services.extension_decide(actor=clerk_a, ticket=load(assigned), extension=ext, approve=True)
-    with unchanged(assigned), pytest.raises(ValidationError):
+    with unchanged(assigned), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.extension_decide(
             actor=liaison_office,
             ticket=load(assigned),
             extension=Extension.objects.get(pk=ext.pk),
             approve=False,
         )
+    assert refusal(refused.value) == ["There is no extension request to decide."]
     with unchanged(assigned), pytest.raises((ValidationError, Conflict)):
         services.extension_decide(
             actor=liaison_office, ticket=load(assigned), extension=stale_ext, approve=False
@@ -368,8 +394,9 @@ def test_an_extension_of_another_ticket_cannot_be_decided_here(
     with time_machine.travel(START, tick=False):
         other = walk(make_ticket(), "assigned")
     ext = _ask(unit_a_staff, other)
-    with pytest.raises(ValidationError):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.extension_decide(actor=clerk_a, ticket=load(assigned), extension=ext, approve=True)
+    assert refusal(refused.value) == ["There is no extension request to decide."]
     assert Extension.objects.get(pk=ext.pk).decision == "pending"
 
 
@@ -401,14 +428,16 @@ def test_a_proposer_of_another_ticket_may_not_rate(ticket, make_ticket, walk, un
 def test_each_rater_rates_once_per_round(ticket, walk, rep_a, unchanged):
     forwarded = walk(ticket, "forwarded")
     services.ticket_rate(ticket=forwarded, actor=rep_a, score="satisfied")
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_rate(ticket=load(ticket), actor=rep_a, score="dissatisfied")
+    assert refusal(refused.value) == ["This reply has already been rated by you."]
 
 
 def test_a_rating_needs_a_score(ticket, walk, rep_a, unchanged):
     forwarded = walk(ticket, "forwarded")
-    with unchanged(), pytest.raises(ValidationError):
+    with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_rate(ticket=forwarded, actor=rep_a, score="great")
+    assert refusal(refused.value) == {"score": ["Choose a rating."]}
 
 
 def test_a_rating_from_a_page_of_the_previous_round_is_a_conflict(ticket, walk, rep_a, clerk_a, unit_a_staff):
