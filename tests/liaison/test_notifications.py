@@ -477,7 +477,8 @@ def test_the_header_badge_counts_unread_and_mark_all_read_clears_it(client, db):
     client.force_login(me)
     assert notify.unread_count(me) == 3
     page = client.get(reverse("home")).content.decode()
-    assert 'text-bg-warning">3<' in page
+    assert page.count('text-bg-warning">3<') == 2  # in the bar, and beside the menu button on phones
+    assert 'id="unread-phone"' in page
 
     response = client.post(reverse("inbox_mark_read"), follow=True)
     assert notify.unread_count(me) == 0 and notify.unread_count(other) == 2
