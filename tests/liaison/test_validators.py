@@ -66,7 +66,9 @@ def test_full_width_digits_are_stored_as_ascii(typed, stored):
 
 
 def test_digits_of_other_scripts_are_refused():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as refused:
         normalize_phone("١٣٨١٢٣٤٥٦٧٨")  # Arabic-Indic digits, which \d would otherwise accept
-    with pytest.raises(ValidationError):
+    assert refused.value.code == "invalid_phone"
+    with pytest.raises(ValidationError) as refused:
         normalize_phone("138١٢٣٤٥٦٧٨")
+    assert refused.value.code == "invalid_phone"

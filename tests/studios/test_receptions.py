@@ -29,6 +29,7 @@ from studios.models import (
 )
 from studios.receptions import MatterInput, VisitorInput, opinion_report_submit, reception_record
 from tests.factories import StudioFactory, VillageFactory, active_rep, user_with_role
+from tests.helpers import refusal
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 TODAY = datetime.date(2026, 5, 20)
@@ -197,8 +198,9 @@ class TestRecordingFromADuty:
 
     def test_a_duty_of_another_studio_is_refused(self, officer, slot, township_a, my_rep):
         elsewhere = StudioFactory(region=township_a, liaison_officer=officer)
-        with pytest.raises(ValidationError):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
             record(officer, elsewhere, [my_rep], slot=slot)
+        assert refusal(refused.value) == ["This duty belongs to another studio."]
         assert not Reception.objects.exists()
 
     def test_kind_and_time_come_from_the_duty_when_not_given(self, officer, slot, studio, my_rep):
@@ -497,7 +499,7 @@ class TestOpinionReports:
             content="x",
         )
         assert report.month == datetime.date(2026, 5, 1)
-        with pytest.raises(ValidationError):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
             opinion_report_submit(
                 actor=rep_a,
                 representative=my_rep,
@@ -505,6 +507,7 @@ class TestOpinionReports:
                 category="other",
                 content="x",
             )
+        assert refusal(refused.value) == {"month": ["A report cannot be for a month that has not begun."]}
 
     def test_a_rep_can_neither_submit_nor_see_another_reps_reports(self, as_rep, rep_a, my_rep, other_rep):
         data = {"representative": other_rep.pk, "month": "2026-05", "category": "health", "content": "看病难"}
