@@ -219,13 +219,19 @@ def week_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetim
     return start, end
 
 
+ALL_TOWNSHIPS = "all"
+
+
 @login_required
 def weekly_export(request):
-    """The weekly problem list of one township (每周梳理上报一次): the tickets registered that week."""
+    """The weekly problem list (每周梳理上报一次): the tickets registered that week in one
+    township, or, for staff over several (``township=all``), in all of theirs by township."""
     user = request.user
     townships = _filter_townships(user)
     chosen = request.GET.get("township", "")
-    if chosen:
+    if chosen == ALL_TOWNSHIPS:
+        township = None
+    elif chosen:
         township = get_object_or_404(townships, pk=chosen if chosen.isdigit() else 0)
     else:
         options = list(townships[:2])
@@ -241,13 +247,13 @@ def weekly_export(request):
     except ValueError:
         return HttpResponseBadRequest(_("Give the week as a date, e.g. 2026-03-02."))
     start, end = week_bounds(day)
-    tickets = (
-        _visible(user)
-        .filter(township=township, created_at__gte=start, created_at__lt=end)
-        .select_related(*LIST_RELATED)
-        .order_by("created_at", "id")
-    )
+    tickets = _visible(user).filter(created_at__gte=start, created_at__lt=end).select_related(*LIST_RELATED)
+    if township is None:
+        tickets = tickets.filter(township__in=townships).order_by("township__path", "created_at", "id")
+    else:
+        tickets = tickets.filter(township=township).order_by("created_at", "id")
     header = [
+        *([_("township")] if township is None else []),
         _("tracking code"),
         _("registered at"),
         _("category"),
@@ -259,6 +265,7 @@ def weekly_export(request):
     ]
     rows = (
         [
+            *([t.township.name] if township is None else []),
             t.display_code,
             timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M"),
             t.category.name,
@@ -276,7 +283,7 @@ def weekly_export(request):
         header,
         rows,
         filename=_("%(township)s-weekly problem list-%(monday)s.xlsx")
-        % {"township": township.name, "monday": monday},
+        % {"township": township.name if township else _("all townships"), "monday": monday},
     )
 
 

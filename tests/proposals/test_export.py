@@ -116,6 +116,20 @@ def test_the_county_office_names_the_township(client, week_of_tickets, liaison_o
     ]
 
 
+def test_the_county_office_may_take_all_its_townships_at_once(
+    client, week_of_tickets, liaison_office, clerk_a, township_a
+):
+    client.force_login(liaison_office)
+    rows = sheet(client.get(reverse("proposals:weekly_export"), {"township": "all", "week": "2026-03-02"}))
+    assert rows[0][:2] == ["township", "tracking code"]
+    assert [(r[0], r[4]) for r in rows[1:]] == [("城关镇", "周一"), ("城关镇", "周日"), ("河口镇", "河口")]
+    workspace = client.get(reverse("proposals:workspace")).content.decode()
+    assert '<option value="all">all townships</option>' in workspace
+    client.force_login(clerk_a)  # one township: all of theirs is that one
+    rows = sheet(client.get(reverse("proposals:weekly_export"), {"township": "all", "week": "2026-03-02"}))
+    assert [(r[0], r[4]) for r in rows[1:]] == [("城关镇", "周一"), ("城关镇", "周日")]
+
+
 def test_the_list_export_is_the_filtered_queue(client, week_of_tickets, liaison_office, clerk_b, township_a):
     client.force_login(liaison_office)
     url = reverse("proposals:export")
