@@ -68,6 +68,8 @@ def retired(township_a):
 
 def test_it_lists_active_reps_to_anyone_and_leaves_out_those_whose_terms_ended(client, wang, retired):
     assert directory_names(client) == ["王建国"]
+    # and says so, so that staff comparing it with the admin's longer list know why
+    assert "只列出今天在任期内的党代表" in client.get(reverse("reps:directory")).content.decode()
 
 
 def test_a_rep_whose_terms_all_ended_has_no_page_and_no_card(client, retired):
