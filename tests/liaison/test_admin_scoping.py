@@ -166,3 +166,9 @@ def test_records_of_work_cannot_be_deleted_in_bulk(as_clerk_a, model):
     model_admin = changelist.context["cl"].model_admin
     assert model_admin.has_delete_permission(changelist.wsgi_request)  # one at a time, after confirming
     assert "delete_selected" not in model_admin.get_actions(changelist.wsgi_request)
+
+
+def test_changelists_have_the_whole_width_without_the_app_sidebar(as_clerk_a, unit_a):
+    page = as_clerk_a.get(reverse("admin:liaison_handlingunit_changelist")).content.decode()
+    assert unit_a.name in page
+    assert 'id="nav-sidebar"' not in page
