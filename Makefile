@@ -43,9 +43,10 @@ test-lite: $(VENV)/.installed-dev ## Quick inner loop: SQLite, no services, no b
 	@$(MAKE) -s compiled-messages
 	LIAISON_TEST_LITE=1 $(BIN)/pytest -m "not browser and not worker and not postgres" $(ARGS)
 
-lint: $(VENV)/.installed-dev ## ruff check and format check
+lint: $(VENV)/.installed-dev ## ruff check and format check; mypy (django-stubs) on the core modules
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -46,7 +47,7 @@ RETRY_BACKOFF_MAX = 30 * 60
 CLAIM_LEASE = timedelta(minutes=10)
 
 # Where each channel finds the user's address and their preference for it.
-CHANNEL_COLUMNS = {
+CHANNEL_COLUMNS: dict[str, tuple[str, str]] = {
     Delivery.Channel.EMAIL: ("email", "notify_by_email"),
     Delivery.Channel.SMS: ("phone", "notify_by_sms"),
 }
@@ -187,7 +188,7 @@ def _issue(
     delivery_t, user_t = qn(Delivery._meta.db_table), qn(User._meta.db_table)
     batch = uuid.uuid4().hex
     # As the ORM would store it (SQLite keeps naive UTC text).
-    now = connection.ops.adapt_datetimefield_value(now)
+    stamp = connection.ops.adapt_datetimefield_value(now)
     subjects_sql, subjects_params = subjects
     recipients_sql, recipients_params = recipients
     with connection.cursor() as cursor:
@@ -195,7 +196,7 @@ def _issue(
             f"INSERT INTO {reminder_t} (subject_type, subject_id, kind, period, created_at, batch) "  # noqa: S608
             f"SELECT DISTINCT %s, s.subject_id, %s, s.period, %s, %s FROM ({subjects_sql}) s "
             "WHERE true ON CONFLICT DO NOTHING",
-            (subject_type, code, now, batch, *subjects_params),
+            (subject_type, code, stamp, batch, *subjects_params),
         )
         reminders = cursor.rowcount
         if not reminders:
@@ -207,20 +208,21 @@ def _issue(
             f"FROM {reminder_t} m JOIN ({recipients_sql}) r ON r.subject_id = m.subject_id "
             f"JOIN {user_t} u ON u.id = r.user_id "
             "WHERE m.batch = %s AND u.is_active = %s ON CONFLICT DO NOTHING",
-            (now, batch, *recipients_params, batch, True),
+            (stamp, batch, *recipients_params, batch, True),
         )
         notifications = cursor.rowcount
         deliveries = 0
         wanted = [CHANNEL_COLUMNS[channel] + (channel,) for channel in kind(code).channels]
         if notifications and wanted:
-            selects, params = [], []
+            selects: list[str] = []
+            params: list[Any] = []
             for address, preference, channel in wanted:
                 selects.append(
                     f"SELECT n.id, %s, u.{qn(address)}, %s, 0, '', %s, %s, %s "  # noqa: S608
                     f"FROM {notification_t} n JOIN {user_t} u ON u.id = n.user_id "
                     f"WHERE n.batch = %s AND u.{qn(preference)} = %s AND u.{qn(address)} <> ''"
                 )
-                params += [str(channel), str(Delivery.Status.PENDING), now, now, batch, batch, True]
+                params += [str(channel), str(Delivery.Status.PENDING), stamp, stamp, batch, batch, True]
             cursor.execute(
                 f"INSERT INTO {delivery_t} (notification_id, channel, address, status, attempts, "
                 "last_error, next_attempt_at, created_at, batch) "
@@ -394,7 +396,7 @@ def _send(delivery: Delivery) -> channels.ChannelError | None:
 
 
 @transaction.atomic
-def delivery_resend(*, actor, delivery: Delivery) -> None:
+def delivery_resend(*, actor: User, delivery: Delivery) -> None:
     """Put a failed delivery back in the queue with fresh attempts (a staff action)."""
     from liaison.tasks import deliver
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison.models import HandlingUnit, Region
+from liaison.models import HandlingUnit, Region, User
 from liaison.validators import clean_name_and_phone
 from proposals import deadlines
 from proposals.files import CleanFile
@@ -52,7 +52,7 @@ def _now(now: datetime.datetime | None) -> datetime.datetime:
     return now or timezone.now()
 
 
-def _label(ticket: Ticket, actor, acting_as: frozenset[str]) -> str:
+def _label(ticket: Ticket, actor: User, acting_as: frozenset[str]) -> str:
     """How the actor appears on the timeline: the unit or office, never a private person's name."""
     if Party.LEAD_UNIT in acting_as or Party.CO_UNIT in acting_as:
         for a in ticket.assignments.all():
@@ -69,7 +69,7 @@ def _label(ticket: Ticket, actor, acting_as: frozenset[str]) -> str:
     return _("System")
 
 
-def _move(ticket: Ticket, *, move: str, actor, acting_as=None, **kwargs) -> TicketEvent:
+def _move(ticket: Ticket, *, move: str, actor: User, acting_as=None, **kwargs) -> TicketEvent:
     acting_as = parties(ticket, actor) if acting_as is None else acting_as
     return transition(
         ticket,
@@ -81,7 +81,7 @@ def _move(ticket: Ticket, *, move: str, actor, acting_as=None, **kwargs) -> Tick
     )
 
 
-def _acting(ticket: Ticket, move: str, actor) -> frozenset[str]:
+def _acting(ticket: Ticket, move: str, actor: User) -> frozenset[str]:
     """Who ``actor`` is to ``ticket``; refuse at once a move that is not theirs or not possible now.
 
     Called before a service validates its arguments, so that a stranger gets PermissionDenied
@@ -111,7 +111,7 @@ def _lock(ticket: Ticket) -> int:
 # --- registering ---------------------------------------------------------------------------
 
 
-def may_register(actor, township: Region, *, studio: Studio | None = None) -> bool:
+def may_register(actor: User, township: Region, *, studio: Studio | None = None) -> bool:
     """Staff over the township, a representative, or the studio's liaison officer."""
     scope = actor.scope
     if scope.sees_all or scope.covers_path(township.path):
@@ -147,7 +147,7 @@ def _clean_proposers(proposers: Sequence[tuple[str, str]]) -> list[tuple[str, st
 @transaction.atomic
 def ticket_register(
     *,
-    actor,
+    actor: User | None,
     township: Region,
     title: str,
     content: str,
@@ -246,7 +246,9 @@ def ticket_register(
 STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
-def attach_files(ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, now=None) -> list[Attachment]:
+def attach_files(
+    ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, now: datetime.datetime | None = None
+) -> list[Attachment]:
     made = []
     for f in files:
         attachment = Attachment(
@@ -268,12 +270,14 @@ def attach_files(ticket: Ticket, files: Iterable[CleanFile], *, purpose: str, no
 # --- triage --------------------------------------------------------------------------------
 
 
-def _close_changes(resolution: str, now) -> dict:
+def _close_changes(resolution: str, now: datetime.datetime) -> dict:
     return {"resolution": resolution, "closed_at": now}
 
 
 @transaction.atomic
-def ticket_answer_on_spot(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+def ticket_answer_on_spot(
+    *, actor: User, ticket: Ticket, note: str, now: datetime.datetime | None = None
+) -> Ticket:
     now = _now(now)
     _move(ticket, move="answer_on_spot", actor=actor, note=note, now=now,
           changes=_close_changes(Ticket.Resolution.ON_SPOT, now))  # fmt: skip
@@ -281,7 +285,7 @@ def ticket_answer_on_spot(*, actor, ticket: Ticket, note: str, now=None) -> Tick
 
 
 @transaction.atomic
-def ticket_explain(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+def ticket_explain(*, actor: User, ticket: Ticket, note: str, now: datetime.datetime | None = None) -> Ticket:
     now = _now(now)
     _move(ticket, move="explain", actor=actor, note=note, now=now,
           changes=_close_changes(Ticket.Resolution.EXPLAINED, now))  # fmt: skip
@@ -289,7 +293,9 @@ def ticket_explain(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_merge(*, actor, ticket: Ticket, into: Ticket, note: str = "", now=None) -> Ticket:
+def ticket_merge(
+    *, actor: User, ticket: Ticket, into: Ticket, note: str = "", now: datetime.datetime | None = None
+) -> Ticket:
     now = _now(now)
     acting_as = _acting(ticket, "merge", actor)
     if into.pk == ticket.pk:
@@ -307,7 +313,9 @@ def ticket_merge(*, actor, ticket: Ticket, into: Ticket, note: str = "", now=Non
 
 
 @transaction.atomic
-def ticket_forward_to_county(*, actor, ticket: Ticket, note: str = "", now=None) -> Ticket:
+def ticket_forward_to_county(
+    *, actor: User, ticket: Ticket, note: str = "", now: datetime.datetime | None = None
+) -> Ticket:
     _move(ticket, move="forward_to_county", actor=actor, note=note, now=_now(now))
     return ticket
 
@@ -324,12 +332,12 @@ def assignable_units(ticket: Ticket, acting_as: frozenset[str]):
 @transaction.atomic
 def ticket_assign(
     *,
-    actor,
+    actor: User,
     ticket: Ticket,
     lead_unit: HandlingUnit,
     co_units: Sequence[HandlingUnit] = (),
     note: str = "",
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> Ticket:
     """Send the ticket to a lead unit (and co-units, 吹哨报到); the reply deadline starts now."""
     now = _now(now)
@@ -392,13 +400,15 @@ def ticket_assign(
 
 
 @transaction.atomic
-def ticket_sign(*, actor, ticket: Ticket, now=None) -> Ticket:
+def ticket_sign(*, actor: User, ticket: Ticket, now: datetime.datetime | None = None) -> Ticket:
     _move(ticket, move="sign", actor=actor, now=_now(now))
     return ticket
 
 
 @transaction.atomic
-def ticket_return(*, actor, ticket: Ticket, reason: str, now=None) -> Ticket:
+def ticket_return(
+    *, actor: User, ticket: Ticket, reason: str, now: datetime.datetime | None = None
+) -> Ticket:
     """Hand the ticket back as not this unit's remit, to whoever assigned it."""
     now = _now(now)
     target = Status.REGISTERED if ticket.assigned_by == Ticket.AssignedBy.TOWNSHIP else Status.AT_COUNTY
@@ -427,7 +437,15 @@ def ticket_return(*, actor, ticket: Ticket, reason: str, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_contact(*, actor, ticket: Ticket, how: str, contacted_on: datetime.date, note: str = "", now=None):
+def ticket_contact(
+    *,
+    actor: User,
+    ticket: Ticket,
+    how: str,
+    contacted_on: datetime.date,
+    note: str = "",
+    now: datetime.datetime | None = None,
+):
     """Step 1: the unit contacted the representative and the proposers (how and when)."""
     acting_as = _acting(ticket, "contact", actor)
     how = (how or "").strip()
@@ -441,7 +459,9 @@ def ticket_contact(*, actor, ticket: Ticket, how: str, contacted_on: datetime.da
 
 
 @transaction.atomic
-def ticket_plan(*, actor, ticket: Ticket, plan: str, rep_consulted: bool, now=None):
+def ticket_plan(
+    *, actor: User, ticket: Ticket, plan: str, rep_consulted: bool, now: datetime.datetime | None = None
+):
     """Step 2: the unit studied the rules, proposed a solution and consulted the representative."""
     acting_as = _acting(ticket, "plan", actor)
     if not rep_consulted:
@@ -451,7 +471,7 @@ def ticket_plan(*, actor, ticket: Ticket, plan: str, rep_consulted: bool, now=No
     return ticket
 
 
-def co_units_outstanding(ticket: Ticket, now) -> list[Assignment]:
+def co_units_outstanding(ticket: Ticket, now: datetime.datetime) -> list[Assignment]:
     """Co-units whose opinion is neither in nor past its time (they hold up the reply)."""
     return [
         a
@@ -465,7 +485,13 @@ def co_units_outstanding(ticket: Ticket, now) -> list[Assignment]:
 
 @transaction.atomic
 def ticket_reply(
-    *, actor, ticket: Ticket, text: str, files: Sequence[CleanFile] = (), summary: str = "", now=None
+    *,
+    actor: User,
+    ticket: Ticket,
+    text: str,
+    files: Sequence[CleanFile] = (),
+    summary: str = "",
+    now: datetime.datetime | None = None,
 ) -> Ticket:
     """Step 3: carried out, and the written reply (text and/or a file) goes to the office."""
     now = _now(now)
@@ -493,7 +519,9 @@ def ticket_reply(
 
 
 @transaction.atomic
-def co_opinion_file(*, actor, ticket: Ticket, text: str, now=None) -> Assignment:
+def co_opinion_file(
+    *, actor: User, ticket: Ticket, text: str, now: datetime.datetime | None = None
+) -> Assignment:
     """File a co-unit's opinion (吹哨报到). Co-units file independently: two at once both count."""
     now = _now(now)
     acting_as = _acting(ticket, "co_opinion", actor)
@@ -517,13 +545,15 @@ def _extension_cap(ticket: Ticket, now: datetime.datetime) -> datetime.datetime:
 
 
 @transaction.atomic
-def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: str, now=None) -> Extension:
+def extension_request(
+    *, actor: User, ticket: Ticket, until: datetime.date, reason: str, now: datetime.datetime | None = None
+) -> Extension:
     """Ask for more time, before the due time, with a reason."""
     now = _now(now)
     acting_as = _acting(ticket, "request_extension", actor)
     _refuse(refusal(ticket, "request_extension", user=actor, now=now))
     requested = deadlines.end_of_day(until)
-    if requested <= ticket.due_at:
+    if ticket.due_at is None or requested <= ticket.due_at:  # None: refused by refusal() already
         raise ValidationError({"until": _("Ask for a date after the current due date.")})
     _move(ticket, move="request_extension", actor=actor, acting_as=acting_as, note=reason, now=now,
           data={"until": until.isoformat()})  # fmt: skip
@@ -534,7 +564,13 @@ def extension_request(*, actor, ticket: Ticket, until: datetime.date, reason: st
 
 @transaction.atomic
 def extension_decide(
-    *, actor, ticket: Ticket, extension: Extension, approve: bool, note: str = "", now=None
+    *,
+    actor: User,
+    ticket: Ticket,
+    extension: Extension,
+    approve: bool,
+    note: str = "",
+    now: datetime.datetime | None = None,
 ) -> Extension:
     """Approve (never past one calendar month after assignment) or refuse an extension."""
     now = _now(now)
@@ -550,7 +586,7 @@ def extension_decide(
         if approve
         else {}
     )
-    data = {"approved": approve}
+    data: dict[str, object] = {"approved": approve}
     if granted:
         data |= {"due": timezone.localtime(granted).isoformat(), "reason": extension.reason,
                  "capped": granted < extension.requested_until}  # fmt: skip
@@ -572,18 +608,25 @@ def extension_decide(
 
 
 @transaction.atomic
-def ticket_rework(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+def ticket_rework(*, actor: User, ticket: Ticket, note: str, now: datetime.datetime | None = None) -> Ticket:
     _move(ticket, move="rework", actor=actor, note=note, now=_now(now), changes={"replied_at": None})
     return ticket
 
 
 @transaction.atomic
-def ticket_forward(*, actor, ticket: Ticket, note: str = "", summary: str | None = None, now=None) -> Ticket:
+def ticket_forward(
+    *,
+    actor: User,
+    ticket: Ticket,
+    note: str = "",
+    summary: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Ticket:
     """Forward the reply to the representative (and the proposers); the feedback window opens."""
     now = _now(now)
     policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
     feedback_due = deadlines.add_days(now, policy.feedback_days, mode=policy.day_mode)
-    changes = {"forwarded_at": now, "feedback_due_at": feedback_due.at}
+    changes: dict[str, object] = {"forwarded_at": now, "feedback_due_at": feedback_due.at}
     if summary is not None:
         changes["reply_summary"] = summary.strip()[:300]
     _move(ticket, move="forward", actor=actor, note=note, now=now, changes=changes)
@@ -603,9 +646,9 @@ def ticket_rate(
     ticket: Ticket,
     score: str,
     comment: str = "",
-    actor=None,
+    actor: User | None = None,
     proposer: Proposer | None = None,
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> Rating:
     """Record the representative's (``actor``) or one proposer's rating, once per handling round.
 
@@ -618,6 +661,7 @@ def ticket_rate(
     reply to rate) is a conflict.
     """
     now = _now(now)
+    acting_as: frozenset[str]
     if proposer is not None:
         if proposer.ticket_id != ticket.pk:
             raise PermissionDenied
@@ -662,7 +706,9 @@ def ticket_rate(
 
 
 @transaction.atomic
-def ticket_conclude(*, ticket: Ticket, actor=None, now=None) -> Ticket:
+def ticket_conclude(
+    *, ticket: Ticket, actor: User | None = None, now: datetime.datetime | None = None
+) -> Ticket:
     """End the feedback: dissatisfied if anyone was, closed otherwise (no ratings: "no response")."""
     now = _now(now)
     scores = set(Rating.objects.filter(ticket=ticket, round=ticket.round).values_list("score", flat=True))
@@ -679,7 +725,9 @@ def ticket_conclude(*, ticket: Ticket, actor=None, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_rehandle(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+def ticket_rehandle(
+    *, actor: User, ticket: Ticket, note: str, now: datetime.datetime | None = None
+) -> Ticket:
     """Order the lead unit to handle it again (重办), with a new reply deadline from today."""
     now = _now(now)
     policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
@@ -706,7 +754,7 @@ def ticket_rehandle(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_close(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
+def ticket_close(*, actor: User, ticket: Ticket, note: str, now: datetime.datetime | None = None) -> Ticket:
     now = _now(now)
     _move(ticket, move="close", actor=actor, note=note, now=now,
           changes=_close_changes(Ticket.Resolution.EXPLAINED_AFTER, now))  # fmt: skip
@@ -714,7 +762,7 @@ def ticket_close(*, actor, ticket: Ticket, note: str, now=None) -> Ticket:
 
 
 @transaction.atomic
-def ticket_archive(*, actor, ticket: Ticket, now=None) -> Ticket:
+def ticket_archive(*, actor: User, ticket: Ticket, now: datetime.datetime | None = None) -> Ticket:
     _move(ticket, move="archive", actor=actor, now=_now(now))
     return ticket
 
@@ -723,7 +771,7 @@ EDITABLE = ("title", "content", "category", "place", "is_public_interest", "repl
 
 
 @transaction.atomic
-def ticket_edit(*, actor, ticket: Ticket, now=None, **fields) -> Ticket:
+def ticket_edit(*, actor: User, ticket: Ticket, now: datetime.datetime | None = None, **fields) -> Ticket:
     """Correct a ticket's details (staff); the event records what changed, before and after."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:

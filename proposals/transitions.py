@@ -38,6 +38,9 @@ from django.utils.translation import gettext_lazy
 from liaison.roles import Role
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from liaison.models import User
     from proposals.models import Ticket, TicketEvent
 
 
@@ -104,7 +107,7 @@ class Party(models.TextChoices):
 @dataclass(frozen=True)
 class Move:
     name: str
-    label: str
+    label: StrOrPromise
     # from-status -> to-status; a move that changes nothing maps a status to itself.
     paths: dict[str, str]
     by: frozenset[str]
@@ -326,7 +329,7 @@ def parties(ticket: Ticket, user) -> frozenset[str]:
         for assignment in ticket.assignments.all():
             if assignment.ended_at is None and assignment.unit_id in scope.unit_ids:
                 found.add(Party.LEAD_UNIT if assignment.role == "lead" else Party.CO_UNIT)
-    if ticket.representative_id and ticket.representative.user_id == user.pk:
+    if ticket.representative is not None and ticket.representative.user_id == user.pk:
         found.add(Party.REPRESENTATIVE)
     return frozenset(found)
 
@@ -356,14 +359,14 @@ def transition(
     ticket: Ticket,
     *,
     move: str,
-    actor,
+    actor: User | None,
     acting_as: frozenset[str],
     note: str = "",
     to: str | None = None,
     data: dict | None = None,
     changes: dict | None = None,
     actor_label: str = "",
-    now=None,
+    now: datetime.datetime | None = None,
 ) -> TicketEvent:
     """Make ``move`` on ``ticket`` as ``actor`` (who is ``acting_as`` to it), or refuse.
 
@@ -428,7 +431,7 @@ def transition_many(
     *,
     move: str,
     source: str,
-    actor,
+    actor: User | None,
     acting_as: frozenset[str],
     now: datetime.datetime,
     to: str | None = None,
@@ -468,7 +471,7 @@ def transition_many(
         details.setdefault(json.dumps(value), []).append(ticket_id)
     event = {
         "at": connection.ops.adapt_datetimefield_value(now),
-        "actor": actor.pk if getattr(actor, "is_authenticated", False) else None,
+        "actor": actor.pk if actor is not None and actor.is_authenticated else None,
         "actor_label": actor_label[:64],
         "move": move,
         "from_status": source,

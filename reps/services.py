@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from liaison import audit
-from liaison.models import Region
+from liaison.models import Region, User
 from liaison.uploads import clean_image
 from liaison.validators import normalize_phone
 from reps.models import Contact, ContactLink, HomeVisit, Representative, VisitMatter, VisitPhoto
@@ -58,7 +58,7 @@ class MatterInput:
 @transaction.atomic
 def visit_record(
     *,
-    actor,
+    actor: User,
     representative: Representative,
     date: datetime.date,
     kind: str,
@@ -120,7 +120,7 @@ def visit_record(
 
 @transaction.atomic
 def contact_add_for_rep(
-    *, actor, representative: Representative, contact: Contact, is_pairing: bool = False
+    *, actor: User, representative: Representative, contact: Contact, is_pairing: bool = False
 ) -> Contact:
     """Create ``contact`` (unsaved) and link it to ``representative``; refuse a duplicate person."""
     existing = duplicate_of(Contact, name=contact.name, phone=contact.phone)
@@ -148,7 +148,7 @@ def contact_add_for_rep(
 @transaction.atomic
 def contact_update(
     *,
-    actor,
+    actor: User,
     contact: Contact,
     fields: list[str],
     is_pairing: bool | None = None,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import audit
-from liaison.models import Region
+from liaison.models import Region, User
 from liaison.roles import Role
 from liaison.uploads import clean_image
 from liaison.validators import clean_name_and_phone
@@ -178,7 +178,7 @@ def _clean_visitors(visitors: list[VisitorInput]) -> list[Visitor]:
 @transaction.atomic
 def reception_record(
     *,
-    actor,
+    actor: User,
     studio: Studio,
     slot: DutySlot | None = None,
     kind: str = "",
@@ -317,7 +317,7 @@ def may_submit_opinion(user, representative: Representative) -> bool:
 
 @transaction.atomic
 def opinion_report_submit(
-    *, actor, representative: Representative, month: datetime.date, category: str, content: str
+    *, actor: User, representative: Representative, month: datetime.date, category: str, content: str
 ) -> OpinionReport:
     """Submit ``representative``'s public-opinion report for ``month`` (any day of it)."""
     if not may_submit_opinion(actor, representative):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import audit
+from liaison.models import User
 from liaison.roles import Role
 from reps.models import Representative
 from studios.models import DutySlot, RosterPeriod, SlotAssignment, SlotChange
@@ -37,7 +38,7 @@ def may_manage_studio(user, studio) -> bool:
 
 
 @transaction.atomic
-def period_publish(*, actor, period: RosterPeriod) -> RosterPeriod:
+def period_publish(*, actor: User, period: RosterPeriod) -> RosterPeriod:
     if not may_manage_studio(actor, period.studio):
         raise PermissionDenied
     if not period.slots.exists():
@@ -84,7 +85,7 @@ def _snapshot(slot: DutySlot, reps) -> dict:
 @transaction.atomic
 def slot_change(
     *,
-    actor,
+    actor: User,
     slot: DutySlot,
     expected_version: int,
     representatives: list[Representative],
@@ -145,7 +146,7 @@ def slot_change(
 @transaction.atomic
 def attendance_mark(
     *,
-    actor,
+    actor: User,
     assignment: SlotAssignment,
     expected: str,
     attendance: str,
