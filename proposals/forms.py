@@ -372,6 +372,12 @@ class PlanForm(MoveForm):
     plan = _text(gettext_lazy("the plan, and the laws or policies it rests on"), rows=4)
     rep_consulted = forms.BooleanField(label=gettext_lazy("The representative was consulted"), required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.ticket.representative_id is None:  # nobody to consult
+            self.title = gettext_lazy("Step 2: a solution")
+            del self.fields["rep_consulted"]
+
 
 class ReplyForm(MoveForm):
     move, title = "reply", gettext_lazy("Step 3: carried out, written reply")

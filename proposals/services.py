@@ -460,14 +460,21 @@ def ticket_contact(
 
 @transaction.atomic
 def ticket_plan(
-    *, actor: User, ticket: Ticket, plan: str, rep_consulted: bool, now: datetime.datetime | None = None
+    *,
+    actor: User,
+    ticket: Ticket,
+    plan: str,
+    rep_consulted: bool = False,
+    now: datetime.datetime | None = None,
 ):
-    """Step 2: the unit studied the rules, proposed a solution and consulted the representative."""
+    """Step 2: the unit studied the rules, proposed a solution and, when the ticket has a
+    responsible representative, consulted them (a matter sent in by a resident alone has none)."""
     acting_as = _acting(ticket, "plan", actor)
-    if not rep_consulted:
+    has_rep = ticket.representative_id is not None
+    if has_rep and not rep_consulted:
         raise ValidationError({"rep_consulted": _("Consult the representative on the plan first.")})
     _move(ticket, move="plan", actor=actor, acting_as=acting_as, note=plan, now=_now(now),
-          data={"rep_consulted": True})  # fmt: skip
+          data={"rep_consulted": True} if has_rep else {})  # fmt: skip
     return ticket
 
 

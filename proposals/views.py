@@ -460,7 +460,7 @@ ACTIONS = {
         actor=u, ticket=t, how=d["how"], contacted_on=d["contacted_on"], note=_note(d)
     ),
     "plan": lambda u, t, d: services.ticket_plan(
-        actor=u, ticket=t, plan=d["plan"], rep_consulted=d["rep_consulted"]
+        actor=u, ticket=t, plan=d["plan"], rep_consulted=d.get("rep_consulted", False)
     ),
     "reply": lambda u, t, d: services.ticket_reply(
         actor=u, ticket=t, text=d["text"], files=d["files"], summary=d["summary"]

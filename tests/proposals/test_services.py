@@ -9,6 +9,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from proposals import services
@@ -276,6 +277,17 @@ def test_step_two_needs_the_rep_consulted(ticket, walk, unit_a_staff, unchanged)
     with unchanged(), translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_plan(actor=unit_a_staff, ticket=contacted, plan="更换灯具", rep_consulted=False)
     assert refusal(refused.value) == {"rep_consulted": ["Consult the representative on the plan first."]}
+
+
+def test_step_two_without_a_responsible_rep_needs_no_consultation(make_ticket, walk, unit_a_staff, client):
+    contacted = walk(make_ticket(representative=None), "contacted")
+    client.force_login(unit_a_staff)
+    form = client.get(reverse("proposals:detail", args=[contacted.pk])).context["forms"]
+    plan = next(f for f in form if f.move == "plan")
+    assert "rep_consulted" not in plan.fields and str(plan.title) == "第二步：研究解决方案"
+    services.ticket_plan(actor=unit_a_staff, ticket=contacted, plan="更换灯具")
+    event = contacted.events.get(move="plan")
+    assert event.data == {}  # the timeline says nothing of a representative
 
 
 def test_a_reply_with_no_text_and_no_file_is_refused(ticket, walk, unit_a_staff, unchanged):
