@@ -132,6 +132,9 @@ def period_detail(request, pk: int):
         )
     ).order_by("starts_at")
     month = request.GET.get("month", "")
+    today = timezone.localdate()
+    if "month" not in request.GET and period.start <= today <= period.end:
+        month = str(today.month)  # a year's roster opens on this month; "all months" shows the rest
     if month.isdigit() and 1 <= int(month) <= 12:
         slots = slots.filter(date__month=int(month))
     page = Paginator(slots, 60).get_page(request.GET.get("page"))

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
@@ -388,6 +389,26 @@ class TestPages:
         assert client.get(reverse("studios:slot_edit", args=[slot.pk])).status_code == 404
         client.force_login(clerk_a)
         assert client.get(reverse("studios:period", args=[published.pk])).status_code == 200
+
+    def test_a_years_roster_opens_on_this_month(self, client, clerk_a, township_a):
+        studio = studio_with_reps(township_a, 3, name="城关镇党代表工作室")
+        RuleFactory(studio=studio)
+        generate(clerk_a, Studio.objects.all(), D(2027, 1, 1), D(2027, 12, 31))
+        period = RosterPeriod.objects.get()
+        url = reverse("studios:period", args=[period.pk])
+        with time_machine.travel(
+            datetime.datetime(2027, 5, 10, 9, tzinfo=timezone.get_current_timezone()), tick=False
+        ):
+            client.force_login(clerk_a)  # sessions expire: log in at the time travelled to
+            shown = client.get(url).context["page"].object_list
+            assert {slot.date.month for slot in shown} == {5}
+            every = client.get(url, {"month": ""}).context["page"].paginator.count
+            assert every == period.slots.count() > len(shown)
+        with time_machine.travel(
+            datetime.datetime(2028, 2, 1, 9, tzinfo=timezone.get_current_timezone()), tick=False
+        ):
+            client.force_login(clerk_a)
+            assert client.get(url).context["page"].paginator.count == period.slots.count()  # past year: all
 
     def test_reps_and_units_cannot_manage_rosters(self, client, published, rep_a, unit_staff):
         for user in (rep_a, unit_staff):
