@@ -9,10 +9,14 @@ class ProposalsConfig(AppConfig):
     def ready(self) -> None:
         from liaison import navigation, todo
         from liaison.roles import Role, crud, grant
-        from proposals import notifications  # noqa: F401  (registers the ticket notification kinds)
+        from proposals import (
+            duties,
+            notifications,  # noqa: F401  (registers the ticket notification kinds)
+        )
         from proposals import todo as proposals_todo
 
         todo.register("proposals", proposals_todo.sections, order=10)
+        duties.register()
 
         grant(
             Role.LIAISON_OFFICE,

@@ -2,9 +2,9 @@
 
 Quotas are registered (``register``): this app registers those it can count (contacts,
 pairing, visits, research reports, the "four ones" it owns); the studios app registers
-receptions and the monthly public-opinion report the same way, so this module never imports
-it. No app registers a suggestions quota: ``DutyPolicy.suggestions_per_year`` is stored and
-editable but not counted anywhere. Each quota counts with one set-based query for all reps at
+receptions and the monthly public-opinion report the same way, and the proposals app the
+suggestions a rep is responsible for or co-signed, so this module never imports them. Each
+quota counts with one or two set-based queries for all reps at
 once, so a table of 10 or 10,000 reps costs the same number of queries.
 
 Rules (DOMAIN.md, "Duties with numbers"):
