@@ -178,17 +178,28 @@ def _status(value: int, required: int, elapsed: float) -> str:
 
 
 def _policies_for(reps: list[Representative]) -> dict[int, list[DutyPolicy]]:
-    counties = {rep.region.county_id for rep in reps}
+    return policies_of(rep.region.county_id for rep in reps)
+
+
+def policy_in_force(county_id: int, day: datetime.date, policies: dict[int, list[DutyPolicy]]) -> DutyPolicy:
+    """The county's policy on ``day`` (``policies`` by county, oldest first), else the defaults."""
+    in_force = [p for p in policies.get(county_id, []) if p.effective_from <= day]
+    return in_force[-1] if in_force else DutyPolicy(county_id=county_id, effective_from=day)
+
+
+def policies_of(county_ids) -> dict[int, list[DutyPolicy]]:
+    """Every policy version of these counties, oldest first (one query)."""
     by_county: dict[int, list[DutyPolicy]] = defaultdict(list)
-    for policy in DutyPolicy.objects.filter(county_id__in=counties).order_by("effective_from"):
+    for policy in DutyPolicy.objects.filter(county_id__in=set(county_ids)).order_by("effective_from"):
         by_county[policy.county_id].append(policy)
     return by_county
 
 
 def _context(rep, period: Period, reference: datetime.date, policies) -> RepContext | None:
     county_id = rep.region.county_id
-    in_force = [p for p in policies.get(county_id, []) if p.effective_from <= reference]
-    policy = in_force[-1] if in_force else DutyPolicy(county_id=county_id, effective_from=period.start)
+    policy = policy_in_force(county_id, reference, policies)
+    if policy.pk is None:
+        policy.effective_from = period.start
     mandates: list[Mandate] = list(rep.mandates.all())
     active_days = _days_covered(mandates, Period(period.kind, period.start, reference))
     if not active_days:

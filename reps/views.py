@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from liaison.exports import xlsx_response
 from liaison.models import Region
+from liaison.regions import county_id_of_path
 from liaison.roles import STAFF_ROLES, Role
 from reps import duties
 from reps.forms import ContactForm, MatterFormSet, VisitForm
@@ -309,11 +310,17 @@ def network(request):
     unpaired = [
         r for r in rows if "behind" in (r.cells["pairing_poor"].status, r.cells["pairing_difficult"].status)
     ]
-    members = (
+    members = list(
         links.values("member", "member__name", "member__username")
-        .annotate(n=Count("representative"))
+        .annotate(n=Count("representative"), path=Min("representative__region__path"))
         .order_by("member__name")
     )
+    # Seed 000: each committee member is linked to a number of reps within the county's range.
+    policies = duties.policies_of(county_id_of_path(m["path"]) for m in members)
+    for m in members:
+        policy = duties.policy_in_force(county_id_of_path(m["path"]), today(), policies)
+        m["min"], m["max"] = policy.reps_per_committee_member_min, policy.reps_per_committee_member_max
+        m["outlier"] = not m["min"] <= m["n"] <= m["max"]
     member_id = request.GET.get("member", "")
     drill = None
     if member_id.isdigit():

@@ -210,6 +210,27 @@ class TestFollowingReps:
         network = client.get(reverse("reps:network"), {"member": committee_member.pk}).content.decode()
         assert record in network
 
+    def test_the_network_flags_a_committee_member_outside_the_countys_range(
+        self, client, clerk_a, committee_member, my_rep, county, township_a
+    ):
+        from reps.models import CommitteeLink, DutyPolicy
+
+        client.force_login(clerk_a)
+        members = client.get(reverse("reps:network")).context["members"]
+        assert [(m["member__name"], m["n"], m["outlier"]) for m in members] == [("赵丽", 1, True)]
+        assert "不在 3–5 人之间" in client.get(reverse("reps:network")).content.decode()
+        DutyPolicy.objects.create(
+            county=county, effective_from=datetime.date(2020, 1, 1), reps_per_committee_member_min=1
+        )
+        members = client.get(reverse("reps:network")).context["members"]
+        assert [(m["n"], m["min"], m["max"], m["outlier"]) for m in members] == [(1, 1, 5, False)]
+        for i in range(5):
+            CommitteeLink.objects.create(
+                member=committee_member, representative=active_rep(township_a, name=f"代表{i}")
+            )
+        members = client.get(reverse("reps:network")).context["members"]
+        assert [(m["n"], m["outlier"]) for m in members] == [(6, True)]
+
     def test_the_excel_export_holds_the_filtered_rows(self, client, clerk_a, my_rep, other_rep, rep_b):
         from openpyxl import load_workbook
 
