@@ -296,8 +296,9 @@ def _handin_overdue(now, policies: Policies) -> int:
             ReceptionMatter.objects.filter(
                 for_ticket=True,
                 ticket__isnull=True,
-                reception__created_at__lt=cutoff,
-                reception__created_at__gte=now - HANDIN_LOOKBACK,
+                # The clock runs from the reception itself, not from when its card was typed in.
+                reception__starts_at__lt=cutoff,
+                reception__starts_at__gte=now - HANDIN_LOOKBACK,
             ),
             "reception__township__parent_id",
             counties,
@@ -320,8 +321,9 @@ def _handin_overdue(now, policies: Policies) -> int:
             VisitMatter.objects.filter(
                 answered_on_spot=False,
                 ticket__isnull=True,
-                visit__created_at__lt=cutoff,
-                visit__created_at__gte=now - HANDIN_LOOKBACK,
+                # A visit has a date, not a time: its days run to the end of the last one.
+                visit__date__lt=timezone.localdate(cutoff),
+                visit__date__gte=timezone.localdate(now - HANDIN_LOOKBACK),
             ),
             "visit__township__parent_id",
             counties,

@@ -239,7 +239,8 @@ def test_a_matter_not_handed_in_tells_the_reps_present_and_the_studio_officer(
 ):
     officer = user_with_role(Role.STUDIO_OFFICER, region=township_a, username="lianluoyuan")
     studio = StudioFactory(region=township_a, liaison_officer=officer)
-    with time_machine.travel(at(2), tick=False):
+    # Both held on the 2nd, typed in on the 4th: the three days run from the 2nd.
+    with time_machine.travel(at(4), tick=False):
         reception = Reception.objects.create(
             studio=studio, township=township_a, kind="regular", starts_at=at(2, 9), people_received=3,
             recorded_by=clerk_a,
@@ -257,9 +258,16 @@ def test_a_matter_not_handed_in_tells_the_reps_present_and_the_studio_officer(
         left = VisitMatter.objects.create(visit=visit, content="桥面破损")
         VisitMatter.objects.create(visit=visit, content="已答复", answered_on_spot=True, answer="已答复")
     make_ticket(reception_matter=handed_in)
-    sweep(at(5, 9))  # recorded at 10:00 on the 2nd: three days are up at 10:00 on the 5th
+    sweep(at(5, 9))  # received at 9:00 on the 2nd: three days are up at 9:00 on the 5th
     assert told(kind="ticket.handin_overdue") == []
     sweep(at(5, 11))
+    assert told(kind="ticket.handin_overdue") == [
+        ("ticket.handin_overdue", "daibiao", ""),
+        ("ticket.handin_overdue", "lianluoyuan", ""),
+    ]
+    sweep(at(5, 23))  # visited on the 2nd: its three days end with the 5th
+    assert len(told(kind="ticket.handin_overdue")) == 2
+    sweep(at(6, 0))
     assert told(kind="ticket.handin_overdue") == [
         ("ticket.handin_overdue", "daibiao", ""),
         ("ticket.handin_overdue", "daibiao", ""),
