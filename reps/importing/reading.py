@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -52,13 +53,18 @@ def blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def as_text(value) -> str:
     """Return a cell as one line of text, as the user sees it in Excel."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number typed into a text column: 13812345678, not 13812345678.0
     if isinstance(value, datetime.datetime):
         value = value.date()
-    return " ".join(str(value).split())
+    # Control characters (NUL among them, which PostgreSQL refuses in any text) are never
+    # what a person typed: they read as spaces.
+    return " ".join(CONTROL.sub(" ", str(value)).split())
 
 
 def read_sheet(fileobj, *, max_rows: int = MAX_ROWS, header_only: bool = False) -> Sheet:
