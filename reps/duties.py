@@ -375,13 +375,17 @@ register(
         order=80,
     )
 )
+# Seed 004 (三里洞街道's "四个一"): three are monthly (a visit, a public-opinion report, a studio
+# reception), the fourth is not: "每人联系一户困难群众", each rep keeps a standing link to one
+# difficult household. So it is a snapshot of the rep's contact links on the day, like the
+# contacts quota, and no visit is asked of it (visits are the first item and the yearly quota).
 register(
     Quota(
         "four_ones_difficult",
-        _("“Four ones”: a difficult household this month"),
-        MONTH,
-        lambda c: 1 if c.active_at_end else 0,
-        lambda cs, p, d: count_visits(cs, p, d, extra=Q(contacts__is_difficult_household=True)),
+        _("“Four ones”: a difficult household linked"),
+        NOW,
+        lambda c: snapshot(1, c),
+        lambda cs, p, d: count_contacts(cs, p, d, extra=Q(contact__is_difficult_household=True)),
         enabled=_four_ones,
         order=83,
     )

@@ -130,7 +130,8 @@ def render_four_ones(notifications: Sequence[Notification]) -> list[Message]:
                 title=_("“Four ones” for %(month)s not yet done") % params,
                 body=_(
                     "You have not yet done all of this month's “four ones”: a home visit, a public-opinion "
-                    "report, a studio reception and a difficult household visited. The month ends on %(end)s."
+                    "report, a studio reception, and a standing link to a difficult household. The month "
+                    "ends on %(end)s."
                 )
                 % params,
                 url=url,

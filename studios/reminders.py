@@ -42,7 +42,7 @@ from liaison.models import Region, RoleAssignment, User
 from liaison.roles import Role
 from reps import reminders as reps_reminders
 from reps.duties import MONTH, QUARTER, Period
-from reps.models import HomeVisit, Level, Mandate, Representative
+from reps.models import ContactLink, HomeVisit, Level, Mandate, Representative
 from reps.reminders import (
     DaysBetween,
     active_reps_with_login,
@@ -226,14 +226,17 @@ def quarterly_statistics_send_due(*, now: datetime.datetime) -> int:
 
 def reps_short_of_four_ones(*, today: datetime.date):
     """Active reps with a login, in counties whose policy turns the "four ones" on, who have not
-    yet done all four this month: a home visit, a visit to a difficult household, a studio
-    reception and a public-opinion report (the same counts as ``reps.duties``/``studios.duties``).
+    yet done all four this month: a home visit, a studio reception and a public-opinion report,
+    and who have no standing link to a difficult household today (seed 004's fourth "one" is a
+    link, not a monthly visit; the same counts as ``reps.duties``/``studios.duties``).
     """
     month = Period.containing(MONTH, today)
     visits = HomeVisit.representatives.through.objects.filter(
         representative_id=OuterRef("pk"), homevisit__date__gte=month.start, homevisit__date__lte=today
     )
-    difficult = visits.filter(homevisit__contacts__is_difficult_household=True)
+    difficult = ContactLink.objects.active(today).filter(
+        representative_id=OuterRef("pk"), contact__is_difficult_household=True
+    )
     receptions = Reception.representatives.through.objects.filter(
         representative_id=OuterRef("pk"),
         reception__starts_at__gte=local_midnight(month.start),

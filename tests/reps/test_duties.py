@@ -186,3 +186,42 @@ class TestStatus:
         rep.contact_links.filter(contact=contacts[0]).update(ended_on=D(2026, 3, 1))
         assert cells(rep, D(2026, 5, 1))["contacts"].value == 1
         assert cells(rep, D(2026, 2, 1))["contacts"].value == 2
+
+
+class TestFourOnesDifficultHousehold:
+    """Seed 004: "每人联系一户困难群众" is a standing link to a difficult household, not a visit."""
+
+    @pytest.fixture
+    def four_ones(self, rep):
+        DutyPolicy.objects.create(county=rep.region.parent, effective_from=D(2026, 1, 1), four_ones=True)
+
+    def test_a_visit_to_a_difficult_household_without_a_link_does_not_meet_it(
+        self, rep, four_ones, village_a, clerk_a
+    ):
+        household = ContactFactory(village=village_a, is_difficult_household=True)
+        visit(rep, [household], D(2026, 5, 3), recorded_by=clerk_a)
+        cell = cells(rep, D(2026, 5, 10))["four_ones_difficult"]
+        assert (cell.value, cell.required, cell.status) == (0, 1, "behind")
+        assert cells(rep, D(2026, 5, 10))["four_ones_visit"].status == "ok"  # the visit counts as a visit
+
+    def test_a_standing_link_meets_it_every_month_without_a_visit(self, rep, four_ones, village_a):
+        household = ContactFactory(village=village_a, is_difficult_household=True)
+        ContactLinkFactory(representative=rep, contact=household, since=D(2026, 2, 1))
+        for day in (D(2026, 2, 1), D(2026, 5, 10), D(2026, 11, 30)):
+            cell = cells(rep, day)["four_ones_difficult"]
+            assert (cell.value, cell.required, cell.status) == (1, 1, "ok"), day
+        assert cells(rep, D(2026, 1, 31))["four_ones_difficult"].status == "behind"  # not linked yet
+
+    def test_a_link_to_someone_not_in_difficulty_or_an_ended_link_does_not_count(
+        self, rep, four_ones, village_a
+    ):
+        ContactLinkFactory(representative=rep, contact=ContactFactory(village=village_a))
+        household = ContactFactory(village=village_a, is_difficult_household=True)
+        ContactLinkFactory(representative=rep, contact=household, ended_on=D(2026, 4, 1))
+        assert cells(rep, D(2026, 3, 31))["four_ones_difficult"].value == 1
+        assert cells(rep, D(2026, 5, 10))["four_ones_difficult"].value == 0
+
+    def test_it_asks_nothing_of_a_rep_whose_term_ended(self, township_a, four_ones, rep):
+        gone = RepresentativeFactory(region=township_a)
+        MandateFactory(representative=gone, term_start=D(2021, 7, 1), term_end=D(2026, 6, 30))
+        assert cells(gone, D(2026, 8, 1))["four_ones_difficult"].status == "na"

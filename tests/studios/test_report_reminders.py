@@ -11,11 +11,11 @@ from django.urls import reverse
 from liaison import notify
 from liaison.models import AnnualMeeting, Notification, Reminder, User
 from liaison.roles import Role
-from reps.models import DutyPolicy, Group, Mandate, Representative
+from reps.models import ContactLink, DutyPolicy, Group, Mandate, Representative
 from studios import reminders
-from studios.models import DutySlot, Reception, RosterPeriod, SlotAssignment, Studio
+from studios.models import DutySlot, OpinionReport, Reception, RosterPeriod, SlotAssignment, Studio
 from studios.tasks import send_report_reminders
-from tests.factories import MandateFactory, StudioFactory, active_rep, user_with_role
+from tests.factories import ContactFactory, MandateFactory, StudioFactory, active_rep, user_with_role, visit
 
 SHANGHAI = reminders.reps_reminders.SHANGHAI
 # A Monday in the last week of the first quarter: nearly every rule owes something.
@@ -180,6 +180,30 @@ def test_four_ones_are_reminded_only_where_the_county_turns_them_on(county, town
     assert reminders.four_ones_send_due(now=at(datetime.date(2026, 6, 19))) == 0  # before the 20th
     assert reminders.four_ones_send_due(now=at(datetime.date(2026, 6, 20))) == 1
     assert told() == {("studios.four_ones", "rep", "2026-06")}
+
+
+def any_category():
+    """A category for an opinion report, whether the field is a choice or the shared list."""
+    field = OpinionReport._meta.get_field("category")
+    return field.related_model.objects.get_or_create(name="其他")[0] if field.is_relation else "other"
+
+
+def test_the_fourth_one_is_a_standing_link_to_a_difficult_household_not_a_visit(
+    county, township_a, village_a, clerk_a
+):
+    DutyPolicy.objects.create(county=county, effective_from=datetime.date(2026, 1, 1), four_ones=True)
+    household = ContactFactory(village=village_a, is_difficult_household=True)
+    linked, visiting = rep_with_login(township_a, "linked"), rep_with_login(township_a, "visiting")
+    ContactLink.objects.create(representative=linked, contact=household, since=datetime.date(2025, 1, 1))
+    day = datetime.date(2026, 6, 5)
+    for rep in (linked, visiting):
+        receive(rep, at(day, 10), township=township_a, recorded_by=clerk_a)
+        visit(rep, [household], day, recorded_by=clerk_a)  # ``visiting`` sees the household, unlinked
+        OpinionReport.objects.create(
+            representative=rep, month=day.replace(day=1), category=any_category(), content="路灯不亮"
+        )
+    assert reminders.four_ones_send_due(now=at(datetime.date(2026, 6, 20))) == 1
+    assert told() == {("studios.four_ones", "visiting", "2026-06")}
 
 
 def test_the_group_report_reaches_leader_and_liaison_30_and_20_days_before_the_meeting(county, township_a):
