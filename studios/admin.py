@@ -34,6 +34,7 @@ class RuleInline(admin.StackedInline):
     fields = [
         ("kind", "is_active"),
         ("weekday", "days_of_month", "week_of_month"),
+        "quarter_sunday",
         ("start_time", "end_time"),
         "reps_per_slot",
         "theme",

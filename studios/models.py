@@ -160,9 +160,27 @@ class RosterRule(models.Model):
 
     - regular: every week on ``weekday``;
     - reception day: on the ``days_of_month`` (e.g. "10,20"); a day a month lacks is skipped;
-    - concentrated: the last Sunday of each quarter;
+    - concentrated: once a quarter, on a Sunday read from "每季度最后一周的周日" as ``quarter_sunday`` says;
     - thematic: once a month, on the ``week_of_month``-th ``weekday`` (-1 = the last one).
     """
+
+    class QuarterSunday(models.TextChoices):
+        """The two readings of "每季度最后一周的周日" (seed 001: the quarter's concentrated meeting day).
+
+        The default is the last Sunday *within* the quarter. Seed 001 counts these meetings by
+        quarter ("今年第三季度的集中约见", 51 of them in the quarters since 2008): a meeting is its
+        quarter's, so it is held, counted in the quarter's statistics and quotas, and reported inside
+        that quarter. The other reading, the Sunday of the Monday–Sunday week that holds the
+        quarter's last day, lands in the next quarter's first days whenever the quarter does not
+        end on a Sunday (for Q3 in the National Day holiday, for Q4 in the next year); it is
+        offered for counties that read it so. Both agree when the quarter ends on a Sunday.
+        """
+
+        LAST_SUNDAY = "last_sunday", _("The last Sunday within the quarter")
+        LAST_WEEK = "last_week", _(
+            "The Sunday of the week (Monday to Sunday) holding the quarter's last day, "
+            "which may fall in the next quarter"
+        )
 
     class Weekday(models.IntegerChoices):
         MONDAY = 0, _("Monday")
@@ -196,6 +214,13 @@ class RosterRule(models.Model):
     end_time = models.TimeField(_("until"))
     reps_per_slot = models.PositiveSmallIntegerField(
         _("representatives per duty"), default=1, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    quarter_sunday = models.CharField(
+        _("concentrated meeting day"),
+        max_length=16,
+        choices=QuarterSunday.choices,
+        default=QuarterSunday.LAST_SUNDAY,
+        help_text=_("How “the Sunday of each quarter's last week” is read (concentrated meetings only)."),
     )
     theme = models.CharField(_("theme"), max_length=200, blank=True)
     invited_units = models.ManyToManyField(

@@ -53,6 +53,14 @@ def rule_dates(rule: RosterRule, start: datetime.date, end: datetime.date) -> li
             if first <= end
             else []
         )
+    elif rule.kind == MeetingKind.CONCENTRATED:
+        # Start 6 days early: under the "last week" reading, the quarter that ended just before
+        # ``start`` may still hold its meeting in the first days of the period.
+        dates = [
+            concentrated_day(year, month, rule.quarter_sunday)
+            for year, month in _months(start - datetime.timedelta(days=6), end)
+            if month % 3 == 0
+        ]
     else:
         for year, month in _months(start, end):
             if rule.kind == MeetingKind.RECEPTION_DAY:
@@ -61,9 +69,19 @@ def rule_dates(rule: RosterRule, start: datetime.date, end: datetime.date) -> li
             elif rule.kind == MeetingKind.THEMATIC:
                 day = nth_weekday(year, month, rule.weekday, rule.week_of_month)
                 dates += [day] if day else []
-            elif rule.kind == MeetingKind.CONCENTRATED and month % 3 == 0:
-                dates.append(nth_weekday(year, month, calendar.SUNDAY, -1))
     return [d for d in dates if start <= d <= end]
+
+
+def concentrated_day(year: int, quarter_end_month: int, reading: str) -> datetime.date:
+    """The concentrated meeting of the quarter ending with ``quarter_end_month``, as ``reading`` reads it.
+
+    See ``RosterRule.QuarterSunday``: the last Sunday within the quarter, or the Sunday of the
+    Monday–Sunday week holding the quarter's last day (on or after that day).
+    """
+    last_day = datetime.date(year, quarter_end_month, calendar.monthrange(year, quarter_end_month)[1])
+    if reading == RosterRule.QuarterSunday.LAST_WEEK:
+        return last_day + datetime.timedelta(days=calendar.SUNDAY - last_day.weekday())
+    return last_day - datetime.timedelta(days=(last_day.weekday() - calendar.SUNDAY) % 7)
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> datetime.date | None:

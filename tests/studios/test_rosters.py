@@ -69,6 +69,40 @@ class TestRuleDates:
         # 2024-03-31 and 2024-06-30 are the quarter's very last day.
         assert dates[0] == D(2024, 3, 31) and dates[1] == D(2024, 6, 30)
 
+    def test_the_two_readings_of_the_quarters_last_week_differ_when_a_quarter_ends_midweek(self):
+        # 2025-12-31 is a Wednesday, 2026's quarters end on Tue, Tue, Wed and Thu: no quarter of
+        # 2026 ends on a Sunday, so the readings never agree.
+        within = rule(kind="concentrated", weekday=None)
+        assert within.quarter_sunday == RosterRule.QuarterSunday.LAST_SUNDAY  # the default
+        assert rosters.rule_dates(within, D(2026, 1, 1), D(2026, 12, 31)) == [
+            D(2026, 3, 29),
+            D(2026, 6, 28),
+            D(2026, 9, 27),
+            D(2026, 12, 27),
+        ]
+        last_week = rule(kind="concentrated", weekday=None, quarter_sunday="last_week")
+        # Each quarter's Sunday falls after its end: Q4 2025's in 2026's first days, Q3's in the
+        # National Day week, and Q4 2026's (2027-01-03) outside the period.
+        assert rosters.rule_dates(last_week, D(2026, 1, 1), D(2026, 12, 31)) == [
+            D(2026, 1, 4),
+            D(2026, 4, 5),
+            D(2026, 7, 5),
+            D(2026, 10, 4),
+        ]
+        assert rosters.rule_dates(last_week, D(2027, 1, 1), D(2027, 1, 31)) == [D(2027, 1, 3)]
+
+    def test_the_two_readings_agree_when_the_quarter_ends_on_a_sunday(self):
+        # 2028-12-31 is a Sunday: both read it the same. 2028-09-30 is a Saturday (a week less a
+        # day apart), and Q2's 2028-06-30 a Friday: its last-week Sunday, 07-02, is in this period.
+        within = rule(kind="concentrated", weekday=None)
+        last_week = rule(kind="concentrated", weekday=None, quarter_sunday="last_week")
+        assert rosters.rule_dates(within, D(2028, 7, 1), D(2029, 1, 31)) == [D(2028, 9, 24), D(2028, 12, 31)]
+        assert rosters.rule_dates(last_week, D(2028, 7, 1), D(2029, 1, 31)) == [
+            D(2028, 7, 2),
+            D(2028, 10, 1),
+            D(2028, 12, 31),
+        ]
+
     def test_thematic_meeting_on_the_nth_or_last_weekday(self):
         second_wednesday = rule(kind="thematic", weekday=2, week_of_month=2)
         assert rosters.rule_dates(second_wednesday, D(2026, 1, 1), D(2026, 3, 31)) == [
@@ -120,6 +154,26 @@ class TestGenerator:
             counts = slots_per_rep(studio, r)
             assert len(counts) == 4
             assert max(counts.values()) - min(counts.values()) <= 1
+
+    @pytest.mark.parametrize(
+        ("reading", "expected"),
+        [("last_sunday", [D(2026, 9, 27)]), ("last_week", [D(2026, 7, 5), D(2026, 10, 4)])],
+    )
+    def test_concentrated_meetings_follow_the_rules_reading(self, clerk_a, township_a, reading, expected):
+        studio = studio_with_reps(township_a, 2)
+        RuleFactory(
+            studio=studio,
+            kind="concentrated",
+            weekday=None,
+            quarter_sunday=reading,
+            start_time=datetime.time(8, 30),
+            end_time=datetime.time(11, 30),
+        )
+        report = generate(clerk_a, Studio.objects.all(), D(2026, 7, 1), D(2026, 10, 31))
+        assert not report.problems
+        slots = DutySlot.objects.filter(studio=studio).order_by("date")
+        assert [s.date for s in slots] == expected
+        assert {timezone.localtime(s.starts_at).time() for s in slots} == {datetime.time(8, 30)}
 
     def test_no_rep_is_on_duty_twice_the_same_day(self, clerk_a, township_a):
         studio = studio_with_reps(township_a, 2)
