@@ -6,6 +6,9 @@ contacts, visits or login. The queryset below loads the phone only as ``public_p
 without consent, and defers the column itself, so a template cannot print it by mistake (and a
 test counting queries would notice if one tried).
 
+Other apps add public facts through ``reps.public_facts`` (the studios app: the rep's studio, next
+published duty and duty calendar feed), so this module imports none of them.
+
 These pages take no ``visible_to(user)``: they are the one place where every active rep is shown
 to everyone, by design.
 """
@@ -24,6 +27,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import Region
+from reps import public_facts
 from reps.models import GroupMembership, Level, Mandate, Representative
 
 PAGE_SIZE = 20
@@ -133,7 +137,9 @@ def _public_rep(pk: int) -> Representative:
 
 
 def detail(request, pk: int):
-    return render(request, "reps/public_detail.html", {"rep": _public_rep(pk)})
+    rep = _public_rep(pk)
+    facts = public_facts.facts_for(rep, now=timezone.now())
+    return render(request, "reps/public_detail.html", {"rep": rep, "facts": facts})
 
 
 def intake_url(request, rep: Representative) -> str:
@@ -147,6 +153,6 @@ def card(request, pk: int):
     url = intake_url(request, rep)
     # segno writes the SVG itself from the URL alone (no user text), so it is safe to inline.
     qr_svg = mark_safe(segno.make(url, error="m").svg_inline(scale=4, svgclass="qr"))  # noqa: S308
-    return render(
-        request, "reps/card.html", {"rep": rep, "intake_url": url, "qr_svg": qr_svg, "copies": range(2)}
-    )
+    context = {"rep": rep, "intake_url": url, "qr_svg": qr_svg, "copies": range(2)}
+    context["facts"] = public_facts.facts_for(rep, now=timezone.now())
+    return render(request, "reps/card.html", context)

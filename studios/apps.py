@@ -13,6 +13,10 @@ class StudiosConfig(AppConfig):
         from studios import todo as studios_todo
 
         todo.register("studios", studios_todo.sections, order=20)
+        from reps import public_facts
+        from studios.public_views import rep_public_facts
+
+        public_facts.register("studios", rep_public_facts, order=20)
 
         duties.register()
         notifications.register()

@@ -25,8 +25,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison.models import Region
+from reps import public_facts
 from reps.models import Representative
-from studios.models import DutySlot, SlotAssignment, SlotChange, Studio, StudioAssignment
+from studios.models import DutySlot, RosterRule, SlotAssignment, SlotChange, Studio, StudioAssignment
 
 PAGE_SIZE = 100  # slots per page; a day's block may continue on the next page
 WINDOW_DAYS = 14  # the page shows the coming two weeks
@@ -263,13 +264,77 @@ def studio_feed(request, pk: int):
     return _calendar_response(request, name, slots, f"studio-{studio.pk}.ics")
 
 
+def _on_duty(rep: Representative) -> Exists:
+    """The slot has ``rep`` on duty as the public sees it: someone who stood in replaces the rep."""
+    return Exists(
+        SlotAssignment.objects.filter(slot=OuterRef("pk")).filter(
+            (Q(representative=rep) & ~Q(attendance=SUBSTITUTED)) | Q(substitute=rep, attendance=SUBSTITUTED)
+        )
+    )
+
+
 def rep_feed(request, pk: int):
     """A rep's published duties, on duty as assigned or standing in for someone; 404 out of office."""
     rep = get_object_or_404(Representative.objects.active(_today()).only("name"), pk=pk)
-    # As the page shows it: a slot where someone stood in for the rep is the substitute's duty.
-    on_duty = SlotAssignment.objects.filter(slot=OuterRef("pk")).filter(
-        (Q(representative=rep) & ~Q(attendance=SUBSTITUTED)) | Q(substitute=rep, attendance=SUBSTITUTED)
-    )
-    slots = _feed_slots(public_slots().filter(Exists(on_duty)))
+    slots = _feed_slots(public_slots().filter(_on_duty(rep)))
     name = _("Duty schedule: %(rep)s") % {"rep": rep.name}
     return _calendar_response(request, name, slots, f"rep-{rep.pk}.ics")
+
+
+# --- what the reps' public page and contact card show of the schedule ------------------------
+
+
+def rep_public_facts(rep: Representative, *, now: datetime.datetime) -> list[public_facts.Fact]:
+    """The rep's studios, next published duty and duty feed (``reps.public_facts``, 2 queries).
+
+    Only what the public schedule already shows: active studios the rep serves at today, and the
+    next duty of a published roster on which the public sees the rep.
+    """
+    today = timezone.localdate(now)
+    serving = StudioAssignment.objects.filter(
+        studio=OuterRef("pk"), representative=rep, start__lte=today
+    ).filter(Q(end__isnull=True) | Q(end__gte=today))
+    studios = Studio.objects.active().filter(Exists(serving)).only("name").order_by("region__path", "name")
+    facts = []
+    links = [public_facts.Link(s.name, reverse("schedule:studio", args=[s.pk])) for s in studios]
+    if links:
+        facts.append(public_facts.Fact("studio", _("Studio"), links))
+    slot = (
+        DutySlot.objects.published()
+        .filter(studio__is_active=True, ends_at__gt=now)
+        .filter(_on_duty(rep))
+        .select_related("studio")
+        .only("date", "starts_at", "ends_at", "kind", "studio__name")
+        .order_by("starts_at", "pk")
+        .first()
+    )
+    if slot is None:
+        facts.append(
+            public_facts.Fact("next_duty", _("Next duty"), [public_facts.Link(_("None published yet"))])
+        )
+    else:
+        starts, ends = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+        text = _("%(date)s %(weekday)s %(start)s–%(end)s at %(studio)s (%(kind)s)") % {
+            "date": f"{starts:%Y-%m-%d}",
+            "weekday": RosterRule.Weekday(starts.weekday()).label,
+            "start": f"{starts:%H:%M}",
+            "end": f"{ends:%H:%M}",
+            "studio": slot.studio.name,
+            "kind": slot.get_kind_display(),
+        }
+        url = (
+            reverse("schedule:studio", args=[slot.studio_id])
+            + "?"
+            + urlencode({"from": slot.date.isoformat()})
+        )
+        facts.append(public_facts.Fact("next_duty", _("Next duty"), [public_facts.Link(text, url)]))
+    feed = reverse("schedule:rep_ics", args=[rep.pk])
+    facts.append(
+        public_facts.Fact(
+            "duty_feed",
+            _("Duty calendar"),
+            [public_facts.Link(_("Subscribe (iCalendar)"), feed)],
+            printed=False,
+        )
+    )
+    return facts

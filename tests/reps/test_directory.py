@@ -249,7 +249,8 @@ def test_a_detail_page_and_a_card_run_as_many_queries_for_1000_reps_as_for_10(cl
     small = (count_queries(client, detail), count_queries(client, card))
     create_active_reps(township_a, 990, start=10)
     assert (count_queries(client, detail), count_queries(client, card)) == small
-    assert small == (3, 3)  # the rep, their mandates, their groups
+    # the rep, their mandates, their groups; their studios and next duty (studios' public facts)
+    assert small == (5, 5)
 
 
 # --- the contact card -----------------------------------------------------------------------
