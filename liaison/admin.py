@@ -7,6 +7,7 @@ from liaison import notify
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
 from liaison.models import (
     AnnualMeeting,
+    Category,
     Delivery,
     HandlingUnit,
     Heartbeat,
@@ -46,6 +47,27 @@ class HandlingUnitAdmin(ScopedAdmin):
     @admin.display(description=_("level"), ordering="region__level")
     def unit_level(self, obj):
         return obj.region.get_level_display()
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The one category list of tickets, matters and public-opinion reports."""
+
+    list_display = ["name", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["name"]
+
+    def has_delete_permission(self, request, obj=None):
+        # A category in use stays (tickets and reports PROTECT it); deactivate it instead.
+        return super().has_delete_permission(request, obj) and (obj is None or not _in_use(obj))
+
+
+def _in_use(obj) -> bool:
+    """Whether any row of another app points at ``obj`` (liaison does not know those apps)."""
+    for relation in obj._meta.related_objects:
+        if relation.related_model.objects.filter(**{relation.field.name: obj}).exists():
+            return True
+    return False
 
 
 @admin.register(AnnualMeeting)

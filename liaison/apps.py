@@ -26,6 +26,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.user", "view", "add", "change"),
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view", "add", "change", "delete"),
+            *crud("liaison.category", "view", "add", "change", "delete"),
             *ledger,
         )
         grant(
@@ -35,6 +36,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.user", "view", "add", "change"),
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view"),
+            *crud("liaison.category", "view"),
             *ledger,
         )
         # Signed-in users reach home by the brand; the bar keeps its room for their work.

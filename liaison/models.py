@@ -157,6 +157,23 @@ class HandlingUnit(models.Model):
         return self.region.level
 
 
+class Category(models.Model):
+    """The one list of matter categories (城乡建设, 民生保障, 交通出行, ...), admin-editable, read by
+    tickets, reception and visit matters and public-opinion reports alike."""
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AnnualMeeting(models.Model):
     """The date of a county's annual party congress meeting (年会) in a given year."""
 

@@ -1,6 +1,6 @@
-"""The admin for tickets' reference data (categories, deadline policy, holiday calendar), and a
-read-only view of tickets: every change to a ticket goes through the workflow pages, so that it
-is checked and recorded on the ticket's timeline."""
+"""The admin for tickets' reference data (deadline policy, holiday calendar; the one category
+list is liaison's), and a read-only view of tickets: every change to a ticket goes through the
+workflow pages, so that it is checked and recorded on the ticket's timeline."""
 
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -10,18 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import ScopedAdmin
 from proposals import holidays
-from proposals.models import CalendarYear, Category, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
-
-
-@admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "order", "is_active"]
-    list_editable = ["order", "is_active"]
-    search_fields = ["name"]
-
-    def has_delete_permission(self, request, obj=None):
-        # A category in use stays (PROTECT); deactivate it instead.
-        return super().has_delete_permission(request, obj) and (obj is None or not obj.tickets.exists())
+from proposals.models import CalendarYear, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
 
 
 @admin.register(DeadlinePolicy)

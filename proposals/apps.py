@@ -21,7 +21,6 @@ class ProposalsConfig(AppConfig):
         grant(
             Role.LIAISON_OFFICE,
             *crud("proposals.ticket", "view"),
-            *crud("proposals.category", "view", "add", "change", "delete"),
             *crud("proposals.deadlinepolicy", "view", "add", "change", "delete"),
             *crud("proposals.workcalendarday", "view", "add", "change", "delete"),
             *crud("proposals.calendaryear", "view", "add", "change", "delete"),
@@ -29,7 +28,6 @@ class ProposalsConfig(AppConfig):
         grant(
             Role.TOWNSHIP_STAFF,
             *crud("proposals.ticket", "view"),
-            *crud("proposals.category", "view"),
             *crud("proposals.deadlinepolicy", "view"),
             *crud("proposals.workcalendarday", "view"),
             *crud("proposals.calendaryear", "view"),

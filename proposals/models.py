@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from liaison.models import HandlingUnit, Region
+from liaison.models import Category, HandlingUnit, Region  # the one category list lives in liaison
 from proposals.querysets import (
     AssignmentQuerySet,
     AttachmentQuerySet,
@@ -55,22 +55,6 @@ def normalize_code(typed: str) -> str:
     folded = unicodedata.normalize("NFKC", typed or "").upper()
     cleaned = "".join(ch for ch in folded if ch.isalnum())
     return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))[:32]
-
-
-class Category(models.Model):
-    """A ticket category (城乡建设, 民生保障, ...): an admin-editable list."""
-
-    name = models.CharField(_("name"), max_length=32, unique=True)
-    order = models.PositiveSmallIntegerField(_("order"), default=100)
-    is_active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        verbose_name = _("category")
-        verbose_name_plural = _("categories")
-        ordering = ["order", "id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class DeadlinePolicy(models.Model):

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from liaison.models import Region
+from liaison.models import Category, Region
 from liaison.validators import clean_phone_field
 from reps.querysets import (
     CommitteeLinkQuerySet,
@@ -391,7 +391,8 @@ class HomeVisit(models.Model):
 
 
 class VisitMatter(models.Model):
-    """A matter raised during a visit: answered on the spot, or left for a suggestion ticket."""
+    """A matter raised during a visit: answered on the spot, or to become a suggestion ticket
+    (the same two flags, constraint and rule as ``studios.ReceptionMatter``)."""
 
     visit = models.ForeignKey(
         HomeVisit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="matters"
@@ -399,11 +400,27 @@ class VisitMatter(models.Model):
     content = models.TextField(_("matter raised"), max_length=2000)
     answered_on_spot = models.BooleanField(_("answered on the spot"), default=False)
     answer = models.TextField(_("answer given"), blank=True, max_length=2000)
+    for_ticket = models.BooleanField(_("to become a suggestion ticket"), default=False)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The ticket made from the matter starts in this category."),
+    )
 
     class Meta:
         verbose_name = _("matter raised")
         verbose_name_plural = _("matters raised")
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(answered_on_spot=True) & models.Q(for_ticket=True)),
+                name="visit_matter_answered_or_ticket",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.content[:40]
@@ -411,6 +428,8 @@ class VisitMatter(models.Model):
     def clean(self) -> None:
         if self.answered_on_spot and not self.answer.strip():
             raise ValidationError({"answer": _("Say what was answered on the spot.")})
+        if self.answered_on_spot and self.for_ticket:
+            raise ValidationError(_("A matter is either answered on the spot or turned into a ticket."))
 
 
 class VisitPhoto(models.Model):

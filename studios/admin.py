@@ -225,5 +225,6 @@ class ReceptionAdmin(RecordAdmin):
 class OpinionReportAdmin(ScopedAdmin):
     list_display = ["representative", "month", "category", "submitted_at"]
     list_filter = ["category", "month"]
+    list_select_related = ["representative", "category"]
     search_fields = ["representative__name", "content"]
     list_select_related = ["representative"]

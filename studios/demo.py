@@ -8,7 +8,7 @@ import random
 from django.utils import timezone
 
 from liaison import demo
-from liaison.models import Region, User
+from liaison.models import Category, Region, User
 from reps.models import Representative
 from studios import rosters
 from studios.models import (
@@ -178,7 +178,7 @@ def _history(studios, officer, staff) -> None:
             OpinionReport.objects.get_or_create(
                 representative=rep,
                 month=datetime.date(now.year, month, 1),
-                category="livelihood",
+                category=Category.objects.get(name="民生保障"),
                 defaults={"content": "群众普遍关心养老服务和农村道路养护。"},
             )
 

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from liaison.models import HandlingUnit, Region
+from liaison.models import Category, HandlingUnit, Region
 from liaison.validators import clean_phone_field
 from reps.models import Representative
 from studios.querysets import (
@@ -498,6 +498,15 @@ class ReceptionMatter(models.Model):
     answered_on_spot = models.BooleanField(_("answered on the spot"), default=False)
     answer = models.TextField(_("answer given"), blank=True, max_length=2000)
     for_ticket = models.BooleanField(_("to become a suggestion ticket"), default=False)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The ticket made from the matter starts in this category."),
+    )
 
     class Meta:
         verbose_name = _("matter raised")
@@ -537,17 +546,6 @@ class ReceptionPhoto(models.Model):
 class OpinionReport(models.Model):
     """A representative's monthly public-opinion card (社情民意): what they heard, by category."""
 
-    class Category(models.TextChoices):
-        URBAN = "urban", _("Urban construction")
-        LIVELIHOOD = "livelihood", _("Livelihood and social security")
-        TRANSPORT = "transport", _("Transport")
-        ENVIRONMENT = "environment", _("Environment")
-        EDUCATION = "education", _("Education")
-        HEALTH = "health", _("Health")
-        AGRICULTURE = "agriculture", _("Agriculture")
-        PARTY = "party", _("Party building")
-        OTHER = "other", _("Other")
-
     representative = models.ForeignKey(
         Representative,
         verbose_name=_("representative"),
@@ -555,7 +553,9 @@ class OpinionReport(models.Model):
         related_name="opinion_reports",
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month reported on."))
-    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="opinion_reports"
+    )
     content = models.TextField(_("what was heard"), max_length=4000)
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
 
@@ -570,4 +570,4 @@ class OpinionReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.representative} {self.month:%Y-%m} {self.get_category_display()}"
+        return f"{self.representative} {self.month:%Y-%m} {self.category}"

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from liaison.forms import NameAndPhoneForm
+from liaison.models import Category
 from liaison.roles import STAFF_ROLES, Role
 from reps.forms import MultipleFileField
 from reps.models import Representative
@@ -157,7 +158,9 @@ class OpinionForm(forms.Form):
         input_formats=["%Y-%m", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
     )
-    category = forms.ChoiceField(label=gettext_lazy("category"), choices=OpinionReport.Category.choices)
+    category = forms.ModelChoiceField(
+        label=gettext_lazy("category"), queryset=Category.objects.filter(is_active=True)
+    )
     content = forms.CharField(
         label=gettext_lazy("what was heard"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000
     )
@@ -403,7 +406,7 @@ def opinions(request):
         else:
             messages.success(request, _("The report was submitted."))
             return redirect("studios:opinions")
-    reports = OpinionReport.objects.visible_to(user).select_related("representative__region")
+    reports = OpinionReport.objects.visible_to(user).select_related("representative__region", "category")
     chosen = {
         "month": request.GET.get("month", ""),
         "category": request.GET.get("category", ""),
@@ -415,8 +418,9 @@ def opinions(request):
         month = None
     if month:
         reports = reports.filter(month=month)
-    if chosen["category"] in OpinionReport.Category.values:
-        reports = reports.filter(category=chosen["category"])
+    categories = [(str(pk), name) for pk, name in Category.objects.values_list("pk", "name")]
+    if chosen["category"] in dict(categories):
+        reports = reports.filter(category_id=chosen["category"])
     if chosen["q"] and rep is None:
         reports = reports.filter(representative__name__icontains=chosen["q"])
     page = Paginator(reports.order_by("-month", "-submitted_at", "-id"), PAGE_SIZE).get_page(
@@ -434,7 +438,7 @@ def opinions(request):
             "rep": rep,
             "page": page,
             "chosen": chosen,
-            "categories": OpinionReport.Category.choices,
+            "categories": categories,
             "reported_this_month": reported_this_month,
             "query": urlencode({k: v for k, v in chosen.items() if v}),
         },

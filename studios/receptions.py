@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import audit
-from liaison.models import Region, User
+from liaison.models import Category, Region, User
 from liaison.roles import Role
 from liaison.uploads import clean_image
 from liaison.validators import clean_name_and_phone
@@ -317,7 +317,7 @@ def may_submit_opinion(user, representative: Representative) -> bool:
 
 @transaction.atomic
 def opinion_report_submit(
-    *, actor: User, representative: Representative, month: datetime.date, category: str, content: str
+    *, actor: User, representative: Representative, month: datetime.date, category: Category, content: str
 ) -> OpinionReport:
     """Submit ``representative``'s public-opinion report for ``month`` (any day of it)."""
     if not may_submit_opinion(actor, representative):
@@ -336,6 +336,6 @@ def opinion_report_submit(
         subject=report,
         region=representative.region,
         month=month.isoformat(),
-        category=category,
+        category=category.pk,
     )
     return report

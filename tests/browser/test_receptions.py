@@ -85,7 +85,7 @@ def test_a_rep_reports_public_opinion_on_a_phone(phone, rep_a, my_rep):
     log_in(phone, "daibiao")
     phone.get_by_role("button", name="菜单").click()
     phone.locator("#nav a[href='/studios/opinions/']").click()
-    phone.locator("#id_category").select_option("transport")
+    phone.locator("#id_category").select_option(label="交通出行")
     phone.locator("#id_content").fill("群众希望增开早班公交")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.locator("main form[method=post] button[type=submit]").click()

@@ -12,7 +12,7 @@ import datetime
 import pytest
 import time_machine
 
-from liaison.models import AnnualMeeting, Notification
+from liaison.models import AnnualMeeting, Category, Notification
 from liaison.roles import Role
 from reps.models import ContactLink, DutyPolicy, Group, HomeVisit
 from studios import reminders
@@ -77,7 +77,10 @@ def cast(county, township_a, village_a, clerk_a):
         visit.representatives.add(above)
         visit.contacts.add(household)
         OpinionReport.objects.create(
-            representative=above, month=fifth.replace(day=1), category="livelihood", content="路灯不亮"
+            representative=above,
+            month=fifth.replace(day=1),
+            category=Category.objects.get_or_create(name="民生保障")[0],
+            content="路灯不亮",
         )
     return studio
 
