@@ -99,8 +99,22 @@ class TicketFilterForm(forms.Form):
     township = forms.ModelChoiceField(
         label=gettext_lazy("township"), required=False, queryset=Region.objects.none()
     )
+    unit = forms.ModelChoiceField(
+        label=gettext_lazy("lead unit"), required=False, queryset=HandlingUnit.objects.none()
+    )
+    registered_from = forms.DateField(
+        label=gettext_lazy("registered from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    registered_to = forms.DateField(
+        label=gettext_lazy("registered until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    DATES = ("registered_from", "registered_to")
 
-    def __init__(self, *args, townships=None, **kwargs):
+    def __init__(self, *args, townships=None, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", gettext_lazy("Any status")), *Status.choices]
         self.fields["category"].empty_label = gettext_lazy("Any category")
@@ -109,9 +123,29 @@ class TicketFilterForm(forms.Form):
         else:
             self.fields["township"].queryset = townships
             self.fields["township"].empty_label = gettext_lazy("Every township")
+        if units is None:
+            del self.fields["unit"]
+        else:
+            self.fields["unit"].queryset = units
+            self.fields["unit"].empty_label = gettext_lazy("Every lead unit")
         for name, field in self.fields.items():
-            if name != "q":
+            if name in self.DATES:
+                field.widget.attrs.update({"class": "form-control"})
+            elif name != "q":
                 field.widget.attrs.update({"class": "form-select", "aria-label": field.label})
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("registered_from"), data.get("registered_to")
+        if start and end and start > end:
+            # Neither date filters a range that cannot hold anything: the list stays whole.
+            data.pop("registered_from")
+            self.add_error(
+                "registered_to",
+                _("The end date (%(end)s) is before the start date (%(start)s).")
+                % {"end": end.isoformat(), "start": start.isoformat()},
+            )
+        return data
 
     def values(self) -> dict:
         """The valid filters only: an invalid one is ignored."""

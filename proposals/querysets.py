@@ -92,10 +92,20 @@ class TicketQuerySet(ScopedQuerySet):
         return self.filter(q)
 
     def by_due(self):
-        """Most urgent first: those with a due time by it, then the rest newest first."""
-        from django.db.models import F
+        """Most urgent first: the tickets whose reply deadline runs (a unit holds them) by their
+        due time, so overdue, then due soon, then the rest; after them the tickets with no
+        running deadline, newest first. A due time left over from a finished handling (a replied
+        or closed ticket keeps its ``due_at``) is not urgent.
 
-        return self.order_by(F("due_at").asc(nulls_last=True), "-created_at", "-id")
+        No index backs the whole order yet: it needs an expression index on (CASE WHEN status
+        IN WITH_UNIT THEN due_at END, created_at DESC, id DESC); ``ticket_status_due`` serves the
+        overdue and due-soon filters only."""
+        from django.db.models import Case, DateTimeField, F, When
+
+        from proposals.transitions import WITH_UNIT
+
+        running_due = Case(When(status__in=WITH_UNIT, then=F("due_at")), output_field=DateTimeField())
+        return self.order_by(running_due.asc(nulls_last=True), "-created_at", "-id")
 
 
 class TicketPartQuerySet(ScopedQuerySet):

@@ -12,14 +12,17 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
+from liaison.models import HandlingUnit
 from liaison.roles import Role
 from liaison.scoping import NOTHING
 from proposals.models import Assignment, Extension, Rating, Ticket
-from proposals.transitions import WITH_UNIT, Status
-from reps.models import CommitteeLink
+from proposals.transitions import CLOSED, WITH_UNIT, Status
+from reps.models import CommitteeLink, HomeVisit, VisitMatter
+from studios.models import Reception, ReceptionMatter
 
 if TYPE_CHECKING:
     from liaison.scoping import Scope
@@ -28,6 +31,11 @@ if TYPE_CHECKING:
 SOON_DAYS = 3
 # Statuses in which a reviewer (the office that assigned the ticket) has something to decide.
 TO_REVIEW = (Status.REPLIED, Status.DISSATISFIED)
+# A matter raised at a reception or on a home visit that awaits hand-in (3日内报送) as a ticket:
+# marked for a ticket (a visit's matter: not answered on the spot) and not yet one: the rule of
+# the hand-in reminders (``proposals.reminders._handin_overdue``), read by the rep's tab.
+RECEPTION_MATTER_TO_HAND_IN = Q(for_ticket=True, ticket__isnull=True)
+VISIT_MATTER_TO_HAND_IN = Q(answered_on_spot=False, ticket__isnull=True)
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,12 @@ QUEUES: tuple[Queue, ...] = (
     ),
     Queue(
         "mine",
-        _("My tickets"),
+        _("My to-do"),
         frozenset({Role.REPRESENTATIVE}),
-        _("The matters you are responsible for or co-signed, with the replies forwarded to you to rate."),
+        _(
+            "The replies forwarded to you to rate, and the matters you collected that await hand-in. "
+            "Every ticket you are responsible for or co-signed is under “All I can see”."
+        ),
     ),
     Queue(
         "linked",
@@ -75,7 +86,7 @@ QUEUES: tuple[Queue, ...] = (
         frozenset({Role.STUDIO_OFFICER}),
         _("The tickets of the studios you are the liaison officer of."),
     ),
-    Queue("all", _("All I can see"), None, _("Every ticket you may see, open or closed.")),
+    Queue("all", _("All I can see"), None, _("Every ticket you may see.")),
 )
 BY_KEY = {q.key: q for q in QUEUES}
 TICKET_ROLES = frozenset(Role)
@@ -139,8 +150,12 @@ def queue_filter(key: str, user) -> Q:
             Q(status=Status.REGISTERED) | _reviewing(Ticket.AssignedBy.TOWNSHIP)
         )
     if key == "office":
+        # Every reply comes to the liaison office, which forwards it to the representative
+        # (DOMAIN: handling step 3), whoever assigned the ticket: ``parties()`` makes the office
+        # the reviewer of every ticket of its county. Extensions and dissatisfaction stay with
+        # the office that assigned the ticket.
         return _under(scope, Role.LIAISON_OFFICE) & (
-            Q(status=Status.AT_COUNTY) | _reviewing(Ticket.AssignedBy.COUNTY)
+            Q(status__in=(Status.AT_COUNTY, Status.REPLIED)) | _reviewing(Ticket.AssignedBy.COUNTY)
         )
     if key == "unit":
         if not scope.unit_ids:
@@ -150,10 +165,9 @@ def queue_filter(key: str, user) -> Q:
             | Q(unit_holds(scope.unit_ids, role=Assignment.Role.CO, opinion_pending=True))
         )
     if key == "mine":
-        co_signed = Ticket.co_signers.through.objects.filter(
-            ticket=OuterRef("pk"), representative__user_id=user.pk
-        )
-        return Q(representative__user_id=user.pk) | Q(Exists(co_signed))
+        # A to-do, not everything the rep may see (that is "all"): the replies awaiting their
+        # rating. The matters awaiting their hand-in are not tickets yet: ``matters_to_hand_in``.
+        return rep_to_rate(user)
     if key == "linked":
         return Q(
             Exists(CommitteeLink.objects.filter(member_id=user.pk, representative=OuterRef("representative")))
@@ -165,12 +179,40 @@ def queue_filter(key: str, user) -> Q:
     raise KeyError(key)
 
 
-def counts(user, queues: list[Queue]) -> dict[str, int]:
-    """How many tickets each queue holds: one aggregate query for all of them."""
+def counts(user, queues: list[Queue], *, with_closed: bool = False) -> dict[str, int]:
+    """How many tickets each queue holds, as the list shows them (closed and archived ones only
+    ``with_closed``): one aggregate query for all of them."""
     if not queues:
         return {}
-    aggregates = {q.key: Count("pk", filter=queue_filter(q.key, user)) for q in queues}
+    shown = Q() if with_closed else ~Q(status__in=CLOSED)
+    aggregates = {q.key: Count("pk", filter=shown & queue_filter(q.key, user)) for q in queues}
     return Ticket.objects.visible_to(user).aggregate(**aggregates)
+
+
+def matters_to_hand_in(user):
+    """The matters ``user`` (a representative) collected at a reception or on a visit they took
+    part in and has not handed in as a ticket yet, oldest first: one queryset of
+    ``(kind, pk, day, content)`` rows over both kinds of matter."""
+    # Through subqueries, not joins: a person with mandates at two levels is one row each.
+    visits = (
+        VisitMatter.objects.filter(
+            VISIT_MATTER_TO_HAND_IN,
+            visit__in=HomeVisit.objects.filter(representatives__user_id=user.pk).values("pk"),
+        )
+        .annotate(kind=Value("visit"), day=F("visit__date"))
+        .values_list("kind", "pk", "day", "content")
+        .order_by()
+    )
+    receptions = (
+        ReceptionMatter.objects.filter(
+            RECEPTION_MATTER_TO_HAND_IN,
+            reception__in=Reception.objects.filter(representatives__user_id=user.pk).values("pk"),
+        )
+        .annotate(kind=Value("reception"), day=TruncDate("reception__starts_at"))
+        .values_list("kind", "pk", "day", "content")
+        .order_by()
+    )
+    return visits.union(receptions, all=True).order_by("day", "pk")
 
 
 def timeliness_filter(value: str, now: datetime.datetime) -> Q:
@@ -184,3 +226,17 @@ def timeliness_filter(value: str, now: datetime.datetime) -> Q:
     if value == "on_time":
         return running & Q(due_at__gt=soon)
     return Q()
+
+
+def overdue_by_unit(user, now: datetime.datetime):
+    """Per handling unit the user may see: how many of the tickets it holds as lead unit are
+    overdue, and the oldest due time among them. One aggregate query (GROUP BY the unit) over
+    the user's visible tickets, most overdue first."""
+    units = HandlingUnit.objects.visible_to(user).values("pk")
+    return (
+        Ticket.objects.visible_to(user)
+        .filter(timeliness_filter("overdue", now), lead_unit__in=units)
+        .values("lead_unit", "lead_unit__name")
+        .annotate(overdue=Count("pk"), oldest=Min("due_at"))
+        .order_by("-overdue", "oldest", "lead_unit")
+    )

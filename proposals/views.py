@@ -25,14 +25,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liaison.exports import xlsx_response
-from liaison.models import Region
+from liaison.models import HandlingUnit, Region
 from liaison.roles import STAFF_ROLES, Role
 from proposals import deadlines, services, todo
 from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterForm, parse_version, version_of
 from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
-from proposals.queues import BY_KEY, co_opinion_pending, counts, queue_filter, queues_for, rep_to_rate
+from proposals.queues import (
+    BY_KEY,
+    co_opinion_pending,
+    counts,
+    matters_to_hand_in,
+    queue_filter,
+    queues_for,
+    rep_to_rate,
+)
+from proposals.queues import overdue_by_unit as overdue_by_unit_rows
 from proposals.queues import timeliness_filter as timeliness_q
 from proposals.transitions import (
+    CLOSED,
     MOVES,
     TRIAGE,
     WITH_UNIT,
@@ -74,11 +84,32 @@ def _filter_townships(user):
     return Region.objects.visible_to(user).townships().order_by("path")
 
 
+def _filter_units(user):
+    return HandlingUnit.objects.visible_to(user).order_by("region__path", "name", "pk")
+
+
+def _visible_choice(request, name: str, choices) -> None:
+    """404 for an id in the query string that is not one of the user's ``choices`` (a tampered
+    link), as for a ticket they may not see."""
+    value = request.GET.get(name, "")
+    if value and not choices.filter(pk=value if value.isdigit() else 0).exists():
+        raise Http404
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """00:00 of ``day``, Beijing time."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+
+
+# ``?closed=1``: the list also shows closed and archived tickets (hidden by default: a queue is a to-do).
+SHOW_CLOSED = "closed"
+
+
 def _filtered(request):
     """The current queue of the user, filtered as the query string says.
 
     Returns (queues, current queue, filter form, tickets queryset, the query to keep).
-    404 for a queue the user does not have, or a township they may not see.
+    404 for a queue the user does not have, or a township or unit they may not see.
     """
     user = request.user
     queues = queues_for(user)
@@ -88,12 +119,16 @@ def _filtered(request):
     if key not in {q.key for q in queues}:
         raise Http404
     townships = _filter_townships(user)
-    township_id = request.GET.get("township", "")
-    if township_id and not townships.filter(pk=township_id if township_id.isdigit() else 0).exists():
-        raise Http404
-    form = TicketFilterForm(request.GET, townships=townships)
+    units = _filter_units(user)
+    _visible_choice(request, "township", townships)
+    _visible_choice(request, "unit", units)
+    form = TicketFilterForm(request.GET, townships=townships, units=units)
     chosen = form.values()
     tickets = _visible(user).filter(queue_filter(key, user))
+    # Closed and archived tickets only on request, or when the status filter asks for one of them.
+    with_closed = request.GET.get(SHOW_CLOSED) == "1" or chosen.get("status") in CLOSED
+    if not with_closed:
+        tickets = tickets.exclude(status__in=CLOSED)
     if chosen.get("q"):
         tickets = tickets.search(chosen["q"])
     if chosen.get("status"):
@@ -104,7 +139,17 @@ def _filtered(request):
         tickets = tickets.filter(timeliness_q(chosen["timeliness"], timezone.now()))
     if chosen.get("township"):
         tickets = tickets.filter(township=chosen["township"])
+    if chosen.get("unit"):
+        tickets = tickets.filter(lead_unit=chosen["unit"])
+    if chosen.get("registered_from"):
+        tickets = tickets.filter(created_at__gte=_day_start(chosen["registered_from"]))
+    if chosen.get("registered_to"):
+        tickets = tickets.filter(
+            created_at__lt=_day_start(chosen["registered_to"] + datetime.timedelta(days=1))
+        )
     kept = {"queue": key}
+    if request.GET.get(SHOW_CLOSED) == "1":
+        kept[SHOW_CLOSED] = "1"
     # A to-do item of the home page (proposals.todo): the same filter that counted it there.
     todo_key = request.GET.get("todo", "")
     if todo_key:
@@ -113,7 +158,7 @@ def _filtered(request):
             raise Http404
         tickets = tickets.filter(item.rule(user, timezone.now()))
         kept["todo"] = todo_key
-    for name in ("q", "status", "category", "timeliness", "township"):
+    for name in ("q", "status", "category", "timeliness", "township", "unit", *TicketFilterForm.DATES):
         value = request.GET.get(name, "").strip()
         if value and chosen.get(name):
             kept[name] = value
@@ -139,13 +184,25 @@ def workspace(request):
     now = timezone.now()
     for ticket in page.object_list:
         ticket.time = _time_status(ticket, now)
-    counted = counts(user, queues)
+    with_closed = SHOW_CLOSED in kept
+    counted = counts(user, queues, with_closed=with_closed)
+    # The rep's to-do also holds the matters they collected and have not handed in as tickets.
+    hand_in, hand_in_count = [], 0
+    if "mine" in counted:
+        matters = matters_to_hand_in(user)
+        hand_in_count = matters.count()
+        counted["mine"] += hand_in_count
+        if current.key == "mine" and hand_in_count:
+            hand_in = [_matter_row(*row) for row in matters[:HAND_IN_SHOWN]]
     # County staff (or staff of several townships) narrow the list to one township.
     townships_shown = (
         scope.sees_all
         or Role.LIAISON_OFFICE in scope.roles
         or len(scope.anchor_paths.get(Role.TOWNSHIP_STAFF, ())) > 1
     )
+    toggle = {k: v for k, v in kept.items() if k not in (SHOW_CLOSED, "status")}
+    if not with_closed:
+        toggle[SHOW_CLOSED] = "1"
     return render(
         request,
         "proposals/workspace.html",
@@ -155,15 +212,74 @@ def workspace(request):
             "todo_label": todo.BY_KEY[kept["todo"]].label if "todo" in kept else "",
             "form": form,
             "townships_shown": townships_shown,
+            "units_shown": scope.sees_all or bool(scope.roles & STAFF_ROLES),
+            "overdue_by_unit_shown": sees_overdue_by_unit(user),
+            "with_closed": with_closed,
+            "closed_toggle": urlencode(toggle),
+            "hand_in": hand_in,
+            "hand_in_more": hand_in_count - len(hand_in),
             "page": page,
             "query": urlencode(kept),
             "queue_query": urlencode({k: v for k, v in kept.items() if k != "queue"}),
+            "tab_query": "&closed=1" if with_closed else "",
             "may_create": may_register_tickets(user),
             "weekly_townships": list(_filter_townships(user))
             if scope.roles & STAFF_ROLES or scope.sees_all
             else [],
             "export_url": f"{reverse('proposals:export')}?{urlencode(kept)}",
         },
+    )
+
+
+# The matters awaiting hand-in listed on the rep's tab (the oldest: the reminders chase those).
+HAND_IN_SHOWN = 20
+
+
+def _matter_row(kind: str, pk: int, day, content: str) -> dict:
+    """One matter awaiting hand-in, with the page that turns it into a ticket."""
+    if isinstance(day, str):  # SQLite returns a union's computed date as text
+        day = datetime.date.fromisoformat(day[:10])
+    view = "proposals:from_visit_matter" if kind == "visit" else "proposals:from_reception_matter"
+    return {
+        "kind": kind,
+        "kind_label": _("home visit") if kind == "visit" else _("reception"),
+        "day": day,
+        "content": content,
+        "url": reverse(view, args=[pk]),
+    }
+
+
+def sees_overdue_by_unit(user) -> bool:
+    """The liaison office (all units of its county) and township staff (their township's units)."""
+    scope = user.scope
+    return scope.sees_all or bool(scope.roles & {Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF})
+
+
+@login_required
+def overdue_by_unit(request):
+    """Per handling unit, its overdue tickets: how many and the oldest, each linking to the list."""
+    user = request.user
+    if not sees_overdue_by_unit(user):
+        raise PermissionDenied
+    now = timezone.now()
+    workspace_url = reverse("proposals:workspace")
+    rows = []
+    for row in overdue_by_unit_rows(user, now):
+        oldest = row["oldest"]
+        rows.append(
+            {
+                "unit": row["lead_unit__name"],
+                "overdue": row["overdue"],
+                "oldest": oldest,
+                "late": deadlines.time_status(oldest, now),
+                "url": f"{workspace_url}?"
+                + urlencode({"queue": "all", "unit": row["lead_unit"], "timeliness": "overdue"}),
+            }
+        )
+    return render(
+        request,
+        "proposals/overdue_by_unit.html",
+        {"rows": rows, "total": sum(r["overdue"] for r in rows), "now": now},
     )
 
 

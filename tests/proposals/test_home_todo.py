@@ -110,7 +110,8 @@ def test_the_liaison_office_sees_the_countys_work(client, liaison_office, day):
     client.force_login(liaison_office)
     assert todo_counts(client) == {
         "county_assign": 1,
-        "office_review": 0,  # the township assigned the replied one: it reviews it
+        # Every reply comes to the office, whoever assigned it (DOMAIN, step 3): the township's too.
+        "office_review": 1,
         "office_extensions": 0,
         "office_dissatisfied": 0,
         "office_overdue": 2,
