@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from liaison import todo
+from liaison.models import HandlingUnit
 from liaison.roles import Role
 from proposals.models import Assignment, Ticket
 from proposals.queues import (
     co_opinion_pending,
+    matters_to_hand_in,
     pending_extension,
     queue_filter,
     rep_to_rate,
@@ -185,6 +187,7 @@ TODO: tuple[TodoItem, ...] = (
     ),
 )
 BY_KEY = {item.key: item for item in TODO}
+BY_UNIT = "overdue_by_unit"
 ROLE_TITLES = {
     Role.TOWNSHIP_STAFF: _("Township: tickets"),
     Role.LIAISON_OFFICE: _("Liaison office: tickets"),
@@ -206,17 +209,29 @@ def todo_filter(key: str, user, now: datetime.datetime) -> Q:
     return BY_KEY[key].rule(user, now)
 
 
+# The overdue-by-unit page, after the overdue item of these roles' sections (staff of both
+# roles see it once, in the office's section).
+BY_UNIT_AFTER = {Role.LIAISON_OFFICE: "office_overdue", Role.TOWNSHIP_STAFF: "township_overdue"}
+
+
 def sections(user, *, now: datetime.datetime) -> list[todo.Section]:
     """One section per role, all counted in one aggregate query."""
     items = items_for(user)
     if not items:
         return []
+    by_unit_after = next((BY_UNIT_AFTER[r] for r in BY_UNIT_AFTER if r in user.scope.roles), None)
+    extra = {}
+    if by_unit_after:
+        # What the overdue-by-unit page totals: the overdue tickets of the units the user sees.
+        units = HandlingUnit.objects.visible_to(user).values("pk")
+        extra[BY_UNIT] = Count("pk", filter=timeliness_filter("overdue", now) & Q(lead_unit__in=units))
     counted = Ticket.objects.visible_to(user).aggregate(
         # Inside the queue's own filter, as the workspace lists it: the count equals the list.
         **{
             item.key: Count("pk", filter=queue_filter(item.queue, user) & item.rule(user, now))
             for item in items
-        }
+        },
+        **extra,
     )
     workspace = reverse("proposals:workspace")
     result: dict[str, todo.Section] = {}
@@ -231,4 +246,25 @@ def sections(user, *, now: datetime.datetime) -> list[todo.Section]:
                 tone=item.tone,
             )
         )
+        if item.key == "to_rate":
+            # The rep's other to-do on the same tab: matters collected and not yet handed in.
+            section.items.append(
+                todo.Item(
+                    key="to_hand_in",
+                    label=str(_("matters to hand in as tickets")),
+                    url=f"{workspace}?{urlencode({'queue': 'mine'})}#hand-in",
+                    count=matters_to_hand_in(user).count(),
+                    tone=todo.WARNING,
+                )
+            )
+        if item.key == by_unit_after:
+            section.items.append(
+                todo.Item(
+                    key=BY_UNIT,
+                    label=str(_("overdue, by unit")),
+                    url=reverse("proposals:overdue_by_unit"),
+                    count=counted[BY_UNIT],
+                    tone=todo.DANGER,
+                )
+            )
     return list(result.values())

@@ -91,6 +91,7 @@ def test_the_township_clerk_sees_the_townships_work(client, clerk_a, day):
         "township_extensions": 1,
         "township_dissatisfied": 0,
         "township_overdue": 2,
+        "overdue_by_unit": 2,
         "unrecorded_duties": 0,
     }
 
@@ -115,6 +116,7 @@ def test_the_liaison_office_sees_the_countys_work(client, liaison_office, day):
         "office_extensions": 0,
         "office_dissatisfied": 0,
         "office_overdue": 2,
+        "overdue_by_unit": 2,
         "unrecorded_duties": 0,
     }
 

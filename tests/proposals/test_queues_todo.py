@@ -521,3 +521,36 @@ def test_the_reps_tab_costs_the_same_for_10_and_1000_tickets(
         response = workspace(client)
     assert len(listed(response)) == 30 and tab_counts(response)["mine"] == 1000 + 103
     assert len(response.context["hand_in"]) == 20 and response.context["hand_in_more"] == 83
+
+
+# --- the home to-do links here ----------------------------------------------------------------
+
+
+def home_items(client) -> dict[str, tuple[str, int]]:
+    html = client.get(reverse("home")).content.decode()
+    found = re.findall(r'href="([^"]+)" data-todo="([a-z_]+)" data-count="(\d+)"', html)
+    return {key: (url.replace("&amp;", "&"), int(n)) for url, key, n in found}
+
+
+@pytest.mark.parametrize("user", ["liaison_office", "clerk_a"])
+def test_the_home_to_do_counts_the_overdue_by_unit_page_and_links_it(client, request, user, late):
+    client.force_login(request.getfixturevalue(user))
+    url, count = home_items(client)["overdue_by_unit"]
+    assert url == reverse("proposals:overdue_by_unit")
+    page = client.get(url)
+    assert count == page.context["total"] == {"liaison_office": 4, "clerk_a": 2}[user]
+
+
+def test_the_reps_home_to_do_counts_the_matters_to_hand_in_and_opens_the_tab(
+    client, rep_a, my_rep, my_contacts
+):
+    home = visit(my_rep, my_contacts, NOW.date() - DAY, recorded_by=rep_a)
+    VisitMatter.objects.create(visit=home, content="屋顶漏雨需要维修")
+    VisitMatter.objects.create(visit=home, content="咨询政策", answered_on_spot=True, answer="已解答")
+    client.force_login(rep_a)
+    url, count = home_items(client)["to_hand_in"]
+    assert count == 1
+    response = client.get(url)
+    assert response.context["current"].key == "mine"
+    assert [r["content"] for r in response.context["hand_in"]] == ["屋顶漏雨需要维修"]
+    assert 'id="hand-in"' in response.content.decode()
