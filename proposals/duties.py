@@ -1,40 +1,34 @@
-"""The suggestions quota a representative's duty status shows (registered with reps.duties).
+"""The suggestions a representative's duty status counts (a tally registered with reps.duties).
 
-Seed 000: every representative puts forward at least ``DutyPolicy.suggestions_per_year``
-constructive suggestions a year. A ticket counts for its responsible representative and for
-each co-signer (联名), once per person, in the year it was registered; a ticket merged into
-another is counted there, not twice.
+Seed 000: a representative puts forward constructive suggestions, every year or within the
+term (``DutyPolicy.research_rule``; the research duty in ``reps.duties`` reads this tally both
+ways). A ticket counts for its responsible representative and for each co-signer (联名), once per
+person, on the day it was registered; a ticket merged into another is counted there, not twice.
 """
 
+import datetime
 from collections import defaultdict
 
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 
 from proposals.models import Ticket
 from reps import duties
 
 
-def _suggestions(contexts, period, as_of):
-    ids = [c.rep.pk for c in contexts]
+def suggestion_days(rep_ids, start: datetime.date, end: datetime.date) -> dict[int, list[datetime.date]]:
+    """The day each rep's suggestion tickets were registered, from ``start`` to ``end`` (2 queries)."""
     tickets = Ticket.objects.filter(
-        created_at__date__gte=period.start, created_at__date__lte=as_of, merged_into__isnull=True
+        created_at__date__gte=start, created_at__date__lte=end, merged_into__isnull=True
     )
-    found: dict[int, set[int]] = defaultdict(set)
-    for rep, ticket in tickets.filter(representative__in=ids).values_list("representative", "pk"):
-        found[rep].add(ticket)
-    for rep, ticket in tickets.filter(co_signers__in=ids).values_list("co_signers", "pk"):
-        found[rep].add(ticket)
-    return {rep: len(tickets) for rep, tickets in found.items()}
+    found: dict[int, dict[int, datetime.date]] = defaultdict(dict)
+    rows = [
+        *tickets.filter(representative__in=rep_ids).values_list("representative", "pk", "created_at"),
+        *tickets.filter(co_signers__in=rep_ids).values_list("co_signers", "pk", "created_at"),
+    ]
+    for rep, ticket, created_at in rows:
+        found[rep][ticket] = timezone.localdate(created_at)
+    return {rep: list(days.values()) for rep, days in found.items()}
 
 
 def register() -> None:
-    duties.register(
-        duties.Quota(
-            "suggestions",
-            _("Suggestions this year"),
-            duties.YEAR,
-            lambda ctx: duties.prorated(ctx.policy.suggestions_per_year, ctx),
-            _suggestions,
-            order=65,
-        )
-    )
+    duties.register_tally("suggestions", suggestion_days)

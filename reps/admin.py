@@ -235,6 +235,7 @@ class DutyPolicyAdmin(ScopedAdmin):
         "effective_from",
         "contacts_per_rep",
         "visits_per_contact_per_year",
+        "research_rule",
         "suggestions_per_year",
         "research_reports_per_year",
         "receptions_per_quarter",

@@ -1,11 +1,12 @@
 """Each representative's standing against each duty quota, for a period.
 
 Quotas are registered (``register``): this app registers those it can count (contacts,
-pairing, visits, research reports, the "four ones" it owns); the studios app registers
-receptions and the monthly public-opinion report the same way, and the proposals app the
-suggestions a rep is responsible for or co-signed, so this module never imports them. Each
-quota counts with one or two set-based queries for all reps at
-once, so a table of 10 or 10,000 reps costs the same number of queries.
+pairing, visits, the research duty, the "four ones" it owns); the studios app registers
+receptions and the monthly public-opinion report the same way. The proposals app registers a
+*tally* (``register_tally``): the day of each suggestion a rep is responsible for or co-signed,
+which the research duty here reads, so this module never imports them. Each quota counts with
+one or two set-based queries for all reps at once, so a table of 10 or 10,000 reps costs the
+same number of queries.
 
 Rules (DOMAIN.md, "Duties with numbers"):
 1. Duties are the person's: a rep with two mandates is counted once.
@@ -17,6 +18,9 @@ Rules (DOMAIN.md, "Duties with numbers"):
    Snapshot quotas (contacts, pairing) apply in full to whoever is a rep on the reference day.
 4. A cell is ``ok`` when met; ``due`` when not yet met but on pace for the time elapsed;
    ``behind`` when below pace (or, for a finished period or a snapshot, not met).
+5. The research duty (seed 000) is policy (``DutyPolicy.research_rule``): every year, the
+   suggestions AND the research reports (two yearly quotas), or within the term, the
+   suggestions OR the reports (one cell over the rep's current term: see ``term_of``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from reps.models import ContactLink, DutyPolicy, HomeVisit, Mandate, Representative, ResearchReport
@@ -80,8 +85,9 @@ class RepContext:
 
 
 # A counter returns, per rep id, a count, or (count, required) when the requirement depends
-# on the rep's own data (e.g. "every linked contact visited twice").
-Counter = Callable[[list["RepContext"], "Period", datetime.date], dict[int, int | tuple[int, int]]]
+# on the rep's own data (e.g. "every linked contact visited twice"), or a whole ``Cell`` when
+# the rep's own window decides the pace too (the research duty over a term).
+Counter = Callable[[list["RepContext"], "Period", datetime.date], dict[int, "int | tuple[int, int] | Cell"]]
 
 
 @dataclass(frozen=True)
@@ -107,15 +113,36 @@ def quotas() -> list[Quota]:
     return sorted(_QUOTAS.values(), key=lambda q: q.order)
 
 
+# A tally gives, per rep id, the day of each of the rep's items from ``start`` to ``end`` (one
+# query for all reps), so that a quota can count them over each rep's own window (a term).
+Tally = Callable[[list[int], datetime.date, datetime.date], dict[int, list[datetime.date]]]
+
+_TALLIES: dict[str, Tally] = {}
+
+
+def register_tally(key: str, tally: Tally) -> Tally:
+    _TALLIES[key] = tally
+    return tally
+
+
+def tally(
+    key: str, rep_ids: list[int], start: datetime.date, end: datetime.date
+) -> dict[int, list[datetime.date]]:
+    """The days of each rep's items of kind ``key`` (none when no app registered the kind)."""
+    counted = _TALLIES.get(key)
+    return counted(rep_ids, start, end) if counted is not None and rep_ids else {}
+
+
 @dataclass
 class Cell:
     value: int
     required: int
     status: str  # "ok", "due", "behind", "na"
+    text: str = ""  # what the cell says when "value/required" does not say it
 
     @property
     def label(self) -> str:
-        return f"{self.value}/{self.required}"
+        return self.text or f"{self.value}/{self.required}"
 
 
 @dataclass
@@ -161,6 +188,9 @@ def standing(reps, *, today: datetime.date, year: int | None = None) -> tuple[li
                 row.cells[quota.key] = Cell(0, 0, "na")
                 continue
             found = counts.get(row.rep.pk, 0)
+            if isinstance(found, Cell):
+                row.cells[quota.key] = found
+                continue
             value, required = found if isinstance(found, tuple) else (found, quota.required(ctx))
             row.cells[quota.key] = Cell(value, required, _status(value, required, elapsed))
     shown = [q for q in quotas() if any(row.cells[q.key].status != "na" for row in rows)]
@@ -297,13 +327,88 @@ def count_visits(contexts, period, as_of, *, extra: Q | None = None) -> dict[int
     return dict(rows.values_list("representatives", "n"))
 
 
-def count_research_reports(contexts, period, as_of) -> dict[int, int]:
+def research_report_days(rep_ids: list[int], start: datetime.date, end: datetime.date):
+    """The tally of research reports: the day each was handed in, per rep."""
+    days: dict[int, list[datetime.date]] = defaultdict(list)
     reports = ResearchReport.objects.filter(
-        representative_id__in=_rep_ids(contexts), submitted_on__gte=period.start, submitted_on__lte=as_of
-    )
-    return dict(
-        reports.values_list("representative_id").annotate(n=Count("id")).values_list("representative_id", "n")
-    )
+        representative_id__in=rep_ids, submitted_on__gte=start, submitted_on__lte=end
+    ).values_list("representative_id", "submitted_on")
+    for rep_id, day in reports:
+        days[rep_id].append(day)
+    return days
+
+
+register_tally("research_reports", research_report_days)
+
+
+def counted_in_period(key: str):
+    """A counter of a tally's items in the period, up to the day the table is seen from."""
+
+    def count(contexts, period, as_of) -> dict[int, int]:
+        return {rep: len(days) for rep, days in tally(key, _rep_ids(contexts), period.start, as_of).items()}
+
+    return count
+
+
+def term_of(mandates: list[Mandate], day: datetime.date) -> tuple[datetime.date, datetime.date] | None:
+    """The term a "within the term" duty runs over, seen from ``day``: (first day, last day).
+
+    Duties are the person's: of the mandates running on ``day``, the term that began first
+    (everything since counts, and its pace is the furthest on); when none runs on ``day`` (the
+    term ended earlier in the period), the one that ended last.
+    """
+    running = [m for m in mandates if m.is_active_on(day)]
+    if running:
+        term = min(running, key=lambda m: m.term_start)
+    else:
+        ended = [m for m in mandates if m.term_end < day]
+        if not ended:
+            return None
+        term = max(ended, key=lambda m: m.term_end)
+    return term.term_start, term.term_end
+
+
+def count_research_in_term(contexts, period, as_of) -> dict[int, Cell]:
+    """The research duty read as "within the term, N suggestions OR M research reports".
+
+    1. Find each rep's term (``term_of``) and fetch both tallies once, from the earliest start.
+    2. Count each rep's items from their own term's start up to ``as_of``.
+    3. The cell is the better of the two standings (met by either; on pace if either is), each
+       paced by how much of the term has passed.
+    """
+    terms = {c.rep.pk: term_of(list(c.rep.mandates.all()), as_of) for c in contexts}
+    starts = [term[0] for term in terms.values() if term]
+    if not starts:
+        return {}
+    ids = [rep for rep, term in terms.items() if term]
+    suggestions = tally("suggestions", ids, min(starts), as_of)
+    reports = tally("research_reports", ids, min(starts), as_of)
+    order = {"ok": 0, "due": 1, "behind": 2}
+    cells: dict[int, Cell] = {}
+    for ctx in contexts:
+        term = terms[ctx.rep.pk]
+        if term is None:
+            continue
+        first, last = term
+        upto = min(as_of, last)
+        n_suggestions = sum(1 for day in suggestions.get(ctx.rep.pk, ()) if first <= day <= upto)
+        n_reports = sum(1 for day in reports.get(ctx.rep.pk, ()) if first <= day <= upto)
+        elapsed = 1.0 if as_of >= last else ((as_of - first).days + 1) / ((last - first).days + 1)
+        need_suggestions = ctx.policy.suggestions_per_year
+        need_reports = ctx.policy.research_reports_per_year
+        status = min(
+            _status(n_suggestions, need_suggestions, elapsed),
+            _status(n_reports, need_reports, elapsed),
+            key=order.__getitem__,
+        )
+        text = gettext("%(s)s/%(sn)s suggestions or %(r)s/%(rn)s reports") % {
+            "s": n_suggestions,
+            "sn": need_suggestions,
+            "r": n_reports,
+            "rn": need_reports,
+        }
+        cells[ctx.rep.pk] = Cell(n_suggestions + n_reports, need_suggestions, status, text)
+    return cells
 
 
 def _four_ones(policy: DutyPolicy) -> bool:
@@ -354,13 +459,48 @@ register(
         order=30,
     )
 )
+
+
+def _yearly_research(policy: DutyPolicy) -> bool:
+    return policy.research_rule == DutyPolicy.ResearchRule.YEARLY_BOTH
+
+
+def _research_in_term(policy: DutyPolicy) -> bool:
+    return policy.research_rule == DutyPolicy.ResearchRule.TERM_EITHER
+
+
 register(
     Quota(
         "research_reports",
         _("Research reports this year"),
         YEAR,
         lambda c: prorated(c.policy.research_reports_per_year, c),
-        count_research_reports,
+        counted_in_period("research_reports"),
+        enabled=_yearly_research,
+        order=60,
+    )
+)
+# Counted from the tally the proposals app registers: the tickets a rep is responsible for or
+# co-signed (seed 000: "constructive suggestions").
+register(
+    Quota(
+        "suggestions",
+        _("Suggestions this year"),
+        YEAR,
+        lambda c: prorated(c.policy.suggestions_per_year, c),
+        counted_in_period("suggestions"),
+        enabled=_yearly_research,
+        order=65,
+    )
+)
+register(
+    Quota(
+        "research_term",
+        _("Suggestions or research reports this term"),
+        YEAR,  # any rep serving in the year has a cell; the counter paces it over their term
+        lambda c: 0,
+        count_research_in_term,
+        enabled=_research_in_term,
         order=60,
     )
 )

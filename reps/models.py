@@ -8,6 +8,7 @@ county and a township mandate is counted once (see ``reps.duties``).
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -446,6 +447,12 @@ class VisitPhoto(models.Model):
         return self.image.name
 
 
+def research_report_path(instance, filename: str) -> str:
+    dot = filename.rfind(".")
+    suffix = filename[dot:].lower()[:6] if dot != -1 else ""
+    return f"reps/reports/{timezone.localdate():%Y/%m}/{secrets.token_hex(12)}{suffix}"
+
+
 class ResearchReport(models.Model):
     """A research report (调研报告) handed in by a representative."""
 
@@ -458,13 +465,29 @@ class ResearchReport(models.Model):
     title = models.CharField(_("title"), max_length=200)
     submitted_on = models.DateField(_("submitted on"))
     summary = models.TextField(_("summary"), blank=True, max_length=4000)
+    # The report itself, a PDF or a photo of the paper (``liaison.uploads.clean_attachment``),
+    # stored under a random name and served only through the scoped view ``reps:report_file``.
+    file = models.FileField(_("file"), upload_to=research_report_path, blank=True)
+    file_name = models.CharField(_("file name"), max_length=120, blank=True)
+    content_type = models.CharField(_("type"), max_length=64, blank=True, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # Two posts of one form carry the same token: the second finds the report the first made.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     objects = ResearchReportQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("research report")
         verbose_name_plural = _("research reports")
-        ordering = ["-submitted_on"]
+        ordering = ["-submitted_on", "-id"]
 
     def __str__(self) -> str:
         return self.title
@@ -496,8 +519,37 @@ class DutyPolicy(models.Model):
     reps_per_committee_member_max = models.PositiveSmallIntegerField(
         _("reps per committee member, at most"), default=5
     )
-    suggestions_per_year = models.PositiveSmallIntegerField(_("constructive suggestions per year"), default=2)
-    research_reports_per_year = models.PositiveSmallIntegerField(_("research reports per year"), default=1)
+
+    class ResearchRule(models.TextChoices):
+        TERM_EITHER = "term_either", _("Within the term: the suggestions or the research reports")
+        YEARLY_BOTH = "yearly_both", _("Every year: the suggestions and the research reports")
+
+    # Seed 000 gives two readings of the research duty. Its second and third pieces, two
+    # counties' adopted rules (党代表联系党员群众制度, "四、调查研究"), both say "任期内至少要提出2项具有
+    # 建设性的意见、建议或1篇具有指导意义的调研报告": within the term, 2 suggestions OR 1 report. Only
+    # its fifth piece, a draft for comment (征求意见稿), says "任期内每年至少要提出2项…,撰写1篇…调研
+    # 报告": every year, 2 suggestions AND 1 report. Two texts to one, and the one not a draft: the
+    # term reading is the default; a county that follows the other chooses it here.
+    research_rule = models.CharField(
+        _("research duty"),
+        max_length=16,
+        choices=ResearchRule.choices,
+        default=ResearchRule.TERM_EITHER,
+        help_text=_(
+            "Seed 000 reads both ways: within the term, the suggestions or the research reports below; "
+            "or every year, both."
+        ),
+    )
+    suggestions_per_year = models.PositiveSmallIntegerField(
+        _("constructive suggestions per year"),
+        default=2,
+        help_text=_("Under the “within the term” research duty, the number for the whole term."),
+    )
+    research_reports_per_year = models.PositiveSmallIntegerField(
+        _("research reports per year"),
+        default=1,
+        help_text=_("Under the “within the term” research duty, the number for the whole term."),
+    )
     receptions_per_quarter = models.PositiveSmallIntegerField(_("studio receptions per quarter"), default=2)
     receptions_per_quarter_province = models.PositiveSmallIntegerField(
         _("studio receptions per quarter (provincial reps)"), default=1

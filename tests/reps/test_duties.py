@@ -16,6 +16,12 @@ from tests.factories import (
 )
 
 D = datetime.date
+YEARLY = DutyPolicy.ResearchRule.YEARLY_BOTH
+
+
+def yearly_research(county):
+    """The county reads seed 000's research duty as "every year, both" (the default is the term)."""
+    return DutyPolicy.objects.create(county=county, effective_from=D(2020, 1, 1), research_rule=YEARLY)
 
 
 def cells(rep, day, year=None):
@@ -68,6 +74,7 @@ class TestYearBoundaries:
         assert cells(rep, D(2027, 1, 1), year=2026)["visits"].value == 2
 
     def test_a_report_on_january_first_belongs_to_the_new_year(self, rep):
+        yearly_research(rep.region.parent)
         ResearchReport.objects.create(representative=rep, title="调研", submitted_on=D(2027, 1, 1))
         assert cells(rep, D(2027, 1, 1))["research_reports"].status == "ok"
         assert cells(rep, D(2027, 3, 1), year=2026)["research_reports"].status == "behind"
@@ -78,7 +85,10 @@ class TestTerms:
         rep = RepresentativeFactory(region=township_a)
         MandateFactory(representative=rep, term_start=D(2021, 7, 1), term_end=D(2026, 6, 30))
         DutyPolicy.objects.create(
-            county=township_a.parent, effective_from=D(2026, 1, 1), research_reports_per_year=3
+            county=township_a.parent,
+            effective_from=D(2026, 1, 1),
+            research_reports_per_year=3,
+            research_rule=YEARLY,
         )
         cell = cells(rep, D(2026, 11, 23))["research_reports"]
         assert cell.required == 2  # ceil(3 × 181/365)
@@ -125,6 +135,7 @@ class TestTwoMandates:
             term_start=D(2026, 7, 1),
             term_end=D(2031, 6, 30),
         )
+        yearly_research(township_a.parent)
         assert cells(rep, D(2026, 12, 31))["research_reports"].required == 1
         assert cells(rep, D(2026, 12, 31))["contacts"].required == 5
 
@@ -140,8 +151,10 @@ class TestTwoMandates:
 class TestPolicy:
     def test_a_policy_change_applies_from_its_day_to_the_whole_period(self, rep):
         county = rep.region.parent
-        DutyPolicy.objects.create(county=county, effective_from=D(2026, 1, 1), research_reports_per_year=1)
-        DutyPolicy.objects.create(county=county, effective_from=D(2026, 7, 1), research_reports_per_year=3)
+        for day, n in ((D(2025, 1, 1), 1), (D(2026, 7, 1), 3)):
+            DutyPolicy.objects.create(
+                county=county, effective_from=day, research_reports_per_year=n, research_rule=YEARLY
+            )
         assert cells(rep, D(2026, 5, 1))["research_reports"].required == 1
         assert cells(rep, D(2026, 8, 1))["research_reports"].required == 3
         # An earlier year keeps the numbers it had.
@@ -162,7 +175,10 @@ class TestPolicy:
 class TestStatus:
     def test_behind_pace_versus_on_track(self, rep):
         DutyPolicy.objects.create(
-            county=rep.region.parent, effective_from=D(2026, 1, 1), research_reports_per_year=2
+            county=rep.region.parent,
+            effective_from=D(2026, 1, 1),
+            research_reports_per_year=2,
+            research_rule=YEARLY,
         )
         assert cells(rep, D(2026, 3, 1))["research_reports"].status == "due"  # floor(2 × 0.16) = 0
         assert cells(rep, D(2026, 9, 1))["research_reports"].status == "behind"  # floor(2 × 0.67) = 1

@@ -96,7 +96,10 @@ def test_a_snapshot_quota_asks_nothing_of_someone_no_longer_a_rep(rep):
 
 def test_a_policy_applies_from_the_day_it_takes_effect(rep):
     DutyPolicy.objects.create(
-        county=rep.region.parent, effective_from=D(2026, 5, 10), research_reports_per_year=7
+        county=rep.region.parent,
+        effective_from=D(2026, 5, 10),
+        research_reports_per_year=7,
+        research_rule=DutyPolicy.ResearchRule.YEARLY_BOTH,
     )
     assert cells(rep, D(2026, 5, 10))["research_reports"].required == 7
 
@@ -143,7 +146,8 @@ def test_a_quota_that_does_not_apply_is_an_empty_cell_and_not_a_column(rep, town
         Representative.objects.filter(pk__in=[gone.pk, rep.pk]).order_by("pk"), today=D(2026, 5, 10)
     )
     keys = [q.key for q in shown]
-    assert "contacts" in keys and "research_reports" in keys
+    assert "contacts" in keys and "research_term" in keys  # the default research duty: the term
+    assert "research_reports" not in keys and "suggestions" not in keys
     assert not [k for k in keys if k.startswith("four_ones")]
     by_rep = {row.rep.pk: row for row in rows}
     assert by_rep[gone.pk].cells["contacts"] == duties.Cell(0, 0, "na")  # no longer a rep today
