@@ -211,6 +211,53 @@ def render_duty_eve(notifications: Sequence[Notification]) -> list[Message]:
     return messages
 
 
+def render_thematic_invitation(notifications: Sequence[Notification]) -> list[Message]:
+    """What, where and when, the theme and who else is invited (slots, then units: 2 queries)."""
+    slots = (
+        DutySlot.objects.select_related("studio", "rule")
+        .prefetch_related("rule__invited_units")
+        .in_bulk({n.subject_id for n in notifications})
+    )
+    messages = []
+    for n in notifications:
+        slot = slots.get(n.subject_id)
+        if slot is None:
+            messages.append(
+                Message(
+                    title=_("A duty was cancelled"),
+                    body=_("A duty you were told about no longer exists."),
+                    url=reverse("schedule:index"),
+                )
+            )
+            continue
+        starts, ends = slot.starts_at.astimezone(SHANGHAI), slot.ends_at.astimezone(SHANGHAI)
+        units = slot.rule.invited_units.all() if slot.rule else []
+        params = {
+            "kind": slot.get_kind_display(),
+            "studio": slot.studio.name,
+            "address": slot.studio.address,
+            "date": f"{starts:%Y-%m-%d}",
+            "start": f"{starts:%H:%M}",
+            "end": f"{ends:%H:%M}",
+            "theme": slot.theme or slot.get_kind_display(),
+            "units": "、".join(unit.name for unit in units),
+        }
+        url = reverse("schedule:studio", args=[slot.studio_id]) + "?" + urlencode({"from": params["date"]})
+        messages.append(
+            Message(
+                title=_("Your department is invited: %(theme)s, %(date)s at %(studio)s") % params,
+                body=_(
+                    "Your department is invited to the %(kind)s “%(theme)s” at %(studio)s (%(address)s) on "
+                    "%(date)s from %(start)s to %(end)s, with the party representatives on duty. "
+                    "Invited: %(units)s."
+                )
+                % params,
+                url=url,
+            )
+        )
+    return messages
+
+
 def register() -> None:
     """Make the studios' reminder kinds known (``StudiosConfig.ready``)."""
     notify.register(Kind(reminders.RECEPTION_QUOTA, render_reception_quota))
@@ -219,3 +266,4 @@ def register() -> None:
     notify.register(Kind(reminders.FOUR_ONES, render_four_ones))
     notify.register(Kind(reminders.WEEKLY_PROBLEM_LIST, render_weekly_problem_list, channels=EMAIL_ONLY))
     notify.register(Kind(reminders.DUTY_EVE, render_duty_eve))
+    notify.register(Kind(reminders.THEMATIC_INVITATION, render_thematic_invitation))

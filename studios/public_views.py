@@ -28,6 +28,7 @@ from liaison.models import Region
 from reps import public_facts
 from reps.models import Representative
 from studios.models import DutySlot, RosterRule, SlotAssignment, SlotChange, Studio, StudioAssignment
+from studios.querysets import with_invited_units
 
 PAGE_SIZE = 100  # slots per page; a day's block may continue on the next page
 WINDOW_DAYS = 14  # the page shows the coming two weeks
@@ -57,6 +58,7 @@ def public_slots():
     3. ``latest_reason``: the reason of the newest change, as a subquery (no query per slot).
     4. ``public_assignments``: each slot's assignments with the rep's and the substitute's
        names only (their phone columns are never loaded), one query for the whole page.
+    (The pages and feeds then add each slot's invited departments: ``with_invited_units``.)
     """
     newest = SlotChange.objects.filter(slot=OuterRef("pk")).order_by("-changed_at", "-pk")
     assignments = (
@@ -76,6 +78,7 @@ def public_slots():
             "theme",
             "is_changed",
             "version",
+            "rule",
             "period__published_at",
             "studio__name",
             "studio__address",
@@ -100,7 +103,7 @@ def rep_names(slot: DutySlot) -> list[str]:
 
 
 def _describe(slots) -> list[DutySlot]:
-    slots = list(slots)
+    slots = with_invited_units(slots)
     for slot in slots:
         slot.rep_names = rep_names(slot)
     return slots
@@ -227,6 +230,9 @@ def _event(request, slot: DutySlot) -> icalendar.Event:
     lines = [slot.get_kind_display()]
     if slot.theme:
         lines.append(_("Theme: %(theme)s") % {"theme": slot.theme})
+    if slot.invited_units:
+        units = "、".join(unit.name for unit in slot.invited_units)
+        lines.append(_("Invited departments: %(units)s") % {"units": units})
     if names:
         lines.append(_("Representatives: %(names)s") % {"names": "、".join(names)})
     if studio.phone:
@@ -248,7 +254,7 @@ def _calendar_response(request, name: str, slots, filename: str) -> HttpResponse
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Asia/Shanghai")
-    for slot in slots:
+    for slot in with_invited_units(slots):
         cal.add_component(_event(request, slot))
     cal.add_missing_timezones()
     response = HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")

@@ -71,3 +71,27 @@ class OpinionReportQuerySet(ScopedQuerySet):
     def scope_filter(self, scope) -> Q:
         q = scope.region_q("representative__region")
         return q | Q(representative__user_id=scope.user_id) if scope.user_id else q
+
+
+def with_invited_units(slots):
+    """Set ``invited_units`` on each slot: the units its rule invites, by name (one query in all).
+
+    For the schedule pages, which show a thematic duty's invited departments.
+    """
+    from studios.models import RosterRule
+
+    slots = list(slots)
+    rule_ids = {slot.rule_id for slot in slots if slot.rule_id}
+    names: dict[int, list] = {}
+    if rule_ids:
+        through = RosterRule.invited_units.through
+        for row in (
+            through.objects.filter(rosterrule_id__in=rule_ids)
+            .select_related("handlingunit")
+            .only("rosterrule_id", "handlingunit__name")
+            .order_by("handlingunit__name", "handlingunit_id")
+        ):
+            names.setdefault(row.rosterrule_id, []).append(row.handlingunit)
+    for slot in slots:
+        slot.invited_units = names.get(slot.rule_id, [])
+    return slots

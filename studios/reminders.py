@@ -27,6 +27,9 @@ The rules (kind: subject, period; when it is owed, days in Asia/Shanghai; who is
   that one (sent on its Monday); the township's staff.
 - ``studios.duty_eve``: a duty slot, its date; from the day before the slot until it starts,
   published rosters only; the reps on duty (and any substitute) and the studio's officer.
+- ``studios.thematic_invitation``: a duty slot whose rule invites departments (a thematic
+  meeting, seed 001), its date; from two weeks before the slot until it starts, published rosters
+  only; the staff of each invited unit. Once per duty; a duty moved to another date is owed again.
 """
 
 from __future__ import annotations
@@ -64,11 +67,14 @@ QUARTERLY_STATISTICS = "studios.quarterly_statistics"
 FOUR_ONES = "studios.four_ones"
 WEEKLY_PROBLEM_LIST = "studios.weekly_problem_list"
 DUTY_EVE = "studios.duty_eve"
+THEMATIC_INVITATION = "studios.thematic_invitation"
 
 MID, LATE = "mid", "late"
 # The late reception-quota reminder and the end of the public-opinion register's window.
 LATE_QUOTA_DAYS = 14
 OPINION_REGISTER_DAYS = 7
+# Invited departments hear of a thematic duty this many days ahead (or at once, if published later).
+INVITATION_DAYS = 14
 FOUR_ONES_DAY = 20
 
 _DAY = datetime.timedelta(days=1)
@@ -332,6 +338,31 @@ def duty_eve_send_due(*, now: datetime.datetime) -> int:
     )
 
 
+def thematic_invitation_send_due(*, now: datetime.datetime) -> int:
+    """From two weeks before a published duty with invited units until it starts: tell their staff."""
+    today = local_day(now)
+    window = {"date__gte": today, "date__lte": today + INVITATION_DAYS * _DAY}
+    # From the roster period, as for the duty eve: a slot's own field ``period`` would clash.
+    subjects = RosterPeriod.objects.filter(
+        status=RosterPeriod.Status.PUBLISHED,
+        studio__is_active=True,
+        slots__starts_at__gt=now,
+        slots__rule__invited_units__isnull=False,
+        **{f"slots__{key}": value for key, value in window.items()},
+    ).values(subject_id=F("slots"), period=Cast("slots__date", CharField()))
+    # One filter() call, so the unit's staff join is the one the values() read.
+    staff = DutySlot.objects.filter(
+        rule__invited_units__staff_roles__role=Role.HANDLING_UNIT, **window
+    ).values(subject_id=F("pk"), user_id=F("rule__invited_units__staff_roles__user"))
+    return notify.issue(
+        kind=THEMATIC_INVITATION,
+        subject_type=DutySlot._meta.label_lower,
+        subjects=subjects,
+        recipients=staff.order_by(),
+        now=now,
+    )
+
+
 RULES = {
     RECEPTION_QUOTA: reception_quota_send_due,
     OPINION_REGISTER: opinion_register_send_due,
@@ -339,6 +370,7 @@ RULES = {
     FOUR_ONES: four_ones_send_due,
     WEEKLY_PROBLEM_LIST: weekly_problem_list_send_due,
     DUTY_EVE: duty_eve_send_due,
+    THEMATIC_INVITATION: thematic_invitation_send_due,
 }
 
 

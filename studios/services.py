@@ -154,7 +154,8 @@ def attendance_mark(
 ) -> SlotAssignment:
     """Mark whether the rep came. The rep themself, the studio's officer or staff may mark.
 
-    ``expected`` is the value the user saw; if it changed meanwhile the second mark loses.
+    ``expected`` is the value the user saw; if it changed meanwhile the second mark loses, unless
+    it already is what this mark asks for (the same tap twice succeeds once and changes nothing).
     """
     slot = assignment.slot
     own = assignment.representative.user_id == actor.pk
@@ -176,6 +177,11 @@ def attendance_mark(
         attendance=attendance, substitute=substitute, marked_by=actor, marked_at=timezone.now()
     )
     if not moved:
+        marked = SlotAssignment.objects.filter(pk=assignment.pk).values_list("attendance", "substitute_id")
+        if marked.first() == (attendance, substitute.pk if substitute else None):
+            # The same mark again (a double tap, a form sent twice): it is already so; no second record.
+            assignment.refresh_from_db()
+            return assignment
         raise Conflict(_("Someone else marked this attendance in the meantime. Reload the page and check."))
     assignment.refresh_from_db()
     audit.record(

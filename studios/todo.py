@@ -61,7 +61,7 @@ def sections(user, *, now: datetime.datetime) -> list[todo.Section]:
             todo.Item(
                 "attendance_today",
                 _("attendance to mark today"),
-                reverse("studios:rosters"),
+                reverse("studios:today"),
                 count=to_mark.count(),
             )
         )

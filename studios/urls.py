@@ -12,6 +12,7 @@ urlpatterns = [
     path("slots/<int:pk>/edit/", views.slot_edit, name="slot_edit"),
     path("attendance/<int:pk>/", views.attendance, name="attendance"),
     path("my-duties/", views.my_duties, name="my_duties"),
+    path("today/", views.today, name="today"),
     path("statistics/", stats_views.statistics, name="statistics"),
     path("receptions/", reception_views.reception_list, name="receptions"),
     path("receptions/new/", reception_views.reception_new, name="reception_new"),

@@ -22,7 +22,8 @@ from liaison.roles import STAFF_ROLES, Role
 from reps.models import Representative
 from studios import rosters as roster_generator
 from studios import services
-from studios.models import DutySlot, RosterPeriod, SlotAssignment, Studio
+from studios.models import DutySlot, RosterPeriod, SlotAssignment, Studio, StudioAssignment
+from studios.querysets import with_invited_units
 
 PAGE_SIZE = 30
 
@@ -138,6 +139,7 @@ def period_detail(request, pk: int):
     if month.isdigit() and 1 <= int(month) <= 12:
         slots = slots.filter(date__month=int(month))
     page = Paginator(slots, 60).get_page(request.GET.get("page"))
+    page.object_list = with_invited_units(page.object_list)
     return render(
         request,
         "studios/period.html",
@@ -312,4 +314,50 @@ def my_duties(request):
         request,
         "studios/my_duties.html",
         {"rep": rep, "upcoming": upcoming, "past": past, "Attendance": SlotAssignment.Attendance},
+    )
+
+
+@login_required
+def today(request):
+    """Today's published duties at the studios the user manages, to mark attendance on a phone.
+
+    One tap per rep (attended / absent), or a stand-in chosen from the studio's other reps. In
+    constant queries: the slots, their assignments, and the reps each studio could call on.
+    """
+    _require_roster_role(request.user)
+    day = timezone.localdate()
+    studios = Studio.objects.visible_to(request.user)
+    slots = (
+        DutySlot.objects.published()
+        .filter(studio__in=studios, date=day)
+        .select_related("studio")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=SlotAssignment.objects.select_related("representative", "substitute").order_by("pk"),
+            )
+        )
+        .order_by("starts_at", "studio__name", "pk")
+    )
+    page = Paginator(slots, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_invited_units(page.object_list)
+    serving: dict[int, list[Representative]] = {}
+    for assignment in (
+        StudioAssignment.objects.filter(
+            studio__in={slot.studio_id for slot in page},
+            start__lte=day,
+            representative__in=Representative.objects.active(day),
+        )
+        .filter(Q(end__isnull=True) | Q(end__gte=day))
+        .select_related("representative")
+        .order_by("representative__name_initials", "representative_id")
+    ):
+        serving.setdefault(assignment.studio_id, []).append(assignment.representative)
+    for slot in page:
+        on_slot = {a.representative_id for a in slot.assignments.all()}
+        slot.stand_ins = [rep for rep in serving.get(slot.studio_id, []) if rep.pk not in on_slot]
+    return render(
+        request,
+        "studios/today.html",
+        {"page": page, "day": day, "Attendance": SlotAssignment.Attendance},
     )

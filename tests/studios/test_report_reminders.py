@@ -209,7 +209,7 @@ def test_the_fourth_one_is_a_standing_link_to_a_difficult_household_not_a_visit(
 def test_the_group_report_reaches_leader_and_liaison_30_and_20_days_before_the_meeting(county, township_a):
     leader, liaison = rep_with_login(township_a, "leader"), rep_with_login(township_a, "liaison")
     Group.objects.create(name="第一组", level="county", region=county, leader=leader, liaison=liaison)
-    Group.objects.create(name="第二组", level="township", region=township_a, leader=leader)
+    Group.objects.create(name="第二组", level="county", region=county, leader=leader)
     AnnualMeeting.objects.create(county=county, year=2027, date=datetime.date(2027, 1, 20))
     send = reminders.reps_reminders.group_report_send_due
     assert send(now=at(datetime.date(2026, 12, 20))) == 0  # 31 days before
@@ -311,8 +311,9 @@ def cast_of(n: int, *, county, township, clerk, office) -> None:
 
 # Queries of one sweep on MONDAY when every rule owes something: per issued rule a savepoint,
 # the three INSERT ... SELECTs (reminders, notifications, deliveries) and its release; December's
-# year-end rule asks nothing in March.
-SWEEP_QUERIES = 7 * 5
+# year-end rule asks nothing in March; the thematic invitation owes nothing here (no units invited):
+# a savepoint, the reminders' INSERT and the release.
+SWEEP_QUERIES = 7 * 5 + 3
 # Queries to render a batch of each kind: the reminders' periods, then the subjects if needed.
 RENDER_QUERIES = {
     "studios.reception_quota": 1,
@@ -342,6 +343,7 @@ def test_the_sweep_and_its_messages_cost_the_same_for_10_and_500_reps_and_slots(
         "studios.four_ones": n,
         "studios.weekly_problem_list": 1,
         "studios.duty_eve": n,
+        "studios.thematic_invitation": 0,
     }
     assert Notification.objects.filter(kind="studios.duty_eve", user=office).count() == n
     assert Notification.objects.filter(kind="studios.quarterly_statistics", user=clerk_a).count() == n

@@ -476,5 +476,6 @@ def test_the_schedule_runs_the_same_queries_for_10_and_500_studios(client, count
     large = [count_queries(client, url, **params) for url, params in urls]
     assert len(shown_slots(client)) == 100  # one page
     assert large == small
-    # Studios and townships, count and page of slots, their reps: five queries for the list.
-    assert small[0] == 5
+    # Studios and townships, count and page of slots, their reps, the departments their rules
+    # invite: six queries for the list.
+    assert small[0] == 6
