@@ -177,9 +177,12 @@ class RosterRule(models.Model):
         """
 
         LAST_SUNDAY = "last_sunday", _("The last Sunday within the quarter")
-        LAST_WEEK = "last_week", _(
-            "The Sunday of the week (Monday to Sunday) holding the quarter's last day, "
-            "which may fall in the next quarter"
+        LAST_WEEK = (
+            "last_week",
+            _(
+                "The Sunday of the week (Monday to Sunday) holding the quarter's last day, "
+                "which may fall in the next quarter"
+            ),
         )
 
     class Weekday(models.IntegerChoices):
