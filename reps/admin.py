@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
 from liaison.exports import xlsx_response
 from reps import importing
-from reps.forms import ContactAdminForm, RepresentativeAdminForm
+from reps.forms import ContactAdminForm, RepresentativeAdminForm, ResearchReportAdminForm
 from reps.models import (
     CommitteeLink,
     Contact,
@@ -222,10 +222,21 @@ class HomeVisitAdmin(RecordAdmin):
 
 @admin.register(ResearchReport)
 class ResearchReportAdmin(ScopedAdmin):
-    list_display = ["title", "representative", "submitted_on"]
+    form = ResearchReportAdminForm
+    list_display = ["title", "representative", "submitted_on", "has_file"]
     list_filter = ["submitted_on"]
     search_fields = ["title", "representative__name"]
     list_select_related = ["representative"]
+    readonly_fields = ["file_name", "submitted_by"]
+
+    @admin.display(description=_("file"), boolean=True)
+    def has_file(self, obj):
+        return bool(obj.file)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.submitted_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(DutyPolicy)

@@ -1,8 +1,11 @@
 from django import forms
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from liaison.uploads import ACCEPT, MAX_FILE_BYTES, clean_attachment
 from liaison.validators import normalize_phone
-from reps.models import Contact, HomeVisit, Representative
+from reps.models import Contact, HomeVisit, Representative, ResearchReport
 from reps.services import duplicate_message, duplicate_of
 
 
@@ -120,3 +123,67 @@ class MatterForm(forms.Form):
 
 
 MatterFormSet = forms.formset_factory(MatterForm, extra=1, max_num=10, validate_max=True)
+
+
+EXPIRED = _("This form has expired. Check what you wrote and send it again.")
+
+
+class ResearchReportForm(forms.Form):
+    """A representative hands in a research report (调研报告): a title, a summary and/or the file.
+
+    ``token`` is a random nonce set when the form is shown: a second post of the same form (a
+    double tap, a resend after a dropped connection) finds the report the first one made.
+    """
+
+    title = forms.CharField(label=_("title"), max_length=200)
+    summary = forms.CharField(
+        label=_("summary"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=4000,
+        help_text=_("What you looked into, what you found and what you propose."),
+    )
+    file = forms.FileField(
+        label=_("the report (PDF or photo)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+    token = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$",
+        widget=forms.HiddenInput,
+        error_messages={"required": EXPIRED, "invalid": EXPIRED},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = gettext(
+            "A PDF or a photo of the paper report, at most %(limit)s."
+        ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        return clean_attachment(upload) if upload else None
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("summary") or "").strip() and not data.get("file") and "file" not in self.errors:
+            self.add_error(
+                "file", forms.ValidationError(_("Attach the report, or write its summary."), code="empty")
+            )
+        return data
+
+
+class ResearchReportAdminForm(forms.ModelForm):
+    """Staff file a report in the admin under the same upload rule as the rep's page."""
+
+    class Meta:
+        model = ResearchReport
+        fields = ["representative", "title", "submitted_on", "summary", "file"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and hasattr(upload, "content_type"):  # a new upload, not the stored file
+            checked = clean_attachment(upload)
+            self.instance.file_name, self.instance.content_type = checked.name, checked.content_type
+            return checked.content
+        return upload

@@ -14,9 +14,17 @@ from django.utils.translation import gettext as _
 
 from liaison import audit
 from liaison.models import Region, User
-from liaison.uploads import clean_image
+from liaison.uploads import CleanFile, clean_image
 from liaison.validators import normalize_phone
-from reps.models import Contact, ContactLink, HomeVisit, Representative, VisitMatter, VisitPhoto
+from reps.models import (
+    Contact,
+    ContactLink,
+    HomeVisit,
+    Representative,
+    ResearchReport,
+    VisitMatter,
+    VisitPhoto,
+)
 
 
 class DuplicatePerson(ValidationError):
@@ -169,3 +177,64 @@ def _require_village_in(village: Region, area: Region) -> None:
     """A township rep's contacts live in their township; a county-based rep's in their county."""
     if not village.is_within(area):
         raise ValidationError({"village": _("Choose a village in your own area.")})
+
+
+@transaction.atomic
+def research_report_submit(
+    *,
+    actor: User,
+    representative: Representative,
+    title: str,
+    summary: str = "",
+    upload: CleanFile | None = None,
+    submission_token: str | None = None,
+    today: datetime.date | None = None,
+) -> ResearchReport:
+    """Hand in a research report (调研报告) of ``representative``, dated today.
+
+    It needs a title and either the file (a PDF or an image, already checked by
+    ``clean_attachment``) or a summary. A ``submission_token`` seen before returns the report
+    that post made, so the same form sent twice makes one report; a token of another rep's
+    report is refused as an expired form.
+    """
+    if submission_token:
+        existing = ResearchReport.objects.filter(submission_token=submission_token).first()
+        if existing is not None:
+            if existing.representative_id != representative.pk:
+                raise ValidationError(_("This form has expired. Check what you wrote and send it again."))
+            return existing
+    title, summary = title.strip(), summary.strip()
+    if not title:
+        raise ValidationError({"title": _("Give the report a title.")}, code="required")
+    if not summary and upload is None:
+        raise ValidationError({"file": _("Attach the report, or write its summary.")}, code="empty")
+    report = ResearchReport(
+        representative=representative,
+        title=title,
+        summary=summary,
+        submitted_on=today or timezone.localdate(),
+        submitted_by=actor,
+        submission_token=submission_token or None,
+    )
+    if upload is not None:
+        report.file_name, report.content_type = upload.name, upload.content_type
+        report.file.save(upload.content.name, upload.content, save=False)
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError:
+        twin = ResearchReport.objects.filter(
+            submission_token=submission_token, representative=representative
+        ).first()
+        if submission_token and twin is not None:  # the twin post won the race
+            report.file.delete(save=False)
+            return twin
+        raise
+    audit.record(
+        actor=actor,
+        verb="research_report.submitted",
+        subject=report,
+        region=representative.region,
+        rep=representative.pk,
+    )
+    return report

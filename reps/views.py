@@ -4,6 +4,7 @@ committee members who follow them (duty status, contact network)."""
 from __future__ import annotations
 
 import datetime
+import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,9 +22,16 @@ from liaison.models import Region
 from liaison.regions import county_id_of_path
 from liaison.roles import STAFF_ROLES, Role
 from reps import duties
-from reps.forms import ContactForm, MatterFormSet, VisitForm
-from reps.models import CommitteeLink, Contact, ContactLink, Group, HomeVisit, Representative
-from reps.services import DuplicatePerson, MatterInput, contact_add_for_rep, contact_update, visit_record
+from reps.forms import ContactForm, MatterFormSet, ResearchReportForm, VisitForm
+from reps.models import CommitteeLink, Contact, ContactLink, Group, HomeVisit, Representative, ResearchReport
+from reps.services import (
+    DuplicatePerson,
+    MatterInput,
+    contact_add_for_rep,
+    contact_update,
+    research_report_submit,
+    visit_record,
+)
 
 PAGE_SIZE = 50
 STATUS_ORDER = {"behind": 0, "due": 1, "ok": 2, "na": 3}
@@ -184,6 +192,89 @@ def contact_edit(request, pk: int):
         messages.success(request, _("The contact was saved."))
         return redirect("reps:contacts")
     return render(request, "reps/contact_form.html", {"form": form, "rep": rep, "editing": link.contact})
+
+
+# --- research reports: a rep hands them in, staff of their region read them ----------------
+
+
+@login_required
+def report_new(request):
+    """A rep hands in a research report: one service call, safe to post twice (the form's token)."""
+    rep = own_representative(request)
+    data = request.POST.copy() if request.method == "POST" else None
+    form = ResearchReportForm(data, request.FILES or None, initial={"token": secrets.token_hex(16)})
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                research_report_submit(
+                    actor=request.user,
+                    representative=rep,
+                    title=form.cleaned_data["title"],
+                    summary=form.cleaned_data["summary"],
+                    upload=form.cleaned_data["file"],
+                    submission_token=form.cleaned_data["token"],
+                    today=today(),
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for name, errors in exc.error_dict.items():
+                        form.add_error(name if name in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                messages.success(request, _("Your research report was handed in."))
+                return redirect("reps:reports")
+        if "token" in form.errors or form.non_field_errors():
+            data["token"] = secrets.token_hex(16)  # a fresh form: the old token may be spent
+    return render(request, "reps/report_form.html", {"form": form, "rep": rep})
+
+
+@login_required
+def reports(request):
+    """Research reports: a rep's own; staff those of their region's reps. Search and pages."""
+    scope = request.user.scope
+    is_rep = scope.has_role(Role.REPRESENTATIVE)
+    if not (is_rep or may_follow_reps(request.user)):
+        raise PermissionDenied
+    found = ResearchReport.objects.visible_to(request.user).select_related("representative__region")
+    query = request.GET.get("q", "").strip()
+    if query:
+        found = found.filter(
+            Q(title__icontains=query)
+            | Q(representative__name__icontains=query)
+            | Q(representative__name_initials__startswith=query.lower())
+        )
+    page = Paginator(found.order_by("-submitted_on", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reps/reports.html",
+        {
+            "page": page,
+            "query": query,
+            "query_string": urlencode({"q": query}) if query else "",
+            "is_rep": is_rep,
+        },
+    )
+
+
+@login_required
+def report_file(request, pk: int):
+    """Send a report's file, only to those who may see the report, as the type it was stored as."""
+    report = get_object_or_404(ResearchReport.objects.visible_to(request.user).exclude(file=""), pk=pk)
+    try:
+        handle = report.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        content_type=report.content_type or "application/octet-stream",
+        as_attachment=not report.content_type.startswith("image/"),
+        filename=report.file_name or report.file.name.rsplit("/", 1)[-1],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- following representatives: duty status and network ----------------------------------
