@@ -180,3 +180,36 @@ class TestReading:
         with django_assert_num_queries(6):
             page = client.get(reverse("reps:reports")).content.decode()
         assert page.count('class="list-group-item report"') == min(n, 50)
+
+
+class TestAdmin:
+    def _post(self, client, my_rep, upload):
+        return client.post(
+            reverse("admin:reps_researchreport_add"),
+            {
+                "representative": my_rep.pk,
+                "title": "纸质调研报告",
+                "submitted_on": "2026-05-20",
+                "summary": "",
+                "file": upload,
+            },
+        )
+
+    def test_staff_upload_a_pdf_under_the_same_rule(self, client, clerk_a, my_rep):
+        client.force_login(clerk_a)
+        assert self._post(client, my_rep, pdf("纸质.pdf")).status_code == 302
+        report = ResearchReport.objects.get()
+        assert (report.file_name, report.content_type, report.submitted_by) == (
+            "纸质.pdf",
+            "application/pdf",
+            clerk_a,
+        )
+        assert report.file.name.startswith("reps/reports/")
+
+    def test_staff_cannot_upload_anything_else(self, client, clerk_a, my_rep):
+        client.force_login(clerk_a)
+        fake = SimpleUploadedFile("报告.pdf", b"<html>not a pdf</html>", content_type="application/pdf")
+        response = self._post(client, my_rep, fake)
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors.as_data()["file"][0].code == "bad_type"
+        assert not ResearchReport.objects.exists()
