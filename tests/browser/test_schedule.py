@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from liaison.roles import Role
 from studios import rosters, services
-from studios.models import DutySlot, Studio, StudioAssignment
-from tests.browser.conftest import screenshot
+from studios.models import DutySlot, SlotAssignment, Studio, StudioAssignment
+from tests.browser.conftest import log_in, screenshot
 from tests.factories import RuleFactory, StudioFactory, active_rep, user_with_role
 
 pytestmark = pytest.mark.browser
@@ -80,3 +80,40 @@ def test_a_resident_reads_the_schedule_on_a_phone(phone, county, township_a, tow
 
     phone.goto("/schedule/?from=" + (today + datetime.timedelta(days=7)).isoformat())
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_studio_officer_marks_todays_attendance_in_two_taps_on_a_phone(phone, county, township_a):
+    """From the home to-do to a rep marked present: two taps, 44-px targets, no sideways scroll."""
+    office = user_with_role(Role.LIAISON_OFFICE, region=county, username="lianban_t")
+    officer = user_with_role(Role.STUDIO_OFFICER, region=township_a, username="lianluoyuan_t", name="张敏")
+    studio = StudioFactory(region=township_a, name="城关镇东街社区党代表工作室", liaison_officer=officer)
+    today = timezone.localdate()
+    RuleFactory(studio=studio, kind="regular", weekday=today.weekday(), reps_per_slot=2)
+    reps = [active_rep(township_a, name=name) for name in ("王建国", "陈志强", "李秀英")]
+    for rep in reps:
+        StudioAssignment.objects.create(studio=studio, representative=rep, start=datetime.date(2024, 1, 1))
+    report = rosters.generate(
+        actor=office, studios=Studio.objects.filter(pk=studio.pk), start=today, end=today
+    )
+    assert not report.problems
+    services.period_publish(actor=office, period=report.written[0])
+    first = SlotAssignment.objects.filter(slot__studio=studio).order_by("pk").first()
+
+    log_in(phone, "lianluoyuan_t")
+    phone.goto("/")
+    phone.locator("a[data-todo='attendance_today']").click()  # tap 1
+    phone.wait_for_url("**/studios/today/")
+    row = phone.locator(f"[data-assignment='{first.pk}']")
+    expect(row).to_contain_text(first.representative.name)
+    for button in phone.locator("main button, main summary").all():
+        if button.is_visible():
+            assert button.bounding_box()["height"] >= 44
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "today-phone")
+    row.locator("button[value='attended']").click()  # tap 2
+    phone.wait_for_url("**/studios/today/")
+    expect(phone.locator(f"[data-assignment='{first.pk}'] button[value='attended']")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    first.refresh_from_db()
+    assert first.attendance == "attended" and first.marked_by == officer
