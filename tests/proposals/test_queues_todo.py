@@ -295,7 +295,7 @@ class TestOfficeReview:
         assert shown == {tickets[k].tracking_code for k in expected}
         for t in Ticket.objects.filter(tracking_code__in=shown).select_related("township", "representative"):
             allowed = {o.name for o in services.ticket_moves(t, user=liaison_office, now=NOW) if o.allowed}
-            assert allowed & {"forward", "assign", "rehandle", "close"}, t.status
+            assert allowed & {"forward", "rework", "assign", "rehandle", "close"}, t.status
 
     def test_a_reply_in_another_county_is_not_the_offices(self, client, liaison_office, category):
         other_county = CountyFactory(name="邻县")
