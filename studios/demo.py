@@ -8,7 +8,7 @@ import random
 from django.utils import timezone
 
 from liaison import demo
-from liaison.models import Category, Region, User
+from liaison.models import Category, HandlingUnit, Region, User
 from reps.models import Representative
 from studios import rosters
 from studios.models import (
@@ -85,7 +85,7 @@ def seed() -> None:
                 end_time=datetime.time(17),
                 reps_per_slot=2,
             )
-            RosterRule.objects.create(
+            thematic = RosterRule.objects.create(
                 studio=studio,
                 kind="thematic",
                 weekday=2,
@@ -94,6 +94,10 @@ def seed() -> None:
                 end_time=datetime.time(17),
                 reps_per_slot=2,
                 theme="民生实事项目征求意见",
+            )
+            # Seed 001: departments take part in the month's thematic meeting.
+            thematic.invited_units.set(
+                HandlingUnit.objects.filter(name__in=["县民政局", "县住房和城乡建设局"], is_active=True)
             )
             RosterRule.objects.create(
                 studio=studio,
