@@ -426,10 +426,25 @@ class Reminder(models.Model):
 
 
 class Notification(models.Model):
-    """One user told about one reminder: an entry in their inbox."""
+    """One person told about one reminder: a user's inbox entry, or a message to an address.
+
+    Someone without an account (a resident who filed a matter) has no ``user`` and no inbox:
+    the notification names the ``address`` (a phone number) that its one delivery goes to.
+    """
 
     user = models.ForeignKey(
-        User, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+        User,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    address = models.CharField(
+        _("address"),
+        max_length=254,
+        blank=True,
+        help_text=_("The phone number or email of a recipient without an account."),
     )
     reminder = models.ForeignKey(
         Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
@@ -450,11 +465,21 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["reminder", "user"], name="notification_once_per_user"),
+            models.UniqueConstraint(
+                fields=["reminder", "address"],
+                condition=models.Q(user__isnull=True),
+                name="notification_once_per_address",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, address="")
+                | (models.Q(user__isnull=True) & ~models.Q(address="")),
+                name="notification_user_or_address",
+            ),
         ]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_inbox_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.user_id}"
+        return f"{self.kind} → {self.user_id or self.address}"
 
 
 class Delivery(models.Model):

@@ -4,14 +4,16 @@ Three append-only tables (``liaison.models``):
 - ``Reminder``: a ``kind`` notice about one subject is owed for one period. Its unique key
   (subject_type, subject_id, kind, period) is what makes every sweep exactly-once: a sweep
   re-run, a retried task or two workers at once insert nothing the second time.
-- ``Notification``: one user told about one reminder, their inbox entry.
+- ``Notification``: one user told about one reminder, their inbox entry; or one address (the
+  phone of a resident, who has no account and no inbox) told about it.
 - ``Delivery``: one notification sent by email or SMS, with attempts and the last error.
 
 Apps that own subjects register a ``Kind`` (how to render a batch of notifications about their
 records, which channels to use) in their ``AppConfig.ready()``, and call ``issue()`` from a
-periodic sweep or ``notify()`` for a single event. Sending happens after commit, in Celery:
-``deliveries_dispatch`` claims due deliveries and enqueues ``liaison.tasks.deliver`` for each,
-which calls ``delivery_send``.
+periodic sweep or ``notify()`` for a single event, and ``issue_to_addresses()`` for people
+without an account (by one channel, their consent checked by the caller). Sending happens
+after commit, in Celery: ``deliveries_dispatch`` claims due deliveries and enqueues
+``liaison.tasks.deliver`` for each, which calls ``delivery_send``.
 """
 
 from __future__ import annotations
@@ -137,6 +139,33 @@ def issue(*, kind: str, subject_type: str, subjects: QuerySet, recipients: Query
     return issued.reminders
 
 
+def issue_to_addresses(
+    *, kind: str, subject_type: str, subjects: QuerySet, recipients: QuerySet, channel: str, now: datetime
+) -> Issued:
+    """``issue()`` for recipients without an account: each address gets one ``channel`` delivery.
+
+    ``recipients`` is a ``.values()`` queryset of exactly ``subject_id`` and ``address`` (a phone
+    number for SMS); empty addresses are skipped, and one address is told once per reminder
+    however often it occurs. These notifications have no user, so no inbox shows them, and only
+    staff who see everything see them in the admin. The caller chooses who may be written to
+    (their consent): nothing here has a preference to read. Exactly-once as ``issue()``.
+    """
+    if channel not in _channels_of(kind):
+        raise ValueError(f"{kind}: not sent by {channel}")
+    return _issue(
+        code=kind,
+        subject_type=subject_type,
+        subjects=_values_sql(subjects, {"subject_id", "period"}),
+        recipients=_values_sql(recipients, {"subject_id", "address"}),
+        now=now,
+        address_channel=channel,
+    )
+
+
+def _channels_of(code: str) -> tuple[str, ...]:
+    return kind(code).channels
+
+
 def notify(*, kind: str, subject, users, period: str = "", now: datetime | None = None) -> int:
     """Tell ``users`` about ``subject`` once per (subject, kind, period): the event-driven ``issue``.
 
@@ -170,16 +199,25 @@ def _values_sql(queryset: QuerySet, columns: set[str]) -> tuple[str, tuple]:
 
 @transaction.atomic
 def _issue(
-    *, code: str, subject_type: str, subjects: tuple[str, tuple], recipients: tuple[str, tuple], now: datetime
+    *,
+    code: str,
+    subject_type: str,
+    subjects: tuple[str, tuple],
+    recipients: tuple[str, tuple],
+    now: datetime,
+    address_channel: str | None = None,
 ) -> Issued:
     """Insert reminders, then notifications and deliveries for the new reminders only.
+
+    Recipients are users, or with ``address_channel`` addresses (people without an account).
 
     1. Reminders from the subjects, ``ON CONFLICT DO NOTHING`` on the unique key, stamped with
        a fresh batch id. On PostgreSQL a concurrent insert of the same key waits for the other
        transaction and then skips the row, so each reminder lands in exactly one batch.
-    2. Notifications: this batch's reminders joined to the recipients (active users only).
+    2. Notifications: this batch's reminders joined to the recipients (active users only, or
+       non-empty addresses).
     3. Deliveries: one per notification of this batch and channel of the kind that the user
-       wants and has an address for.
+       wants and has an address for (an address: one, by ``address_channel``).
     4. After commit, ask a worker to send them.
     (Each INSERT ... SELECT has a WHERE clause: SQLite needs one before ON CONFLICT.)
     """
@@ -201,10 +239,15 @@ def _issue(
         reminders = cursor.rowcount
         if not reminders:
             return Issued(0, 0, 0)
+        if address_channel is not None:
+            notifications, deliveries = _issue_to_addresses(
+                cursor, batch, stamp, recipients, address_channel, reminder_t, notification_t, delivery_t
+            )
+            return _issued(code, batch, Issued(reminders, notifications, deliveries))
         cursor.execute(
             f"INSERT INTO {notification_t} "  # noqa: S608
-            "(user_id, reminder_id, kind, subject_type, subject_id, created_at, batch) "
-            "SELECT DISTINCT r.user_id, m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
+            "(user_id, address, reminder_id, kind, subject_type, subject_id, created_at, batch) "
+            "SELECT DISTINCT r.user_id, '', m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
             f"FROM {reminder_t} m JOIN ({recipients_sql}) r ON r.subject_id = m.subject_id "
             f"JOIN {user_t} u ON u.id = r.user_id "
             "WHERE m.batch = %s AND u.is_active = %s ON CONFLICT DO NOTHING",
@@ -231,19 +274,50 @@ def _issue(
                 params,
             )
             deliveries = cursor.rowcount
-    if deliveries:
+    return _issued(code, batch, Issued(reminders, notifications, deliveries))
+
+
+def _issue_to_addresses(
+    cursor, batch: str, stamp, recipients: tuple[str, tuple], channel: str, *tables: str
+) -> tuple[int, int]:
+    """Steps 2 and 3 of ``_issue`` for addresses: a notification per (reminder, address), no user."""
+    reminder_t, notification_t, delivery_t = tables
+    recipients_sql, recipients_params = recipients
+    cursor.execute(
+        f"INSERT INTO {notification_t} "  # noqa: S608
+        "(user_id, address, reminder_id, kind, subject_type, subject_id, created_at, batch) "
+        "SELECT DISTINCT NULL, r.address, m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
+        f"FROM {reminder_t} m JOIN ({recipients_sql}) r ON r.subject_id = m.subject_id "
+        "WHERE m.batch = %s AND r.address <> '' ON CONFLICT DO NOTHING",
+        (stamp, batch, *recipients_params, batch),
+    )
+    notifications = cursor.rowcount
+    if not notifications:
+        return 0, 0
+    cursor.execute(
+        f"INSERT INTO {delivery_t} (notification_id, channel, address, status, attempts, "  # noqa: S608
+        "last_error, next_attempt_at, created_at, batch) "
+        f"SELECT n.id, %s, n.address, %s, 0, '', %s, %s, %s FROM {notification_t} n "
+        "WHERE n.batch = %s AND n.user_id IS NULL ON CONFLICT DO NOTHING",
+        (str(channel), str(Delivery.Status.PENDING), stamp, stamp, batch, batch),
+    )
+    return notifications, cursor.rowcount
+
+
+def _issued(code: str, batch: str, issued: Issued) -> Issued:
+    if issued.deliveries:
         # robust: a broker that is down must not fail the caller's request; the beat entry
         # "dispatch-deliveries" sends them within minutes anyway.
         transaction.on_commit(_enqueue_dispatch, robust=True)
     log.info(
         "issued %s: %d reminders, %d notifications, %d deliveries (batch %s)",
         code,
-        reminders,
-        notifications,
-        deliveries,
+        issued.reminders,
+        issued.notifications,
+        issued.deliveries,
         batch,
     )
-    return Issued(reminders, notifications, deliveries)
+    return issued
 
 
 def _enqueue_dispatch() -> None:

@@ -323,6 +323,9 @@ class Proposer(models.Model):
     )
     name = models.CharField(_("name"), max_length=32)
     phone = models.CharField(_("phone"), max_length=24, blank=True)
+    # Ticked by the proposer on the intake form: the receipt, the reply to rate and a re-handling
+    # notice go to this phone by SMS (``proposals.reminders``). Unticked, no SMS is ever sent.
+    sms_consent = models.BooleanField(_("SMS about this matter"), default=False)
 
     class Meta:
         verbose_name = _("proposer")

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
@@ -53,7 +54,14 @@ EVENT_KINDS = {
     "forward": "ticket.forwarded",
 }
 
+# Kinds sent by SMS to the proposers who ticked "send me SMS about this matter" on the intake
+# form (proposals.reminders.ticket_events_notify); the subject is the event.
+PROPOSER_RECEIPT = "proposer.receipt"  # the matter was registered: its tracking code
+PROPOSER_REPLY = "proposer.reply_ready"  # the reply reached the proposers: read and rate it
+PROPOSER_REHANDLED = "proposer.rehandled"  # handled again (重办) after dissatisfaction
+
 NOTE_LENGTH = 120  # a note quoted in a message is cut here: an SMS is short
+SMS_TITLE_LENGTH = 20  # the matter's title, in a resident's SMS
 BULLETIN_LINES = 10  # units listed in the bulletin's message; the rest are in the ticket lists
 
 
@@ -482,7 +490,79 @@ _EVENT_TEXT = {
     "forward": _forwarded,
 }
 
+# --- to the proposers, by SMS -------------------------------------------------------------------
+
+
+def track_path(code: str) -> str:
+    """The tracking page with the code filled in (never the phone: the resident types its digits)."""
+    return f"{reverse('public:track')}?{urlencode({'code': code})}"
+
+
+def track_link(code: str) -> str:
+    """``track_path`` as an absolute link, or "" when ``SITE_URL`` is not set."""
+    return settings.SITE_URL.rstrip("/") + track_path(code) if settings.SITE_URL else ""
+
+
+def render_proposer(notifications: list[Notification]) -> list[Message]:
+    """A resident's SMS: short, with nothing they did not give us but the code and the link.
+
+    Read when sent, like the staff kinds: the re-handling notice gives the due date in force.
+    """
+    from proposals.models import TicketEvent
+
+    events = TicketEvent.objects.select_related("ticket").in_bulk({n.subject_id for n in notifications})
+    messages = []
+    for n in notifications:
+        event = events.get(n.subject_id)
+        if event is None:
+            messages.append(_gone())
+            continue
+        ticket = event.ticket
+        title = " ".join(ticket.title.split())
+        fields = {
+            "title": title if len(title) <= SMS_TITLE_LENGTH else title[: SMS_TITLE_LENGTH - 1] + "…",
+            "code": ticket.display_code,
+            "link": track_link(ticket.tracking_code),
+            "due": _moment(ticket.due_at),
+        }
+        heading, with_link, without_link = _PROPOSER_TEXT[n.kind]()
+        body = (with_link if fields["link"] else without_link) % fields
+        messages.append(Message(title=heading, body=body, url=track_path(ticket.tracking_code)))
+    return messages
+
+
+def _receipt_text():
+    return (
+        _("Matter received"),
+        _("“%(title)s”, tracking code %(code)s. Follow it at %(link)s"),
+        _("“%(title)s”, tracking code %(code)s. Keep it to follow the matter on the tracking page."),
+    )
+
+
+def _reply_ready_text():
+    return (
+        _("Reply ready"),
+        _("“%(title)s”: read the reply and rate it at %(link)s (enter the last 4 digits of your phone)"),
+        _("“%(title)s”: read the reply and rate it on the tracking page with code %(code)s."),
+    )
+
+
+def _rehandled_text():
+    return (
+        _("Handled again"),
+        _("“%(title)s” is being handled again; the reply is due by %(due)s. Follow it at %(link)s"),
+        _("“%(title)s” is being handled again; the reply is due by %(due)s. Tracking code %(code)s."),
+    )
+
+
+_PROPOSER_TEXT = {
+    PROPOSER_RECEIPT: _receipt_text,
+    PROPOSER_REPLY: _reply_ready_text,
+    PROPOSER_REHANDLED: _rehandled_text,
+}
+
 EMAIL_ONLY = (Delivery.Channel.EMAIL,)  # long texts, for reading at a desk
+SMS_ONLY = (Delivery.Channel.SMS,)  # to residents, who gave a phone number and no email
 
 KINDS = (
     Kind(DUE_SOON, _with_tickets(_due_soon)),
@@ -494,6 +574,7 @@ KINDS = (
     Kind(OVERDUE_DIGEST, render_overdue_digest, channels=EMAIL_ONLY),
     Kind(BULLETIN, render_bulletin, channels=EMAIL_ONLY),
     *(Kind(code, render_event) for code in EVENT_KINDS.values()),
+    *(Kind(code, render_proposer, channels=SMS_ONLY) for code in _PROPOSER_TEXT),
 )
 
 for _kind in KINDS:

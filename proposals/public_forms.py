@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import Region
-from liaison.validators import normalize_phone
+from liaison.validators import MOBILE_RE, normalize_phone
 from proposals.files import MAX_FILE_BYTES, MAX_FILES, clean_attachment
 from proposals.models import Category, Rating
 from reps.forms import MultipleFileInput
@@ -170,6 +170,14 @@ class IntakeForm(forms.Form):
         max_length=32,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
+    sms_consent = forms.BooleanField(
+        label=_("Send me SMS about this matter"),
+        required=False,
+        help_text=_(
+            "The receipt with your tracking code, the reply when it is ready to rate, and a notice "
+            "if it is handled again. Only to a mobile number; leave it unticked and we send none."
+        ),
+    )
     files = AttachmentsField(
         label=_("Photos or PDF files (optional)"),
         required=False,
@@ -221,6 +229,10 @@ class IntakeForm(forms.Form):
     def clean(self):
         data = super().clean()
         data["representative"], data["studio"] = self.rep, self.studio_chosen
+        if data.get("sms_consent") and data.get("phone") and not MOBILE_RE.match(data["phone"]):
+            self.add_error(
+                "sms_consent", _("SMS can only go to a mobile number. Untick this or give a mobile.")
+            )
         if self.fixed_township is not None:
             data["township"] = self.fixed_township
             self.errors.pop("township", None)

@@ -33,7 +33,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from liaison import navigation
 from liaison.models import Region
 from proposals import deadlines, ratelimit, services
-from proposals.models import Assignment, Attachment, Category, Proposer, Rating, Ticket
+from proposals.models import (
+    Assignment,
+    Attachment,
+    Category,
+    Proposer,
+    Rating,
+    Ticket,
+    format_code,
+    normalize_code,
+)
+from proposals.notifications import track_path
 from proposals.public_forms import IntakeForm, RatingForm, TrackForm, new_submission_token
 from proposals.transitions import MOVES, PUBLIC_LABEL, WITH_UNIT, Conflict, InvalidMove, Status
 
@@ -112,7 +122,7 @@ def intake(request):
                     title=data["title"],
                     content=data["content"],
                     place=data["place"],
-                    proposers=[(data["name"], data["phone"])],
+                    proposers=[(data["name"], data["phone"], data["sms_consent"])],
                     files=data["files"],
                     submission_token=data["token"],
                 )
@@ -162,6 +172,9 @@ def receipt(request):
             "phone_end": phone_last4(proposer.phone) if proposer else "",
             "reply_days": policy.reply_days,
             "track_url": request.build_absolute_uri(reverse("public:track")),
+            # The "track it" button: the code filled in, the resident types only the phone digits.
+            "track_with_code": track_path(ticket.tracking_code),
+            "sms_consent": bool(proposer and proposer.sms_consent),
         },
     )
 
@@ -194,7 +207,9 @@ def track(request):
     indistinguishable.
     """
     failed = False
-    form = TrackForm(request.POST or None)
+    form = TrackForm(request.POST or None, initial=_code_from_link(request))
+    if form.initial:
+        form.fields["phone_last4"].widget.attrs["autofocus"] = True  # the one thing left to type
     if request.method == "POST":
         ip = ratelimit.client_ip(request)
         verdict = ratelimit.peek("track_ip", ip)
@@ -216,6 +231,15 @@ def track(request):
             failed = True
             form = TrackForm()
     return render(request, "proposals/public/track.html", {"form": form, "failed": failed})
+
+
+def _code_from_link(request) -> dict[str, str]:
+    """The code a link carries (``/track/?code=…``, from the receipt or an SMS), shown grouped.
+
+    Only shown back, never looked up here: the page is the same whether the code exists or not.
+    """
+    code = normalize_code(request.GET.get("code", "")) if request.method == "GET" else ""
+    return {"code": format_code(code)} if code else {}
 
 
 def _tracked(request) -> tuple[Ticket, Proposer]:

@@ -46,7 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import notify
-from liaison.models import Region, RoleAssignment
+from liaison.models import Delivery, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
 from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
@@ -506,15 +506,41 @@ def _event_recipients(move: str, events: QuerySet) -> QuerySet:
     raise ValueError(f"no recipients for move {move!r}")
 
 
+def _proposer_events(recent: QuerySet) -> dict[str, tuple[str, QuerySet]]:
+    """The events a consenting proposer hears of by SMS: key → (kind, events)."""
+    return {
+        "sms_receipt": (kinds.PROPOSER_RECEIPT, recent.filter(move="register")),
+        # Whatever move brings the reply to the proposers' rating (to the rep and them, or,
+        # with no rep, to them alone): read by status, not by the move's name.
+        "sms_reply_ready": (
+            kinds.PROPOSER_REPLY,
+            recent.filter(from_status=Status.REPLIED, to_status=Status.FORWARDED),
+        ),
+        "sms_rehandled": (kinds.PROPOSER_REHANDLED, recent.filter(move="rehandle")),
+    }
+
+
 def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
     """Tell the people concerned about each move of the last EVENT_WINDOW, once per event.
 
     One ``issue()`` per move kind; the subject is the event, so each is told at most once
     however often this runs (on commit of each transition, and by beat as a safety net).
+    Proposers who consented get three of them by SMS (``sms_*``: the phones written to): only
+    events of tickets with such a proposer get a reminder, each consenting phone one message.
     """
     recent = TicketEvent.objects.filter(at__gt=now - EVENT_WINDOW, at__lte=now)
     sent = {}
     for move, kind in kinds.EVENT_KINDS.items():
         events = recent.filter(move=move)
         sent[move] = _issue(kind, EVENT, _subjects(events, ""), _event_recipients(move, events), now)
+    for key, (kind, events) in _proposer_events(recent).items():
+        consenting = events.filter(ticket__proposers__sms_consent=True)
+        sent[key] = notify.issue_to_addresses(
+            kind=kind,
+            subject_type=EVENT,
+            subjects=_subjects(consenting, ""),
+            recipients=consenting.values(subject_id=F("pk"), address=F("ticket__proposers__phone")),
+            channel=Delivery.Channel.SMS,
+            now=now,
+        ).notifications
     return sent

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison.models import HandlingUnit, Region, User
-from liaison.validators import clean_name_and_phone
+from liaison.validators import MOBILE_RE, clean_name_and_phone
 from proposals import deadlines
 from proposals.files import CleanFile
 from proposals.models import (
@@ -127,18 +127,27 @@ def may_register(actor: User, township: Region, *, studio: Studio | None = None)
     )
 
 
-def _clean_proposers(proposers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _clean_proposers(proposers: Sequence[tuple]) -> list[tuple[str, str, bool]]:
     """Return the proposers with a name, their phones normalised (the form's rule, checked again
-    because the service is also called without a form); refuse a bad phone or a phone without a name."""
+    because the service is also called without a form); refuse a bad phone or a phone without a name.
+
+    Each proposer is ``(name, phone)`` or ``(name, phone, sms_consent)``; consent to SMS needs a
+    mobile number, and is refused otherwise (a landline cannot take one)."""
     people, problems = [], []
-    for n, (name, phone) in enumerate(proposers, start=1):
+    for n, (name, phone, *consent) in enumerate(proposers, start=1):
+        sms = bool(consent and consent[0])
         try:
             name, phone = clean_name_and_phone(name, phone)
         except ValidationError as exc:
             problems.append(_("Proposer %(n)s: %(error)s") % {"n": n, "error": " ".join(exc.messages)})
             continue
+        if sms and not MOBILE_RE.match(phone):
+            problems.append(
+                _("Proposer %(n)s: %(error)s") % {"n": n, "error": _("SMS can only go to a mobile number.")}
+            )
+            continue
         if name:
-            people.append((name, phone))
+            people.append((name, phone, sms))
     if problems:
         raise ValidationError({"proposers": problems})
     return people
@@ -186,7 +195,7 @@ def ticket_register(
     if kind == Ticket.Kind.MOTION and representative is None:
         raise ValidationError({"representative": _("A formal motion is made by a representative.")})
     proposers = _clean_proposers(proposers)
-    if source == Ticket.Source.INTAKE and not any(phone for _name, phone in proposers):
+    if source == Ticket.Source.INTAKE and not any(phone for _name, phone, _sms in proposers):
         raise ValidationError({"proposers": _("Give a name and phone so that we can reply.")})
     for matter, field in ((reception_matter, "reception_matter"), (visit_matter, "visit_matter")):
         if matter is not None and Ticket.objects.filter(**{field: matter}).exists():
@@ -225,7 +234,9 @@ def ticket_register(
                 raise
     if co_signers:
         ticket.co_signers.set(co_signers)
-    Proposer.objects.bulk_create(Proposer(ticket=ticket, name=name, phone=phone) for name, phone in proposers)
+    Proposer.objects.bulk_create(
+        Proposer(ticket=ticket, name=name, phone=phone, sms_consent=sms) for name, phone, sms in proposers
+    )
     attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
     if reception_matter is not None and not reception_matter.for_ticket:
         ReceptionMatter.objects.filter(pk=reception_matter.pk).update(for_ticket=True)
@@ -240,7 +251,16 @@ def ticket_register(
         data={"source": source},
         is_public=True,
     )
+    if any(sms for _name, _phone, sms in proposers):
+        # The receipt by SMS, from the outbox as every move's news (exactly once: reminders.py).
+        transaction.on_commit(_notify_ticket_events, robust=True)
     return ticket
+
+
+def _notify_ticket_events() -> None:
+    from proposals.tasks import notify_ticket_events  # lazy: tasks import the services
+
+    notify_ticket_events.delay()
 
 
 STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
