@@ -2,13 +2,24 @@
 message, the bulk move's defaults and limits, that it moves only the tickets it is given, that a
 broker outage does not undo it, and the round counter's increment."""
 
+import pytest
 from django.utils import translation
 
 from proposals import tasks
 from proposals.models import Ticket, TicketEvent
-from proposals.transitions import Conflict, Status, bump
+from proposals.transitions import Conflict, InvalidMove, Party, Status, bump, transition
 from tests.helpers import reload
-from tests.proposals.test_transition_many import conclude, forwarded
+from tests.proposals.test_transition_many import NOW, conclude, forwarded
+from tests.proposals.ticket_rows import ticket_row
+
+TOWNSHIP = frozenset({Party.TOWNSHIP})
+
+
+def registered(township, n: int = 1) -> list[Ticket]:
+    """Tickets awaiting triage, all with the same version (``updated_at``)."""
+    return Ticket.objects.bulk_create(
+        [ticket_row(township=township, now=NOW, status=Status.REGISTERED) for _ in range(n)]
+    )
 
 
 def test_a_conflict_says_someone_else_acted_unless_told_otherwise():
@@ -53,3 +64,43 @@ def test_bump_adds_one(township_a, unit_a):
     (ticket,) = forwarded(township_a, unit_a, 1)
     Ticket.objects.filter(pk=ticket.pk).update(round=bump("round"))
     assert reload(ticket).round == ticket.round + 1
+
+
+def test_a_move_without_a_note_or_label_records_none(township_a, clerk_a):
+    first, second = registered(township_a, 2)
+    transition(first, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    transition(second, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, note=None, now=NOW)
+    assert list(TicketEvent.objects.order_by("pk").values_list("note", "actor_label")) == [("", ""), ("", "")]
+
+
+def test_a_move_that_needs_a_reason_is_refused_with_a_blank_one_and_says_so(township_a, clerk_a):
+    (ticket,) = registered(township_a)
+    with translation.override("en"), pytest.raises(InvalidMove) as refused:
+        transition(ticket, move="explain", actor=clerk_a, acting_as=TOWNSHIP, note="   ", now=NOW)
+    assert str(refused.value) == "Please give the reason or the details."
+    assert reload(ticket).status == Status.REGISTERED and not TicketEvent.objects.exists()
+
+
+def test_only_the_ticket_given_moves_even_when_another_has_the_same_status_and_version(township_a, clerk_a):
+    given, twin = registered(township_a, 2)
+    assert (given.status, given.updated_at) == (twin.status, twin.updated_at)
+    transition(given, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    assert (reload(given).status, reload(twin).status) == (Status.AT_COUNTY, Status.REGISTERED)
+
+
+def test_a_status_changed_since_the_page_loaded_is_a_conflict_even_at_the_same_version(township_a, clerk_a):
+    (ticket,) = registered(township_a)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.AT_COUNTY)  # version untouched
+    with pytest.raises(Conflict):
+        transition(ticket, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    assert reload(ticket).status == Status.AT_COUNTY and not TicketEvent.objects.exists()
+
+
+def test_the_ticket_in_hand_carries_the_changes_made_with_the_move(township_a, clerk_a):
+    (ticket,) = registered(township_a)
+    before = ticket.round
+    transition(ticket, move="edit", actor=clerk_a, acting_as=TOWNSHIP, now=NOW,
+               changes={"place": "东门菜场", "round": bump("round")})  # fmt: skip
+    # Without reloading: a plain value is set on it, an F() expression is read back.
+    assert (ticket.place, ticket.round) == ("东门菜场", before + 1)
+    assert (reload(ticket).place, reload(ticket).round) == ("东门菜场", before + 1)
