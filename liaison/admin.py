@@ -72,9 +72,10 @@ def _in_use(obj) -> bool:
 
 @admin.register(AnnualMeeting)
 class AnnualMeetingAdmin(ScopedAdmin):
-    list_display = ["county", "year", "date", "title"]
-    list_filter = ["year"]
-    list_select_related = ["county"]
+    list_display = ["county", "township", "year", "date", "title"]
+    list_filter = ["year", "township"]
+    list_select_related = ["county", "township"]
+    fields = ["county", "township", "year", "date", "title"]
 
 
 class RoleAssignmentInline(ScopedInline):

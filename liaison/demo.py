@@ -94,6 +94,7 @@ def seed() -> dict[str, int]:
     for year, month, day in [(this_year, 12, 20), (this_year + 1, 3, 18)]:
         AnnualMeeting.objects.get_or_create(
             county=county,
+            township=None,  # the county's own meeting (townships have theirs: reps.demo)
             year=year,
             defaults={
                 "date": datetime.date(year, month, day),

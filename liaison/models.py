@@ -175,7 +175,10 @@ class Category(models.Model):
 
 
 class AnnualMeeting(models.Model):
-    """The date of a county's annual party congress meeting (年会) in a given year."""
+    """The date of an annual party congress meeting (年会) in a given year: a county's, or, with
+    ``township`` set, a township congress's (乡镇党代会年会制, seed 000's fifth piece). Each group
+    reports 15 days before its own congress's meeting (seed 000: a township group to the
+    township's congress office), see ``reps.reminders``."""
 
     county = models.ForeignKey(
         Region,
@@ -183,6 +186,16 @@ class AnnualMeeting(models.Model):
         on_delete=models.PROTECT,
         related_name="annual_meetings",
         limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        related_name="township_annual_meetings",
+        null=True,
+        blank=True,
+        limit_choices_to={"level": Region.Level.TOWNSHIP},
+        help_text=_("Empty for the county's own meeting; else the township whose congress meets."),
     )
     year = models.PositiveSmallIntegerField(_("year"))
     date = models.DateField(_("meeting date"))
@@ -194,10 +207,23 @@ class AnnualMeeting(models.Model):
         verbose_name = _("annual congress meeting")
         verbose_name_plural = _("annual congress meetings")
         ordering = ["-year"]
-        constraints = [models.UniqueConstraint(fields=["county", "year"], name="one_annual_meeting_per_year")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "year"],
+                condition=models.Q(township__isnull=True),
+                name="one_annual_meeting_per_year",
+                violation_error_message=_("The county already has its annual meeting in this year."),
+            ),
+            models.UniqueConstraint(
+                fields=["township", "year"],
+                condition=models.Q(township__isnull=False),
+                name="one_township_meeting_per_year",
+                violation_error_message=_("The township already has its annual meeting in this year."),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.county} {self.year}"
+        return f"{self.township or self.county} {self.year}"
 
     def clean(self) -> None:
         if self.date and self.year and self.date.year != self.year:
@@ -206,6 +232,10 @@ class AnnualMeeting(models.Model):
             )
         if self.county_id and self.county.level != Region.Level.COUNTY:
             raise ValidationError({"county": _("Choose a county or district.")})
+        if self.township_id and (
+            self.township.level != Region.Level.TOWNSHIP or self.township.parent_id != self.county_id
+        ):
+            raise ValidationError({"township": _("Choose a township of this county.")})
 
 
 class LiaisonUserManager(UserManager.from_queryset(UserQuerySet)):

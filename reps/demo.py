@@ -6,7 +6,7 @@ import datetime
 import random
 
 from liaison import demo
-from liaison.models import Region, User
+from liaison.models import AnnualMeeting, Region, User
 from reps.models import (
     CommitteeLink,
     Contact,
@@ -80,8 +80,33 @@ def seed() -> None:
                 CommitteeLink.objects.get_or_create(member=member, representative=rep)
             _network(rep, villages, index, rng)
         group.save(update_fields=["leader", "liaison"])
+        _township_group(county, township)
     daibiao = User.objects.get(username="daibiao")
     Representative.objects.filter(name="陈志强", region__name="城关镇").update(user=daibiao)
+
+
+def _township_group(county: Region, township: Region) -> None:
+    """The township congress's own group (its reps of index 0, 2, 4) and the township's annual
+    meeting, which the group reports 15 days before (``reps.reminders``)."""
+    names = REPS[township.name]
+    members = [Representative.objects.get(name=names[i], region=township) for i in (0, 2, 4)]
+    group, _ = Group.objects.get_or_create(
+        region=township,
+        level=Level.TOWNSHIP,
+        name=f"{township.name}党代表小组",
+        defaults={"leader": members[0], "liaison": members[1]},
+    )
+    for rep in members:
+        GroupMembership.objects.get_or_create(
+            group=group, representative=rep, defaults={"level": group.level}
+        )
+    year = datetime.date.today().year  # noqa: DTZ011 - a calendar year, zone-free
+    AnnualMeeting.objects.get_or_create(
+        county=county,
+        township=township,
+        year=year,
+        defaults={"date": datetime.date(year, 12, 10), "title": f"{township.name}党代会{year}年年会"},
+    )
 
 
 def _rep(name: str, township: Region, index: int, rng: random.Random) -> Representative:

@@ -11,6 +11,7 @@ import datetime
 import re
 from collections.abc import Sequence
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -18,7 +19,7 @@ from liaison import notify
 from liaison.models import AnnualMeeting, Notification, Reminder
 from liaison.notify import Kind, Message
 from reps import reminders
-from reps.models import Group
+from reps.models import Group, Level
 
 
 def reminder_periods(notifications: Sequence[Notification]) -> dict[int, str]:
@@ -54,19 +55,21 @@ _GROUP_PERIOD = re.compile(r"^(\d{4})-D-(\d+)$")
 
 
 def render_group_report(notifications: Sequence[Notification]) -> list[Message]:
-    """Name the group, the report's due date and the meeting (groups and meetings: 2 queries)."""
+    """Name the group, the report's due date and its own meeting (groups and meetings: 2 queries).
+
+    A township group reports to the township's congress office before the township's meeting;
+    any other group to the liaison office before the county's (``reminders.group_meeting``).
+    """
     periods = reminder_periods(notifications)
     groups = Group.objects.select_related("region").in_bulk({n.subject_id for n in notifications})
-    counties = {g.region.parent_id or g.region_id for g in groups.values()}
     years = {int(m[1]) for m in map(_GROUP_PERIOD.match, periods.values()) if m}
-    meetings = (
-        {
-            (m.county_id, m.year): m.date
-            for m in AnnualMeeting.objects.filter(county_id__in=counties, year__in=years)
-        }
-        if counties and years
-        else {}
-    )
+    meetings = {}
+    if groups and years:
+        found = AnnualMeeting.objects.filter(year__in=years).filter(
+            Q(township_id__in=[g.region_id for g in groups.values()])
+            | Q(township__isnull=True, county_id__in={_county_id(g) for g in groups.values()})
+        )
+        meetings = {(m.township_id or m.county_id, m.year): m.date for m in found}
     url = reverse("reps:me")
     messages = []
     for n in notifications:
@@ -74,7 +77,7 @@ def render_group_report(notifications: Sequence[Notification]) -> list[Message]:
         match = _GROUP_PERIOD.match(periods.get(n.reminder_id, ""))
         meeting = None
         if group is not None and match:
-            meeting = meetings.get((group.region.parent_id or group.region_id, int(match[1])))
+            meeting = meetings.get((_meeting_region_id(group), int(match[1])))
         if group is None or meeting is None:
             messages.append(
                 Message(
@@ -88,18 +91,33 @@ def render_group_report(notifications: Sequence[Notification]) -> list[Message]:
             continue
         due = meeting - datetime.timedelta(days=reminders.GROUP_REPORT_DUE_DAYS)
         params = {"group": group.name, "due": f"{due:%Y-%m-%d}", "meeting": f"{meeting:%Y-%m-%d}"}
+        if group.level == Level.TOWNSHIP:
+            body = _(
+                "The written report of %(group)s to the township's congress office is due on %(due)s, "
+                "15 days before the township's annual congress meeting on %(meeting)s."
+            )
+        else:
+            body = _(
+                "The written report of %(group)s to the liaison office is due on %(due)s, 15 days "
+                "before the annual congress meeting on %(meeting)s."
+            )
         messages.append(
             Message(
                 title=_("Written report of %(group)s due on %(due)s") % params,
-                body=_(
-                    "The written report of %(group)s to the liaison office is due on %(due)s, 15 days "
-                    "before the annual congress meeting on %(meeting)s."
-                )
-                % params,
+                body=body % params,
                 url=url,
             )
         )
     return messages
+
+
+def _county_id(group: Group) -> int:
+    return group.region.parent_id or group.region_id
+
+
+def _meeting_region_id(group: Group) -> int:
+    """The region whose meeting the group reports before: its township, or its county."""
+    return group.region_id if group.level == Level.TOWNSHIP else _county_id(group)
 
 
 def register() -> None:

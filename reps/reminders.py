@@ -4,10 +4,11 @@ Two rules live here, each one set-based ``liaison.notify.issue`` call:
 
 - ``reps.year_end_report``: in December, every active representative is reminded of their
   year-end duty report (述职) to their electoral unit. Period: the year ("2026").
-- ``reps.group_report``: each group's written report to the liaison office is due 15 days before
-  its county's annual congress meeting (``liaison.models.AnnualMeeting``); the group's leader and
-  liaison are reminded 30 and 20 days before the meeting. Periods: "2026-D-30", "2026-D-20"
-  (the meeting's year and which reminder).
+- ``reps.group_report``: each group's written report is due 15 days before its own congress's
+  annual meeting (``liaison.models.AnnualMeeting``): a township group's is the township's meeting
+  (the report goes to the township's congress office), any other group's the county's (to the
+  liaison office). The group's leader and liaison are reminded 30 and 20 days before the
+  meeting. Periods: "2026-D-30", "2026-D-20" (the meeting's year and which reminder).
 
 Rules are state-based: each asks "what is owed today?", never "what happened since the last
 run?", so a run after days of downtime sends what is still owed, once (``Reminder`` is unique
@@ -43,7 +44,7 @@ from liaison import notify
 from liaison.models import AnnualMeeting, User
 from liaison.regions import county_id_of
 from reps.duties import QUARTER, Period
-from reps.models import DutyPolicy, Group, Representative
+from reps.models import DutyPolicy, Group, Level, Representative
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -147,26 +148,37 @@ def year_end_report_send_due(*, now: datetime.datetime) -> int:
     )
 
 
+def group_meeting(field: str, *, first: datetime.date, last: datetime.date):
+    """``field`` of each group's own annual meeting held from ``first`` to ``last``, in SQL.
+
+    A township group's meeting is its township's (``AnnualMeeting.township``); any other
+    group's is its county's own meeting (no township). The outer query annotates ``county_id``.
+    """
+    window = AnnualMeeting.objects.filter(date__gte=first, date__lte=last).order_by("date")
+    township = window.filter(township_id=OuterRef("region_id"))
+    county = window.filter(township__isnull=True, county_id=OuterRef("county_id"))
+    return Case(
+        When(level=Level.TOWNSHIP, then=Subquery(township.values(field)[:1])),
+        default=Subquery(county.values(field)[:1]),
+    )
+
+
 def group_report_send_due(*, now: datetime.datetime) -> int:
-    """Remind each group's leader and liaison 30 and 20 days before their county's annual meeting.
+    """Remind each group's leader and liaison 30 and 20 days before their own annual meeting.
 
     A meeting D days away owes the 30-day reminder while 20 < D <= 30 and the 20-day one while
     15 <= D <= 20 (the report is due at D = 15); outside that, nothing. One SELECT finds, for
-    every group, its county's meeting in that window.
+    every group, its own meeting in that window (``group_meeting``).
     """
     today = local_day(now)
     early, late = GROUP_REPORT_REMINDER_DAYS
     day = datetime.timedelta
-    meeting = AnnualMeeting.objects.filter(
-        county_id=OuterRef("county_id"),
-        date__gte=today + day(days=GROUP_REPORT_DUE_DAYS),
-        date__lte=today + day(days=early),
-    ).order_by("date")
+    window = {"first": today + day(days=GROUP_REPORT_DUE_DAYS), "last": today + day(days=early)}
     subjects = (
-        Group.objects.annotate(
-            county_id=county_id_of("region"),
-            meeting_date=Subquery(meeting.values("date")[:1]),
-            meeting_year=Subquery(meeting.values("year")[:1]),
+        Group.objects.annotate(county_id=county_id_of("region"))
+        .annotate(
+            meeting_date=group_meeting("date", **window),
+            meeting_year=group_meeting("year", **window),
         )
         .filter(meeting_date__isnull=False)
         .values(
