@@ -86,7 +86,13 @@ def calls_for(rule: RosterRule, day: datetime.date) -> bool:
     if rule.kind == MeetingKind.THEMATIC:
         nth = last_of_its_kind if rule.week_of_month == -1 else (day.day - 1) // 7 + 1 == rule.week_of_month
         return day.weekday() == rule.weekday and nth
-    return day.month % 3 == 0 and day.weekday() == 6 and last_of_its_kind  # concentrated
+    if day.weekday() != 6:  # concentrated: a Sunday
+        return False
+    if rule.quarter_sunday == RosterRule.QuarterSunday.LAST_WEEK:
+        # The Sunday ending the Monday–Sunday week that holds a quarter's last day.
+        week = [day - n * DAY for n in range(7)]
+        return any(d.month % 3 == 0 and (d + DAY).month != d.month for d in week)
+    return day.month % 3 == 0 and last_of_its_kind
 
 
 @st.composite
@@ -100,6 +106,7 @@ def rules(draw, pk: int, usual_weekday: int) -> RosterRule:
         studio=HERE,
         kind=kind,
         weekday=None if kind == MeetingKind.CONCENTRATED else weekday,
+        quarter_sunday=draw(st.sampled_from(RosterRule.QuarterSunday.values)),
         days_of_month=",".join(map(str, draw(st.lists(st.integers(1, 31), min_size=1, max_size=3)))),
         week_of_month=draw(st.sampled_from([-1, 1, 2, 3, 4, 5])),
         start_time=datetime.time(starts),
@@ -282,7 +289,10 @@ def test_generate_writes_rosters_with_the_same_properties_for_two_studios_sharin
         for rule in world.rules:
             copy = RosterRule.objects.create(
                 studio=studio,
-                **{f: getattr(rule, f) for f in ("kind", "weekday", "days_of_month", "week_of_month")},
+                **{
+                    f: getattr(rule, f)
+                    for f in ("kind", "weekday", "days_of_month", "week_of_month", "quarter_sunday")
+                },
                 start_time=rule.start_time,
                 end_time=rule.end_time,
                 reps_per_slot=rule.reps_per_slot,
