@@ -495,6 +495,92 @@ class ForwardForm(MoveForm):
         self.fields["summary"].initial = self.ticket.reply_summary
 
 
+class ToProposersForm(ForwardForm):
+    """With no responsible representative, the reply goes to the proposers' rating alone."""
+
+    move, title = "to_proposers", gettext_lazy("Send the reply to the proposers for their rating")
+    button = gettext_lazy("Send for rating")
+
+
+class FilteredSelect(forms.Select):
+    """A plain ``<select>`` that the ticket page's script gives a text box, to narrow a long list by
+    name or pinyin initials (each option's ``data-initials``). Without the script it is a select."""
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            {
+                "data-filterable": "1",
+                "data-filter-label": gettext_lazy("Narrow the list: a name or pinyin initials"),
+                **(attrs or {}),
+            }
+        )
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        initials = getattr(getattr(value, "instance", None), "name_initials", "")
+        if initials:
+            option["attrs"]["data-initials"] = initials
+        return option
+
+
+class SetRepForm(MoveForm):
+    """Set or change the responsible representative, as part of triage."""
+
+    move, title = "set_rep", gettext_lazy("Responsible representative")
+    button = gettext_lazy("Save the representative")
+    representative = forms.ModelChoiceField(
+        label=gettext_lazy("responsible representative"),
+        queryset=Representative.objects.none(),
+        required=False,
+        widget=FilteredSelect,
+        empty_label=gettext_lazy("— none —"),
+        help_text=gettext_lazy("The representatives of this county in their term whom you can see."),
+    )
+    note = _text(gettext_lazy("note"), required=False, rows=2)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["representative"]
+        field.queryset = services.eligible_reps(self.ticket, self.user).select_related("region")
+        field.label_from_instance = lambda rep: f"{rep.name} · {rep.region.name}"
+        field.initial = self.ticket.representative_id
+        if self.ticket.representative_id is None:
+            self.title = gettext_lazy("Choose the responsible representative")
+
+
+class EnterRatingForm(MoveForm):
+    """The reviewing office enters a rating a named proposer gave in writing or by phone."""
+
+    move, title = "enter_rating", gettext_lazy("Enter a proposer's rating given in writing or by phone")
+    button = gettext_lazy("Enter the rating")
+    proposer = forms.TypedChoiceField(label=gettext_lazy("proposer"), coerce=int, widget=forms.RadioSelect)
+    via = forms.ChoiceField(
+        label=gettext_lazy("given"),
+        choices=[(v.value, v.label) for v in (Rating.Via.PAPER, Rating.Via.PHONE)],
+        widget=forms.RadioSelect,
+    )
+    score = forms.ChoiceField(
+        label=gettext_lazy("rating"), choices=Rating.Score.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=gettext_lazy("comment"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # From what the page prefetched: no query of its own.
+        self.waiting = {p.pk: p for p in services.proposers_to_rate(self.ticket)}
+        self.fields["proposer"].choices = [(pk, p.name) for pk, p in self.waiting.items()]
+        if len(self.waiting) == 1:
+            self.fields["proposer"].initial = next(iter(self.waiting))
+
+    def clean_proposer(self):
+        return self.waiting[self.cleaned_data["proposer"]]
+
+
 class RateForm(MoveForm):
     move, title, button = "rate", gettext_lazy("Rate the reply"), gettext_lazy("Send my rating")
     score = forms.ChoiceField(
@@ -547,7 +633,10 @@ MOVE_FORMS: dict[str, type[MoveForm]] = {
         DecideExtensionForm,
         ReworkForm,
         ForwardForm,
+        ToProposersForm,
+        SetRepForm,
         RateForm,
+        EnterRatingForm,
         ConcludeForm,
         RehandleForm,
         CloseForm,

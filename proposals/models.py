@@ -96,7 +96,7 @@ class DeadlinePolicy(models.Model):
         _("escalate when overdue by (days)"), max_length=32, default="1,3", help_text=_("Comma-separated.")
     )
     close_without_feedback = models.BooleanField(
-        _("close as “no response” when the feedback window ends"), default=True
+        _("conclude the feedback when its window ends, with the ratings given by then"), default=True
     )
 
     objects = DeadlinePolicyQuerySet.as_manager()
@@ -174,8 +174,12 @@ class Ticket(models.Model):
         ON_SPOT = "on_spot", _("answered on the spot")
         EXPLAINED = "explained", _("explained")
         MERGED = "merged", _("merged into another ticket")
+        # Concluded without dissatisfaction: a proposer (a resident) rated the reply, or none did,
+        # whether or not the representative rated it. Satisfaction figures count residents' ratings;
+        # a ticket none of its residents rated is "no resident rating", never "satisfied" nor a
+        # non-response of someone asked (it may have had no proposer to ask).
         SATISFIED = "satisfied", _("replied and rated")
-        NO_RESPONSE = "no_response", _("replied, no feedback")
+        NO_RESIDENT_RATING = "no_resident", _("replied, no resident rating")
         EXPLAINED_AFTER = "explained_after", _("closed with an explanation after dissatisfaction")
 
     class AssignedBy(models.TextChoices):
@@ -448,6 +452,13 @@ class Rating(models.Model):
         BASICALLY = "basically", _("basically satisfied (基本满意)")
         DISSATISFIED = "dissatisfied", _("dissatisfied (不满意)")
 
+    class Via(models.TextChoices):
+        """How the rating was given: online by the rater, or entered by staff for a proposer."""
+
+        ONLINE = "online", _("online")
+        PAPER = "paper", _("in writing (书面)")
+        PHONE = "phone", _("by phone (电话)")
+
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="ratings"
     )
@@ -469,6 +480,7 @@ class Rating(models.Model):
         related_name="ticket_ratings",
     )
     score = models.CharField(_("rating"), max_length=16, choices=Score.choices)
+    via = models.CharField(_("given"), max_length=8, choices=Via.choices, default=Via.ONLINE)
     comment = models.CharField(_("comment"), max_length=500, blank=True)
     rated_at = models.DateTimeField(_("rated at"), default=timezone.now)
 

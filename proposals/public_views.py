@@ -56,6 +56,18 @@ REPLY_SHOWN = frozenset({Status.FORWARDED, Status.DISSATISFIED, Status.CLOSED, S
 # Moves whose note is written for the proposer (the answer, the explanation).
 NOTE_FOR_PROPOSER = frozenset({"answer_on_spot", "explain", "close"})
 SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
+# What the proposer reads of a ticket without a responsible representative: the steps and the
+# status that name one say nothing of one (step 2 by what the unit recorded, "rep_consulted").
+WITHOUT_REP = {
+    "contact": gettext_lazy("step 1: contacted the proposers"),
+    "plan": gettext_lazy("step 2: plan made"),
+}
+CONTACTED_WITHOUT_REP = gettext_lazy("The unit has contacted you.")
+# A rating the office entered for a proposer, by how the proposer gave it (书面/电话).
+ENTERED_RATING = {
+    Rating.Via.PAPER: gettext_lazy("rated in writing (书面)"),
+    Rating.Via.PHONE: gettext_lazy("rated by phone (电话)"),
+}
 
 
 def register_public_nav() -> None:
@@ -264,6 +276,12 @@ def public_timeline(ticket: Ticket) -> list[dict]:
         step = {"at": event.at, "by": event.actor_label, "note": "", "due": None, "reason": ""}
         if event.move == "register":
             step["label"] = _("matter received")
+        elif event.move == "plan" and not event.data.get("rep_consulted"):
+            step["label"] = WITHOUT_REP["plan"]
+        elif event.move == "contact" and ticket.representative_id is None:
+            step["label"] = WITHOUT_REP["contact"]
+        elif event.move == "enter_rating":
+            step["label"] = ENTERED_RATING.get(event.data.get("via"), MOVES[event.move].label)
         elif event.move in MOVES:
             step["label"] = MOVES[event.move].label
         else:
@@ -328,6 +346,8 @@ def track_ticket(request):
             "public_status": (
                 _("Replied. Thank you for your rating; we are waiting for the others asked.")
                 if rated and ticket.status == Status.FORWARDED
+                else CONTACTED_WITHOUT_REP
+                if ticket.status == Status.CONTACTED and ticket.representative_id is None
                 else PUBLIC_LABEL.get(ticket.status, "")
             ),
             "timeline": public_timeline(ticket),
@@ -365,9 +385,10 @@ def published_results():
     """Closed tickets of general concern with what the results show, in one query.
 
     Only public columns are loaded (no content, reply text, code or people); the satisfaction
-    counts are those of the last handling round.
+    counts are the residents' (the proposers') ratings of the last handling round: the
+    representative's rating is not a resident's, and a ticket no resident rated has no figure.
     """
-    last_round = Q(ratings__round=F("round"))
+    last_round = Q(ratings__round=F("round"), ratings__proposer__isnull=False)
     return (
         Ticket.objects.published()
         .select_related("category", "lead_unit", "township")

@@ -50,6 +50,7 @@ from liaison.models import Delivery, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
 from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.services import feedback_outcome
 from proposals.transitions import Party, Status, transition_many
 from reps.models import VisitMatter
 from studios.models import ReceptionMatter
@@ -392,8 +393,8 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
        rating one at this moment either holds its row already (it is skipped: their rating
        may conclude it, else the next sweep does) or waits for this transaction and then
        finds the status moved (their compare-and-set fails: a clean Conflict).
-    2. Read the round's ratings: dissatisfied if anyone was, else closed ("satisfied" if anyone
-       rated, "no response" if nobody did).
+    2. Read the round's ratings: dissatisfied if anyone was, else closed ("replied and rated"
+       if a proposer rated, "no resident rating" if none did): ``services.feedback_outcome``.
     3. Move each outcome's tickets with ``transitions.transition_many`` (the status, the
        version, the "conclude" events with the round's scores; actor: none, shown as
        "System"): two queries per outcome, so 4 to 8 queries per batch.
@@ -407,20 +408,18 @@ def _conclude_batch(due: QuerySet, now) -> tuple[int, int]:
         return 0, 0
     rounds = dict(claimed)
     scores: dict[int, set[str]] = defaultdict(set)
-    for ticket_id, round_, score in Rating.objects.filter(ticket_id__in=rounds).values_list(
-        "ticket_id", "round", "score"
+    residents_rated: set[int] = set()
+    for ticket_id, round_, score, proposer_id in Rating.objects.filter(ticket_id__in=rounds).values_list(
+        "ticket_id", "round", "score", "proposer_id"
     ):
         if rounds[ticket_id] == round_:
             scores[ticket_id].add(score)
+            if proposer_id is not None:
+                residents_rated.add(ticket_id)
     outcomes: dict[tuple[str, str], list[int]] = defaultdict(list)
     for ticket_id in rounds:
-        found = scores[ticket_id]
-        if Rating.Score.DISSATISFIED in found:
-            outcomes[Status.DISSATISFIED, ""].append(ticket_id)
-        elif found:
-            outcomes[Status.CLOSED, Ticket.Resolution.SATISFIED].append(ticket_id)
-        else:
-            outcomes[Status.CLOSED, Ticket.Resolution.NO_RESPONSE].append(ticket_id)
+        outcome = feedback_outcome(scores[ticket_id], residents_rated=ticket_id in residents_rated)
+        outcomes[outcome].append(ticket_id)
     concluded = 0
     for (target, resolution), ids in outcomes.items():
         concluded += transition_many(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from liaison.models import HandlingUnit, Region, User
 from liaison.validators import MOBILE_RE, clean_name_and_phone
 from proposals import deadlines
-from proposals.files import CleanFile
+from proposals.files import CleanFile, clean_attachment
 from proposals.models import (
     Assignment,
     Attachment,
@@ -238,8 +238,13 @@ def ticket_register(
         Proposer(ticket=ticket, name=name, phone=phone, sms_consent=sms) for name, phone, sms in proposers
     )
     attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
+    attach_files(
+        ticket, matter_photos(reception_matter or visit_matter), purpose=Attachment.Purpose.MATTER, now=now
+    )
     if reception_matter is not None and not reception_matter.for_ticket:
         ReceptionMatter.objects.filter(pk=reception_matter.pk).update(for_ticket=True)
+    if visit_matter is not None and not visit_matter.for_ticket:
+        VisitMatter.objects.filter(pk=visit_matter.pk).update(for_ticket=True)
     TicketEvent.objects.create(
         ticket=ticket,
         at=now,
@@ -264,6 +269,28 @@ def _notify_ticket_events() -> None:
 
 
 STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+def matter_photos(matter: ReceptionMatter | VisitMatter | None) -> list[CleanFile]:
+    """Copies of the photos of the reception or visit ``matter`` was raised at, to attach to its
+    ticket: read through the storage and cleaned as any upload is (``files.clean_attachment``),
+    then saved as the ticket's own files, so that deleting either copy leaves the other. A photo
+    the attachment rules refuse (over 5 MB) or the storage has lost is left out."""
+    if matter is None:
+        return []
+    photos = (
+        [p.image for p in matter.reception.photos.all()]
+        if isinstance(matter, ReceptionMatter)
+        else [p.image for p in matter.visit.photos.all()]
+    )
+    copies = []
+    for image in photos:
+        try:
+            with image.storage.open(image.name, "rb") as stored:
+                copies.append(clean_attachment(stored))
+        except (OSError, ValidationError):
+            continue
+    return copies
 
 
 def attach_files(
@@ -337,6 +364,52 @@ def ticket_forward_to_county(
     *, actor: User, ticket: Ticket, note: str = "", now: datetime.datetime | None = None
 ) -> Ticket:
     _move(ticket, move="forward_to_county", actor=actor, note=note, now=_now(now))
+    return ticket
+
+
+def eligible_reps(ticket: Ticket, user: User):
+    """The representatives ``user`` may make responsible for ``ticket``: those they may see
+    (``reps.querysets``), in their term today, of the ticket's county (its townships' and its own)."""
+    return (
+        Representative.objects.visible_to(user)
+        .active(timezone.localdate())
+        .filter(region__path__startswith=ticket.township.county_path)
+        .order_by("name_initials", "name", "id")
+    )
+
+
+@transaction.atomic
+def ticket_set_representative(
+    *,
+    actor: User,
+    ticket: Ticket,
+    representative: Representative | None,
+    note: str = "",
+    now: datetime.datetime | None = None,
+) -> Ticket:
+    """Set, change or clear the responsible representative, as part of triage (whoever may
+    triage the ticket in its status). The event records the rep before and after."""
+    acting_as = _acting(ticket, "set_rep", actor)
+    before = ticket.representative
+    if representative is None:
+        if ticket.kind == Ticket.Kind.MOTION:
+            raise ValidationError({"representative": _("A formal motion is made by a representative.")})
+    elif not eligible_reps(ticket, actor).filter(pk=representative.pk).exists():
+        raise ValidationError(
+            {"representative": _("Choose a representative of this county, in their term, whom you can see.")}
+        )
+    elif ticket.co_signers.filter(pk=representative.pk).exists():
+        raise ValidationError(
+            {"representative": _("The responsible representative is not also a co-signer.")}
+        )
+    if (before.pk if before else None) == (representative.pk if representative else None):
+        raise ValidationError(
+            {"representative": _("This is already the ticket's responsible representative.")}
+        )
+    _move(ticket, move="set_rep", actor=actor, acting_as=acting_as, note=note, now=_now(now),
+          changes={"representative": representative},
+          data={"rep": representative.name if representative else "",
+                "rep_before": before.name if before else ""})  # fmt: skip
     return ticket
 
 
@@ -649,14 +722,36 @@ def ticket_forward(
     summary: str | None = None,
     now: datetime.datetime | None = None,
 ) -> Ticket:
-    """Forward the reply to the representative (and the proposers); the feedback window opens."""
-    now = _now(now)
+    """Forward the reply to the representative (and the proposers); the feedback window opens.
+    Refused when the ticket has no representative: ``ticket_to_proposers`` instead."""
+    return _open_feedback(ticket, move="forward", actor=actor, note=note, summary=summary, now=_now(now))
+
+
+@transaction.atomic
+def ticket_to_proposers(
+    *,
+    actor: User,
+    ticket: Ticket,
+    note: str = "",
+    summary: str | None = None,
+    now: datetime.datetime | None = None,
+) -> Ticket:
+    """With no responsible representative, send the reply straight to the proposers' rating;
+    the feedback window opens as on a forward."""
+    return _open_feedback(ticket, move="to_proposers", actor=actor, note=note, summary=summary, now=_now(now))
+
+
+def _open_feedback(
+    ticket: Ticket, *, move: str, actor: User, note: str, summary: str | None, now: datetime.datetime
+) -> Ticket:
+    acting_as = _acting(ticket, move, actor)
+    _refuse(refusal(ticket, move, user=actor, now=now))
     policy = deadlines.policy_for(ticket.county_id, timezone.localdate(now))
     feedback_due = deadlines.add_days(now, policy.feedback_days, mode=policy.day_mode)
     changes: dict[str, object] = {"forwarded_at": now, "feedback_due_at": feedback_due.at}
     if summary is not None:
         changes["reply_summary"] = summary.strip()[:300]
-    _move(ticket, move="forward", actor=actor, note=note, now=now, changes=changes)
+    _move(ticket, move=move, actor=actor, acting_as=acting_as, note=note, now=now, changes=changes)
     return ticket
 
 
@@ -697,23 +792,88 @@ def ticket_rate(
         acting_as = parties(ticket, actor) & {Party.REPRESENTATIVE}
         rep = ticket.representative
     check(ticket, "rate", acting_as)
+    return _record_rating(
+        ticket,
+        move="rate",
+        actor=actor,
+        acting_as=acting_as,
+        actor_label=_("Proposer") if proposer else _("Representative"),
+        proposer=proposer,
+        rep=rep,
+        score=score,
+        via=Rating.Via.ONLINE,
+        comment=comment,
+        now=now,
+    )
+
+
+@transaction.atomic
+def rating_enter(
+    *,
+    actor: User,
+    ticket: Ticket,
+    proposer: Proposer,
+    score: str,
+    via: str,
+    comment: str = "",
+    now: datetime.datetime | None = None,
+) -> Rating:
+    """Enter the rating a named proposer gave in writing or by phone (书面/电话), for them.
+
+    The reviewing office does it; it counts as that proposer's rating of this round (once per
+    proposer per round, as online), and the last rating concludes the feedback as ever.
+    """
+    now = _now(now)
+    acting_as = _acting(ticket, "enter_rating", actor)
+    _refuse(refusal(ticket, "enter_rating", user=actor, now=now))
+    if proposer.ticket_id != ticket.pk:
+        raise ValidationError({"proposer": _("Choose a proposer of this ticket.")})
+    if via not in (Rating.Via.PAPER, Rating.Via.PHONE):
+        raise ValidationError({"via": _("Say how the proposer gave the rating: in writing or by phone.")})
+    return _record_rating(
+        ticket,
+        move="enter_rating",
+        actor=actor,
+        acting_as=acting_as,
+        actor_label=_label(ticket, actor, acting_as),
+        proposer=proposer,
+        rep=None,
+        score=score,
+        via=via,
+        comment=comment,
+        now=now,
+    )
+
+
+def _record_rating(
+    ticket: Ticket,
+    *,
+    move: str,
+    actor: User | None,
+    acting_as: frozenset[str],
+    actor_label: str,
+    proposer: Proposer | None,
+    rep: Representative | None,
+    score: str,
+    via: str,
+    comment: str,
+    now: datetime.datetime,
+) -> Rating:
+    """Record one rating of this round under the ticket's row lock, and conclude on the last."""
     if score not in Rating.Score.values:
         raise ValidationError({"score": _("Choose a rating.")})
     seen_round = ticket.round
     if _lock(ticket) != seen_round:
         raise Conflict
     _forget_prefetched(ticket, "ratings")  # a rating by the same rater from another tab shows now
-    _refuse(already_rated(ticket, proposer_id=proposer.pk if proposer else None))
-    transition(
-        ticket,
-        move="rate",
-        actor=actor,
-        acting_as=acting_as,
-        actor_label=_("Proposer") if proposer else _("Representative"),
-        note=comment,
-        now=now,
-        data={"score": score},
-    )
+    if move == "enter_rating":
+        if already_rated(ticket, proposer_id=proposer.pk if proposer else None):
+            raise ValidationError({"proposer": _("This proposer has already rated this reply.")})
+    else:
+        _refuse(already_rated(ticket, proposer_id=proposer.pk if proposer else None))
+    data = {"score": score} | ({"via": via} if via != Rating.Via.ONLINE else {})
+    transition(ticket, move=move, actor=actor, acting_as=acting_as, actor_label=actor_label, note=comment,
+               now=now, data=data)  # fmt: skip
     try:
         with transaction.atomic():
             rating = Rating.objects.create(
@@ -722,6 +882,7 @@ def ticket_rate(
                 proposer=proposer,
                 representative=rep,
                 score=score,
+                via=via,
                 comment=comment.strip()[:500],
                 rated_at=now,
             )
@@ -732,19 +893,29 @@ def ticket_rate(
     return rating
 
 
+def feedback_outcome(scores: set[str], *, residents_rated: bool) -> tuple[str, str]:
+    """The (status, resolution) the feedback ends in, from the round's ratings: dissatisfied if
+    anyone was; else closed, "replied and rated" when a proposer (a resident) rated, "no resident
+    rating" when none did (whether or not the representative rated, and even with no proposer to ask).
+    The one reading of it, for ``ticket_conclude`` and the sweep (``reminders._conclude_batch``)."""
+    if Rating.Score.DISSATISFIED in scores:
+        return Status.DISSATISFIED, ""
+    if residents_rated:
+        return Status.CLOSED, Ticket.Resolution.SATISFIED
+    return Status.CLOSED, Ticket.Resolution.NO_RESIDENT_RATING
+
+
 @transaction.atomic
 def ticket_conclude(
     *, ticket: Ticket, actor: User | None = None, now: datetime.datetime | None = None
 ) -> Ticket:
-    """End the feedback: dissatisfied if anyone was, closed otherwise (no ratings: "no response")."""
+    """End the feedback: dissatisfied if anyone was, closed otherwise (``feedback_outcome``)."""
     now = _now(now)
-    scores = set(Rating.objects.filter(ticket=ticket, round=ticket.round).values_list("score", flat=True))
+    rated = list(Rating.objects.filter(ticket=ticket, round=ticket.round).values_list("score", "proposer_id"))
+    scores = {score for score, _proposer in rated}
     acting_as = frozenset({Party.SYSTEM}) if actor is None else parties(ticket, actor)
-    if Rating.Score.DISSATISFIED in scores:
-        target, changes = Status.DISSATISFIED, {}
-    else:
-        resolution = Ticket.Resolution.SATISFIED if scores else Ticket.Resolution.NO_RESPONSE
-        target, changes = Status.CLOSED, _close_changes(resolution, now)
+    target, resolution = feedback_outcome(scores, residents_rated=any(p is not None for _s, p in rated))
+    changes = _close_changes(resolution, now) if target == Status.CLOSED else {}
     transition(ticket, move="conclude", actor=actor, acting_as=acting_as, to=target, now=now, changes=changes,
                actor_label=_label(ticket, actor, acting_as) if actor else _("System"),
                data={"scores": sorted(scores)})  # fmt: skip
@@ -895,6 +1066,37 @@ def extension_at_cap(ticket: Ticket, now: datetime.datetime) -> str:
     return ""
 
 
+def no_rep_to_forward_to(ticket: Ticket) -> str:
+    """Refuse "forward to the representative" on a ticket without one."""
+    if ticket.representative_id is None:
+        return _(
+            "The ticket has no responsible representative: send the reply to the proposers' rating instead."
+        )
+    return ""
+
+
+def rep_to_forward_to(ticket: Ticket) -> str:
+    """Refuse sending the reply to the proposers alone when there is a representative to forward it to."""
+    if ticket.representative_id is not None:
+        return _("The ticket has a responsible representative: forward the reply to them.")
+    return ""
+
+
+def proposers_to_rate(ticket: Ticket) -> list[Proposer]:
+    """The proposers who have not rated this round (prefetched proposers and ratings)."""
+    rated = {r.proposer_id for r in ticket.ratings.all() if r.round == ticket.round}
+    return [p for p in ticket.proposers.all() if p.pk not in rated]
+
+
+def no_proposer_to_rate(ticket: Ticket) -> str:
+    """Refuse entering a rating when no proposer is left to rate this round."""
+    if not ticket.proposers.all():
+        return _("No proposer was named: there is no rating to enter for one.")
+    if not proposers_to_rate(ticket):
+        return _("Every proposer has rated this reply.")
+    return ""
+
+
 def no_pending_extension(ticket: Ticket) -> str:
     """Refuse an extension decision when no request waits for one."""
     if pending_extension(ticket) is None:
@@ -915,6 +1117,9 @@ PRECONDITIONS = {
     ),
     "decide_extension": (lambda t, u, now: no_pending_extension(t),),
     "rate": (lambda t, u, now: already_rated(t, proposer_id=None),),
+    "forward": (lambda t, u, now: no_rep_to_forward_to(t),),
+    "to_proposers": (lambda t, u, now: rep_to_forward_to(t),),
+    "enter_rating": (lambda t, u, now: no_proposer_to_rate(t),),
 }
 
 

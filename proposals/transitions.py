@@ -3,13 +3,16 @@
 The workflow is the seeds' own (登记、接待、处理、回复、反馈、归档, and the three handling steps):
 
     registered ──triage──┬─ answer on the spot / explain / merge ───────────────────────→ closed
+        │  (set the responsible rep: at registered or at_county, by whoever triages there)
         │                └─ assign (township unit) ─┐
         └─ forward to county → at_county ─ assign (county unit) ─┤
                                                     ↓
     assigned ─ sign → signed ─ step 1 → contacted ─ step 2 → planned ─ step 3 (reply) → replied
         └─ return (not our remit) → back to whoever assigned it      ↑ rework ←──────────┤
                                                                        forward to rep ──→ forwarded
-    forwarded ─ ratings in (or the window ends) → closed, or dissatisfied
+                                        (no rep: send to the proposers' rating ──→ forwarded)
+    forwarded ─ ratings in (online, or a paper or phone rating the reviewer enters for a
+                proposer; or the window ends) → closed, or dissatisfied
     dissatisfied ─ re-handle (new deadline) → signed, or close with an explanation → closed
     closed ─ archive → archived
 
@@ -52,7 +55,8 @@ class Status(models.TextChoices):
     CONTACTED = "contacted", gettext_lazy("step 1: proposers contacted")
     PLANNED = "planned", gettext_lazy("step 2: plan agreed")
     REPLIED = "replied", gettext_lazy("replied, awaiting review")
-    FORWARDED = "forwarded", gettext_lazy("forwarded to the representative, awaiting feedback")
+    # Forwarded to the rep and the proposers, or, on a ticket without a rep, to the proposers alone.
+    FORWARDED = "forwarded", gettext_lazy("replied, awaiting ratings")
     DISSATISFIED = "dissatisfied", gettext_lazy("dissatisfied, awaiting decision")
     CLOSED = "closed", gettext_lazy("closed")
     ARCHIVED = "archived", gettext_lazy("archived")
@@ -172,6 +176,14 @@ MOVES: dict[str, Move] = _moves(
         TRIAGE,
         public=True,
     ),
+    Move(
+        # Part of triage: whoever triages in this status sets or changes the responsible rep.
+        "set_rep",
+        gettext_lazy("responsible representative set"),
+        {Status.REGISTERED: Status.REGISTERED, Status.AT_COUNTY: Status.AT_COUNTY},
+        TRIAGE,
+        extra_by={Status.AT_COUNTY: OFFICE},
+    ),
     Move("sign", gettext_lazy("signed for"), {Status.ASSIGNED: Status.SIGNED}, LEAD, public=True),
     Move(
         "return",
@@ -239,10 +251,26 @@ MOVES: dict[str, Move] = _moves(
         public=True,
     ),
     Move(
+        # Instead of "forward" when the ticket has no responsible rep (services.PRECONDITIONS).
+        "to_proposers",
+        gettext_lazy("reply sent to the proposers for their rating"),
+        {Status.REPLIED: Status.FORWARDED},
+        REVIEW,
+        public=True,
+    ),
+    Move(
         "rate",
         gettext_lazy("rated"),
         {Status.FORWARDED: Status.FORWARDED},
         frozenset({Party.REPRESENTATIVE, Party.PROPOSER}),
+        public=True,
+    ),
+    Move(
+        # A proposer's rating given on paper or by phone (书面/电话), entered by the reviewing office.
+        "enter_rating",
+        gettext_lazy("a proposer's rating entered"),
+        {Status.FORWARDED: Status.FORWARDED},
+        REVIEW,
         public=True,
     ),
     Move(

@@ -435,7 +435,8 @@ def _page_queryset(user):
 
 # The order the forms appear in: the usual next step first, what cannot be undone last.
 FORM_ORDER = [
-    "sign", "assign", "forward_to_county", "contact", "plan", "reply", "co_opinion", "forward", "rate",
+    "sign", "set_rep", "assign", "forward_to_county", "contact", "plan", "reply", "co_opinion", "forward",
+    "to_proposers", "rate", "enter_rating",
     "decide_extension", "request_extension", "rework", "rehandle", "conclude", "answer_on_spot", "merge",
     "explain", "return", "close", "archive",
 ]  # fmt: skip
@@ -443,7 +444,9 @@ FORM_ORDER = [
 
 # Refused moves the page does not mention: having no extension request to decide is the usual
 # state of a ticket, not news.
-UNMENTIONED = frozenset({"decide_extension"})
+# Nor the one of "forward to the rep" and "send to the proposers" that the ticket's rep (or its
+# lack) rules out: the other is offered instead.
+UNMENTIONED = frozenset({"decide_extension", "forward", "to_proposers"})
 
 
 def _move_options(ticket: Ticket, acting_as: frozenset[str], user, now):
@@ -470,6 +473,9 @@ EVENT_KEYS = {
     "reason": lambda v: (_("reason"), v),
     "into_code": lambda v: (_("merged into"), v),
     "rep_consulted": lambda v: (_("representative consulted"), _("yes")) if v else None,
+    "rep": lambda v: (_("responsible representative"), v or _("none")),
+    "rep_before": lambda v: (_("previously"), v) if v else None,
+    "via": lambda v: (_("given"), Rating.Via(v).label if v in Rating.Via.values else v),
     "score": lambda v: (_("rating"), Rating.Score(v).label if v in Rating.Score.values else v),
     "scores": lambda v: (
         (_("ratings"), "、".join(str(Rating.Score(s).label) for s in v if s in Rating.Score.values))
@@ -592,7 +598,16 @@ ACTIONS = {
     "forward": lambda u, t, d: services.ticket_forward(
         actor=u, ticket=t, note=_note(d), summary=d["summary"]
     ),
+    "to_proposers": lambda u, t, d: services.ticket_to_proposers(
+        actor=u, ticket=t, note=_note(d), summary=d["summary"]
+    ),
+    "set_rep": lambda u, t, d: services.ticket_set_representative(
+        actor=u, ticket=t, representative=d["representative"], note=_note(d)
+    ),
     "rate": lambda u, t, d: services.ticket_rate(ticket=t, actor=u, score=d["score"], comment=d["comment"]),
+    "enter_rating": lambda u, t, d: services.rating_enter(
+        actor=u, ticket=t, proposer=d["proposer"], score=d["score"], via=d["via"], comment=d["comment"]
+    ),
     "conclude": lambda u, t, d: services.ticket_conclude(ticket=t, actor=u),
     "rehandle": lambda u, t, d: services.ticket_rehandle(actor=u, ticket=t, note=d["note"]),
     "close": lambda u, t, d: services.ticket_close(actor=u, ticket=t, note=d["note"]),
@@ -602,7 +617,7 @@ ACTIONS = {
 
 # Contributions several people make side by side (each co-unit's opinion, each rating): one
 # filed since the page was loaded does not make the other's page stale.
-INDEPENDENT = frozenset({"co_opinion", "rate"})
+INDEPENDENT = frozenset({"co_opinion", "rate", "enter_rating"})
 
 
 def _failed(request, pk: int, form: MoveForm, message: str):

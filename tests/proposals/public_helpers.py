@@ -93,5 +93,8 @@ def walk_to_replied(ticket, *, clerk, unit, unit_staff, reply="已更换三盏�
 
 def walk_to_forwarded(ticket, *, clerk, unit, unit_staff, **kwargs):
     walk_to_replied(ticket, clerk=clerk, unit=unit, unit_staff=unit_staff, **kwargs)
-    services.ticket_forward(actor=clerk, ticket=reload(ticket))
+    # To the rep and the proposers; with no rep, to the proposers' rating alone.
+    ticket = reload(ticket)
+    send = services.ticket_forward if ticket.representative_id else services.ticket_to_proposers
+    send(actor=clerk, ticket=ticket)
     return reload(ticket)

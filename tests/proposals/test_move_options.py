@@ -67,6 +67,13 @@ PENDING = "An extension request is already waiting for a decision."
 AT_CAP = "The reply is already due on the latest date allowed: one month after assignment."
 RATED = "This reply has already been rated by you."
 FILED = "Your unit has already filed its opinion."
+HAS_REP = "The ticket has a responsible representative: forward the reply to them."
+NO_REP = "The ticket has no responsible representative: send the reply to the proposers' rating instead."
+ALL_RATED = "Every proposer has rated this reply."
+NO_PROPOSER = "No proposer was named: there is no rating to enter for one."
+# Refusals the page does not show: no request to decide is the usual state, and of "forward to
+# the rep" and "send to the proposers" the ticket's rep (or its lack) rules one out, the other is offered.
+NOT_SHOWN = {"decide_extension", "forward", "to_proposers"}
 CO_UNIT_NAME = {"township": "城关镇城建办", "county": "县交通运输局"}
 
 
@@ -133,6 +140,9 @@ def expected_refusals(route: str, status: str, variant: str) -> dict[tuple[str, 
     if status in WITH_UNIT:
         for role in reviewers:
             refused["decide_extension", role] = NO_REQUEST
+    if status == "replied":
+        for role in reviewers:
+            refused["to_proposers", role] = HAS_REP  # the walked ticket has a rep: forward it
     if status == "planned" and variant != "co_opinion_filed":
         refused["reply", LEAD] = awaiting(route)  # the walk leaves the co-unit's opinion to come
     if variant == "extension_pending":
@@ -155,6 +165,13 @@ def _until(ticket: Ticket) -> datetime.date:
     return timezone.localdate(due or timezone.now()) + datetime.timedelta(days=5)
 
 
+def _another_rep(form, ticket: Ticket) -> int:
+    """A representative the form offers, other than the ticket's (0 when the page had no form)."""
+    if form is None:
+        return 0
+    return form.fields["representative"].queryset.exclude(pk=ticket.representative_id).first().pk
+
+
 def valid_data(move: str, ticket: Ticket, form, other: Ticket) -> dict:
     """Fields (without the move's prefix) that make ``move``'s form valid."""
     today = timezone.localdate()
@@ -172,6 +189,8 @@ def valid_data(move: str, ticket: Ticket, form, other: Ticket) -> dict:
         "decide_extension": lambda: {"decision": "approve"},
         "rework": lambda: {"note": "答复不具体"},
         "rate": lambda: {"score": "satisfied"},
+        "enter_rating": lambda: {"proposer": ticket.proposers.get().pk, "via": "paper", "score": "satisfied"},
+        "set_rep": lambda: {"representative": _another_rep(form, ticket)},
         "conclude": lambda: {"confirmed": "on"},
         "rehandle": lambda: {"note": "重新办理"},
         "close": lambda: {"note": "已解释政策", "confirmed": "on"},
@@ -238,7 +257,7 @@ def test_the_page_offers_exactly_what_the_services_accept(page_case, people, cli
                         wrong.append(f"{role}: the refused {move} is not on the page with its reason")
             may = {m for m in MOVE_FORMS if role in allowed_roles(m, status, route)}
             want_refused = {m: r for (m, who), r in refusals.items() if who == role}
-            want_shown = {m: r for m, r in want_refused.items() if m != "decide_extension"}  # not news
+            want_shown = {m: r for m, r in want_refused.items() if m not in NOT_SHOWN}
             if offered != may - set(want_refused) or shown != want_shown:
                 wrong.append(f"{role}: offered {sorted(offered)}, shown refused {shown}; want "
                              f"{sorted(may - set(want_refused))}, shown refused {want_shown}")  # fmt: skip
@@ -262,7 +281,9 @@ def test_the_page_offers_exactly_what_the_services_accept(page_case, people, cli
 def _judge(move, role, status, page_status, offered, refused, response, new) -> str:
     """What is wrong with the outcome of posting ``move``, or ""."""
     if move in offered:
-        if response.status_code != 302 or new != [move]:
+        # The last rating of the round concludes the feedback at once (another event).
+        concluded = move in ("rate", "enter_rating") and new == [move, "conclude"]
+        if response.status_code != 302 or (new != [move] and not concluded):
             return f"offered, but posting it gave {response.status_code}, events {new}: {_errors(response)}"
         return ""
     if new:
@@ -442,7 +463,7 @@ def test_the_answer_lists_the_moves_of_the_users_role_only(township_case, clerk_
     ticket = township_case("registered")
     options = services.ticket_moves(ticket, user=clerk_a, now=LATER)
     assert [o.name for o in options] == [
-        "answer_on_spot", "explain", "merge", "assign", "forward_to_county", "edit"
+        "answer_on_spot", "explain", "merge", "assign", "forward_to_county", "set_rep", "edit"
     ]  # fmt: skip
     assert all(o.allowed and o.reason == "" for o in options)
     assert options[3].label == "assigned"

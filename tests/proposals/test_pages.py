@@ -356,6 +356,7 @@ class TestTicketPage:
             "answer_on_spot",
             "explain",
             "merge",
+            "set_rep",
         }
         client.force_login(rep_a)
         assert move_forms(detail(client, ticket)) == set()
@@ -793,7 +794,7 @@ class TestFromTheField:
             date=START.date(),
             kind="visit",
             contacts=[contact],
-            matters=[VisitMatterInput(content="屋顶漏雨需要维修")],
+            matters=[VisitMatterInput(content="屋顶漏雨需要维修", for_ticket=True)],
         )
         matter = my_rep.visits.get().matters.get()
         client.force_login(rep_a)

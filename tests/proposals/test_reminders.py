@@ -289,7 +289,9 @@ def test_a_matter_not_handed_in_tells_the_reps_present_and_the_studio_officer(
 # --- feedback ------------------------------------------------------------------------------------
 
 
-def test_feedback_not_returned_reminds_the_rep_then_closes_as_no_response(assigned, unit_a_staff, clerk_a):
+def test_feedback_not_returned_reminds_the_rep_then_closes_as_no_resident_rating(
+    assigned, unit_a_staff, clerk_a
+):
     forwarded = replied_and_forwarded(assigned, unit_a_staff, clerk_a, forwarded_at=at(10, 15))
     assert timezone.localtime(forwarded.feedback_due_at).date() == datetime.date(2026, 3, 17)
     sweep(at(17, 23))
@@ -300,7 +302,7 @@ def test_feedback_not_returned_reminds_the_rep_then_closes_as_no_response(assign
     assert sweep(at(20, 23))["concluded"] == 0  # three days of grace after the window
     assert sweep(at(21, 0))["concluded"] == 1
     ticket = reload(assigned)
-    assert (ticket.status, ticket.resolution, ticket.closed_at) == (Status.CLOSED, "no_response", at(21, 0))
+    assert (ticket.status, ticket.resolution, ticket.closed_at) == (Status.CLOSED, "no_resident", at(21, 0))
     event = ticket.events.get(move="conclude")
     assert (event.actor, event.actor_label, event.from_status, event.to_status, event.data) == (
         None, gettext("System"), Status.FORWARDED, Status.CLOSED, {"scores": []},
@@ -703,7 +705,7 @@ def test_a_rating_made_while_the_sweep_concludes_is_refused_cleanly(county, town
     assert errors == [] and results["value"]["concluded"] == 1
     assert outcome in ({"rating": "Conflict"}, {"rating": "InvalidMove"})
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.resolution) == (Status.CLOSED, "no_response")
+    assert (ticket.status, ticket.resolution) == (Status.CLOSED, "no_resident")
     assert list(ticket.events.filter(move="conclude").values_list("data", flat=True)) == [{"scores": []}]
     assert not Rating.objects.filter(ticket=ticket).exists()
 

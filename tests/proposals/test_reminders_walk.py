@@ -3,7 +3,7 @@
 Assigned by township A to unit A on Monday 9 March 2026 at 15:00 (reply due at the end of the
 19th); on day 5 the unit asks for more time and the township grants it to the 29th; the unit
 handles it but replies late, on 3 April; the township forwards the reply the next day; the
-representative never rates it, is reminded, and the sweep closes it as "no response".
+representative never rates it, is reminded, and the sweep closes it as "no resident rating".
 """
 
 import datetime
@@ -146,6 +146,6 @@ def test_forty_days_of_one_ticket_produce_exactly_the_expected_notifications(
     }
 
     final = ticket()
-    assert (final.status, final.resolution) == (Status.CLOSED, Ticket.Resolution.NO_RESPONSE)
+    assert (final.status, final.resolution) == (Status.CLOSED, Ticket.Resolution.NO_RESIDENT_RATING)
     assert timezone.localtime(final.closed_at).date() == datetime.date(2026, 4, 15)
     assert timezone.localtime(final.due_at).date() == datetime.date(2026, 3, 29)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -106,14 +107,26 @@ def test_a_result_shows_unit_summary_dates_time_taken_and_satisfaction(client, t
         assert "已更换三盏路灯" in html and unit_a.name in html and category.name in html
         assert "2026-03-02" in html and "2026-03-12" in html
         assert re.search(r"<dd>\s*10\D", html)  # ten days from registration to closing
-        assert "67%" in html  # two of three satisfied or basically satisfied
+        # The residents' ratings: one of the two proposers (basically) satisfied; the rep's is not counted.
+        assert "50%" in html
 
 
 def test_satisfaction_counts_the_last_round_only(client, township_a, category, unit_a):
-    [ticket] = make_results(1, township=township_a, category=category, unit=unit_a, scores=("dissatisfied",))
+    [ticket] = make_results(
+        1, township=township_a, category=category, unit=unit_a, scores=("satisfied", "dissatisfied")
+    )
     Ticket.objects.filter(pk=ticket.pk).update(round=2)
-    Rating.objects.create(ticket=ticket, round=2, score="satisfied")
+    Rating.objects.create(ticket=ticket, round=2, score="satisfied", proposer=ticket.proposers.get())
     assert "100%" in client.get(reverse("public:result_detail", args=[ticket.pk])).content.decode()
+
+
+def test_satisfaction_counts_residents_and_says_when_none_rated(client, township_a, category, unit_a):
+    [ticket] = make_results(1, township=township_a, category=category, unit=unit_a, scores=("satisfied",))
+    Ticket.objects.filter(pk=ticket.pk).update(resolution=Ticket.Resolution.NO_RESIDENT_RATING)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(reverse("public:result_detail", args=[ticket.pk])).content.decode()
+    assert "100%" not in html  # the rep's rating alone is no resident's satisfaction
+    assert "<dd>no resident rating</dd>" in html
 
 
 def test_search_and_filters(client, township_a, township_b, category, unit_a):

@@ -494,11 +494,11 @@ def test_the_feedback_concludes_only_when_every_rater_has_rated(make_ticket, wal
     assert TicketEvent.objects.filter(ticket=t, move="conclude").count() == 1
 
 
-def test_ending_the_feedback_without_ratings_closes_as_no_response(ticket, walk, clerk_a):
+def test_ending_the_feedback_without_ratings_closes_as_no_resident_rating(ticket, walk, clerk_a):
     forwarded = walk(ticket, "forwarded")
     services.ticket_conclude(ticket=forwarded, actor=clerk_a)
     t = load(ticket)
-    assert (t.status, t.resolution) == ("closed", "no_response") and t.closed_at is not None
+    assert (t.status, t.resolution) == ("closed", "no_resident") and t.closed_at is not None
 
 
 def test_the_system_ends_the_feedback_when_its_window_closes(ticket, walk):

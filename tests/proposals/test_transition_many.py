@@ -41,7 +41,7 @@ def test_it_moves_only_the_tickets_still_in_the_source_status_and_records_one_ev
         [*ids, gone.pk],
         to=Status.CLOSED,
         actor_label="System",
-        changes={"resolution": Ticket.Resolution.NO_RESPONSE, "closed_at": NOW},
+        changes={"resolution": Ticket.Resolution.NO_RESIDENT_RATING, "closed_at": NOW},
         data={"scores": []},
         data_by_ticket={ids[0]: {"scores": ["basically", "satisfied"]}},
     )
@@ -49,7 +49,7 @@ def test_it_moves_only_the_tickets_still_in_the_source_status_and_records_one_ev
     rows = dict(Ticket.objects.filter(pk__in=ids).values_list("pk", "status"))
     assert rows == dict.fromkeys(ids, Status.CLOSED)
     assert set(Ticket.objects.filter(pk__in=ids).values_list("resolution", "closed_at")) == {
-        (Ticket.Resolution.NO_RESPONSE, NOW)
+        (Ticket.Resolution.NO_RESIDENT_RATING, NOW)
     }
     events = list(
         TicketEvent.objects.order_by("ticket_id").values_list(

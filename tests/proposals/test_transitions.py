@@ -11,9 +11,12 @@ Reading of the issue that the table encodes:
 - at the county (at_county) only the liaison office triages;
 - the lead unit signs for, returns (to whoever assigned it), records steps 1–3, replies and asks
   for extensions; each co-unit files its opinion while the unit holds the ticket;
-- review (extension decisions, rework, forward to the rep, re-handling, closing after
-  dissatisfaction, ending the feedback) is for the liaison office, and also for the township
-  when the township assigned it;
+- whoever triages in a status (the township at registered, the office at either) also sets or
+  changes the responsible representative (issue 10);
+- review (extension decisions, rework, forward to the rep, or with no rep send the reply to the
+  proposers' rating, re-handling, closing after dissatisfaction, ending the feedback, entering a
+  proposer's paper or phone rating) is for the liaison office, and also for the township when the
+  township assigned it;
 - feedback: the responsible representative and each proposer rate;
 - staff of the township and the office correct details of open tickets and archive closed ones;
 - nobody else (another township, an unrelated unit, another rep, a committee member, a studio
@@ -35,6 +38,7 @@ from django.utils import timezone
 from proposals import services, transitions
 from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
 from proposals.transitions import Conflict, InvalidMove, Party, check, parties
+from reps.models import Representative
 from tests.helpers import reload
 from tests.proposals.conftest import ROUTE_STATUSES
 
@@ -63,6 +67,7 @@ EXPECTED: dict[str, dict[str, set[str] | str]] = {
     "merge": {"registered": STAFF, "at_county": {OFFICE}},
     "assign": {"registered": STAFF, "at_county": {OFFICE}},
     "forward_to_county": {"registered": STAFF},
+    "set_rep": {"registered": STAFF, "at_county": {OFFICE}},
     "sign": {"assigned": {LEAD}},
     "return": {"assigned": {LEAD}},
     "contact": {"signed": {LEAD}},
@@ -73,7 +78,9 @@ EXPECTED: dict[str, dict[str, set[str] | str]] = {
     "decide_extension": dict.fromkeys(WITH_UNIT, R),
     "rework": {"replied": R},
     "forward": {"replied": R},
+    "to_proposers": {"replied": R},
     "rate": {"forwarded": {REP, PROPOSER}},
+    "enter_rating": {"forwarded": R},
     "conclude": {"forwarded": R},
     "rehandle": {"dissatisfied": R},
     "close": {"dissatisfied": R},
@@ -89,6 +96,7 @@ TARGET = {
     "merge": "closed",
     "assign": "assigned",
     "forward_to_county": "at_county",
+    "set_rep": SAME,
     "sign": "signed",
     "return": {"township": "registered", "county": "at_county"},  # back to whoever assigned it
     "contact": "contacted",
@@ -99,8 +107,10 @@ TARGET = {
     "decide_extension": SAME,
     "rework": "planned",
     "forward": "forwarded",
+    "to_proposers": "forwarded",
     "rate": SAME,
-    "conclude": "closed",  # nobody rated yet: closed as "no response"
+    "enter_rating": SAME,  # the rep is still to rate
+    "conclude": "closed",  # nobody rated yet: closed as "no resident rating"
     "rehandle": "signed",
     "close": "closed",
     "archive": "archived",
@@ -210,6 +220,16 @@ def _assign(user, ticket, ctx):
     return services.ticket_assign(actor=user, ticket=ticket, lead_unit=unit)
 
 
+def _without_rep(ticket: Ticket, ctx) -> None:
+    """The reply goes to the proposers alone only on a ticket without a representative."""
+    Ticket.objects.filter(pk=ticket.pk).update(representative=None)
+
+
+def _set_rep(user, ticket, ctx):
+    other = Representative.objects.get(user=ctx["cast"][OTHER_REP])
+    return services.ticket_set_representative(actor=user, ticket=ticket, representative=other)
+
+
 def _rate(user, ticket, ctx):
     if user == PROPOSER:
         return services.ticket_rate(ticket=ticket, proposer=ticket.proposers.get(), score="satisfied")
@@ -224,6 +244,7 @@ DISPATCH = {
     "merge": (None, lambda u, t, c: services.ticket_merge(actor=u, ticket=t, into=c["other_ticket"])),
     "assign": (None, _assign),
     "forward_to_county": (None, lambda u, t, c: services.ticket_forward_to_county(actor=u, ticket=t)),
+    "set_rep": (None, _set_rep),
     "sign": (None, lambda u, t, c: services.ticket_sign(actor=u, ticket=t)),
     "return": (None, lambda u, t, c: services.ticket_return(actor=u, ticket=t, reason="不属于本单位职责")),
     "contact": (None, lambda u, t, c: services.ticket_contact(
@@ -237,7 +258,10 @@ DISPATCH = {
         actor=u, ticket=t, extension=reload(c["extension"]), approve=True)),
     "rework": (None, lambda u, t, c: services.ticket_rework(actor=u, ticket=t, note="答复不具体")),
     "forward": (None, lambda u, t, c: services.ticket_forward(actor=u, ticket=t)),
+    "to_proposers": (_without_rep, lambda u, t, c: services.ticket_to_proposers(actor=u, ticket=t)),
     "rate": (None, _rate),
+    "enter_rating": (None, lambda u, t, c: services.rating_enter(
+        actor=u, ticket=t, proposer=t.proposers.get(), score="satisfied", via="paper")),
     "conclude": (None, lambda u, t, c: services.ticket_conclude(actor=u, ticket=t)),
     "rehandle": (None, lambda u, t, c: services.ticket_rehandle(actor=u, ticket=t, note="重新办理")),
     "close": (None, lambda u, t, c: services.ticket_close(actor=u, ticket=t, note="已解释政策")),
