@@ -14,6 +14,8 @@ import time_machine
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -364,3 +366,20 @@ def test_the_migration_recounts_closed_tickets_by_residents_ratings(ticket, make
         "no_resident",
         "no_resident",
     ]
+
+
+def test_the_triage_page_costs_the_same_queries_however_many_reps(
+    client, no_rep, clerk_a, township_a, my_rep, django_assert_num_queries
+):
+    """The rep select is one query, whatever the number of representatives it lists."""
+    client.force_login(clerk_a)
+    url = reverse("proposals:detail", args=[no_rep.pk])
+    client.get(url)  # the session and the user's roles, read once before counting
+    with CaptureQueriesContext(connection) as few:
+        html = client.get(url).content.decode()
+    assert html.count("data-initials=") == 1
+    for i in range(30):
+        active_rep(township_a, name=f"代表{i:02d}")
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = client.get(url).content.decode()
+    assert html.count("data-initials=") == 31
