@@ -285,8 +285,9 @@ def _issue_to_addresses(
     recipients_sql, recipients_params = recipients
     cursor.execute(
         f"INSERT INTO {notification_t} "  # noqa: S608
-        "(user_id, address, reminder_id, kind, subject_type, subject_id, created_at, batch) "
-        "SELECT DISTINCT NULL, r.address, m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
+        # user_id is left out, so NULL (a bare NULL in a SELECT DISTINCT is text to PostgreSQL).
+        "(address, reminder_id, kind, subject_type, subject_id, created_at, batch) "
+        "SELECT DISTINCT r.address, m.id, m.kind, m.subject_type, m.subject_id, %s, %s "
         f"FROM {reminder_t} m JOIN ({recipients_sql}) r ON r.subject_id = m.subject_id "
         "WHERE m.batch = %s AND r.address <> '' ON CONFLICT DO NOTHING",
         (stamp, batch, *recipients_params, batch),

@@ -5,6 +5,7 @@ ticked "send me SMS" on the intake form; a retried task or a second sweep sends 
 """
 
 import re
+import time
 
 import pytest
 from django.test import override_settings
@@ -281,3 +282,25 @@ def test_the_receipts_track_button_fills_in_the_code(township_a, category):
     assert "5678" not in button.replace(ticket.tracking_code, "")
     html = client.get(f"/track/?code={ticket.tracking_code}").content.decode()
     assert f'value="{ticket.display_code}"' in html
+
+
+@pytest.mark.worker
+def test_a_worker_texts_the_receipt_once_however_often_the_task_runs(worker, make_ticket):
+    """No beat: the registration's on-commit task alone brings the receipt, through a real worker;
+    the task run again, and the delivery's task run again, send nothing more."""
+    from liaison.tasks import deliver, ping
+
+    make_ticket(proposers=[("张大爷", CONSENTING, True), ("李四", SILENT)])
+    deadline = time.monotonic() + 60
+    while not Delivery.objects.filter(status=Delivery.Status.SENT).exists():
+        assert time.monotonic() < deadline, "the worker never sent the receipt"
+        time.sleep(0.2)
+    delivery = Delivery.objects.get()
+    # The same tasks again on the worker (they keep no result): a retry, a duplicate beat. The
+    # solo worker runs its queue in order, so once the ping answers they have run.
+    tasks.notify_ticket_events.delay()
+    deliver.delay(delivery.pk)
+    assert ping.delay().get(timeout=60) == "pong"
+    delivery.refresh_from_db()
+    assert (delivery.address, delivery.status, delivery.attempts) == (CONSENTING, "sent", 1)
+    assert texts() == [("proposer.receipt", CONSENTING)]
