@@ -5,9 +5,11 @@ ticked "send me SMS" on the intake form; a retried task or a second sweep sends 
 """
 
 import re
+import threading
 import time
 
 import pytest
+from django.db import connection, connections
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -304,3 +306,30 @@ def test_a_worker_texts_the_receipt_once_however_often_the_task_runs(worker, mak
     delivery.refresh_from_db()
     assert (delivery.address, delivery.status, delivery.attempts) == (CONSENTING, "sent", 1)
     assert texts() == [("proposer.receipt", CONSENTING)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_text_each_resident_once(make_ticket):
+    """Two workers run the outbox sweep at the same moment: each receipt is owed, and sent, once."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
+    for i in range(20):
+        make_ticket(proposers=[("张大爷", f"1381234{i:04d}", True), ("李四", SILENT)])
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=20)
+            results.append(sweep()["sms_receipt"])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(timeout=60) for t in threads]
+    assert errors == [] and sum(results) == 20
+    phones = [phone for _kind, phone in texts()]
+    assert len(phones) == 20 and len(set(phones)) == 20 and SILENT not in phones
