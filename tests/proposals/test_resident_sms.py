@@ -333,3 +333,18 @@ def test_two_sweeps_at_once_text_each_resident_once(make_ticket):
     assert errors == [] and sum(results) == 20
     phones = [phone for _kind, phone in texts()]
     assert len(phones) == 20 and len(set(phones)) == 20 and SILENT not in phones
+
+
+def test_a_reply_sent_straight_to_the_proposers_is_announced_too(make_ticket, clerk_a, unit_a, unit_a_staff):
+    """No responsible rep: the office sends the reply to the proposers (``to_proposers``)."""
+    ticket = make_ticket(representative=None, proposers=[("张大爷", CONSENTING, True)])
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a)
+    services.ticket_sign(actor=unit_a_staff, ticket=reload(ticket))
+    services.ticket_contact(
+        actor=unit_a_staff, ticket=reload(ticket), how="电话", contacted_on=timezone.localdate()
+    )
+    services.ticket_plan(actor=unit_a_staff, ticket=reload(ticket), plan="更换灯具")
+    services.ticket_reply(actor=unit_a_staff, ticket=reload(ticket), text="已更换")
+    services.ticket_to_proposers(actor=clerk_a, ticket=reload(ticket))
+    assert sweep()["sms_reply_ready"] == 1
+    assert texts() == [("proposer.receipt", CONSENTING), ("proposer.reply_ready", CONSENTING)]
