@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 
 from liaison.models import Region
 from reps import public_facts
@@ -39,6 +40,9 @@ FEED_FUTURE_DAYS = 400
 # arithmetic away from date.min / date.max.
 FROM_LIMIT_DAYS = 5 * 366
 FEED_TIMEZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+# Calendar apps poll a feed every few minutes; a published schedule changes rarely (and only
+# with a reason), so shared caches and the apps may keep a copy this long.
+FEED_MAX_AGE = 15 * 60
 SUBSTITUTED = SlotAssignment.Attendance.SUBSTITUTED
 
 
@@ -262,6 +266,7 @@ def _calendar_response(request, name: str, slots, filename: str) -> HttpResponse
     return response
 
 
+@cache_control(public=True, max_age=FEED_MAX_AGE)
 def studio_feed(request, pk: int):
     """The studio's published duties from 30 days ago to 400 days ahead, one VEVENT each."""
     studio = _public_studio(pk)
@@ -279,6 +284,7 @@ def _on_duty(rep: Representative) -> Exists:
     )
 
 
+@cache_control(public=True, max_age=FEED_MAX_AGE)
 def rep_feed(request, pk: int):
     """A rep's published duties, on duty as assigned or standing in for someone; 404 out of office."""
     rep = get_object_or_404(Representative.objects.active(_today()).only("name"), pk=pk)

@@ -88,6 +88,8 @@ def test_the_feed_it_links_holds_the_reps_duties_in_shanghai_time(client, liaiso
     starts = [e.decoded("dtstart") for e in icalendar.Calendar.from_ical(response.content).walk("VEVENT")]
     assert [s.date() for s in starts] == [D(2026, 6, 6), D(2026, 6, 13), D(2026, 6, 20), D(2026, 6, 27)]
     assert {(s.hour, s.minute, str(s.tzinfo)) for s in starts} == {(9, 0, "Asia/Shanghai")}
+    # Calendar apps poll it: caches may keep it a quarter of an hour.
+    assert response["Cache-Control"] == "public, max-age=900"
 
 
 def test_a_draft_roster_gives_no_next_duty(liaison_office, studio, wang):
