@@ -16,6 +16,7 @@ class ProposalsConfig(AppConfig):
         from proposals import todo as proposals_todo
 
         todo.register("proposals", proposals_todo.sections, order=10)
+        todo.register("proposals_matters", __import__("proposals.matters").matters.todo_sections, order=11)
         duties.register()
 
         grant(

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from proposals import views, views_create
+from proposals import matters, views, views_create
 
 app_name = "proposals"
 
 urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("new/", views_create.create, name="create"),
+    path("matters/", matters.matter_list, name="matters"),
     path("overdue-by-unit/", views.overdue_by_unit, name="overdue_by_unit"),
     path("from-reception/<int:pk>/", views_create.from_reception_matter, name="from_reception_matter"),
     path("from-visit/<int:pk>/", views_create.from_visit_matter, name="from_visit_matter"),

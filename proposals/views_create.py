@@ -3,6 +3,7 @@ reception or on a home visit into a ticket, prefilled and linked back to where i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
@@ -80,9 +82,15 @@ def registering_for(user) -> Registering:
     )
 
 
+SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s")
+
+
 def title_from(content: str) -> str:
-    """A first title from the matter's text: its first line, shortened."""
-    first = (content or "").strip().splitlines()[0] if (content or "").strip() else ""
+    """A first title from the matter's text: its first sentence of its first line (a sentence
+    ends at 。！？； or their ASCII forms), without the closing mark, shortened to TITLE_LENGTH."""
+    text = (content or "").strip()
+    first = text.splitlines()[0].strip() if text else ""
+    first = SENTENCE_END.split(first, maxsplit=1)[0].strip().rstrip("。！？；!?;.")
     return first if len(first) <= TITLE_LENGTH else first[: TITLE_LENGTH - 1] + "…"
 
 
@@ -186,6 +194,15 @@ def _existing(request, field: str, matter, back: str):
     return redirect(back)
 
 
+def _photos_note(n: int) -> str:
+    """Say on the form that the record's photos go with the ticket (services.matter_photos)."""
+    if not n:
+        return ""
+    return " · " + ngettext(
+        "its %(n)s photo is attached to the ticket", "its %(n)s photos are attached to the ticket", n
+    ) % {"n": n}
+
+
 def _responsible(user, reps: list[Representative]) -> Representative | None:
     """The user themself if they were there, else the first representative present."""
     for rep in reps:
@@ -223,12 +240,14 @@ def from_reception_matter(request, pk: int):
         "title": title_from(matter.content),
         "content": matter.content,
         "place": reception.place,
+        "category": matter.category_id,
     }
     visitors = [{"name": v.name, "phone": v.phone} for v in reception.visitors.all()]
     origin = _("From the reception of %(when)s at %(where)s") % {
         "when": timezone.localtime(reception.starts_at).strftime("%Y-%m-%d %H:%M"),
         "where": reception.studio.name if reception.studio else reception.township.name,
     }
+    origin += _photos_note(reception.photos.count())
     return _register_page(
         request, initial=initial, proposers_initial=visitors, reception_matter=matter, origin=origin
     )
@@ -266,12 +285,14 @@ def from_visit_matter(request, pk: int):
         "title": title_from(matter.content),
         "content": matter.content,
         "place": place,
+        "category": matter.category_id,
     }
     proposers = [{"name": c.name, "phone": c.phone} for c in contacts]
     origin = _("From the %(kind)s of %(when)s") % {
         "kind": visit.get_kind_display(),
         "when": visit.date.isoformat(),
     }
+    origin += _photos_note(visit.photos.count())
     return _register_page(
         request, initial=initial, proposers_initial=proposers, visit_matter=matter, origin=origin
     )

@@ -3,6 +3,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from liaison.models import Category
 from liaison.uploads import ACCEPT, MAX_FILE_BYTES, clean_attachment
 from liaison.validators import normalize_phone
 from reps.models import Contact, HomeVisit, Representative, ResearchReport
@@ -107,19 +108,46 @@ class VisitForm(forms.Form):
 
 
 class MatterForm(forms.Form):
+    """A matter raised on a visit or at a reception (``studios`` subclasses it): answered on the
+    spot, with the answer, or to become a suggestion ticket, in a category the ticket starts in."""
+
+    ANSWERED, TICKET = "answered", "ticket"
+
     content = forms.CharField(
         label=_("matter raised"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
-    answered_on_spot = forms.BooleanField(label=_("answered on the spot"), required=False)
+    handling = forms.ChoiceField(
+        label=_("how it was handled"),
+        choices=[(ANSWERED, _("answered on the spot")), (TICKET, _("turn into a suggestion ticket"))],
+        widget=forms.RadioSelect(attrs={"class": "btn-check"}),  # two big buttons (reps/_matter.html)
+    )
     answer = forms.CharField(
         label=_("answer given"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000
+    )
+    category = forms.ModelChoiceField(
+        label=_("category"),
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("Choose later"),
     )
 
     def clean(self):
         data = super().clean()
-        if data.get("answered_on_spot") and not (data.get("answer") or "").strip():
+        if data.get("handling") == self.ANSWERED and not (data.get("answer") or "").strip():
             self.add_error("answer", _("Say what was answered on the spot."))
         return data
+
+    def matter_fields(self) -> dict:
+        """The cleaned matter as the services take it (``MatterInput``'s fields)."""
+        data = self.cleaned_data
+        answered = data["handling"] == self.ANSWERED
+        return {
+            "content": data["content"],
+            "answered_on_spot": answered,
+            "answer": data["answer"] if answered else "",
+            "for_ticket": data["handling"] == self.TICKET,
+            "category": data.get("category"),
+        }
 
 
 MatterFormSet = forms.formset_factory(MatterForm, extra=1, max_num=10, validate_max=True)

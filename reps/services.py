@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from liaison import audit
-from liaison.models import Region, User
+from liaison.models import Category, Region, User
 from liaison.uploads import CleanFile, clean_image
 from liaison.validators import normalize_phone
 from reps.models import (
@@ -58,9 +59,35 @@ def duplicate_message(existing, admin_url_name: str):
 
 @dataclass
 class MatterInput:
+    """A matter raised on a visit or at a reception (``studios.receptions`` takes the same)."""
+
     content: str
     answered_on_spot: bool = False
     answer: str = ""
+    for_ticket: bool = False
+    category: Category | None = None
+
+
+def check_matters(matters: Sequence[MatterInput]) -> None:
+    """The one rule of visit and reception matters: each says what was raised and is either
+    answered on the spot (with the answer) or to become a ticket, not both and not neither."""
+    problems = []
+    for n, matter in enumerate(matters, start=1):
+        if not matter.content.strip():
+            problems.append(_("Matter %(n)s: say what was raised.") % {"n": n})
+        elif matter.answered_on_spot and matter.for_ticket:
+            problems.append(
+                _("Matter %(n)s: a matter is either answered on the spot or turned into a ticket.") % {"n": n}
+            )
+        elif matter.answered_on_spot and not matter.answer.strip():
+            problems.append(_("Matter %(n)s: say what was answered on the spot.") % {"n": n})
+        elif not (matter.answered_on_spot or matter.for_ticket):
+            problems.append(
+                _("Matter %(n)s: say whether it was answered on the spot or is to become a ticket.")
+                % {"n": n}
+            )
+    if problems:
+        raise ValidationError({"matters": problems})
 
 
 @transaction.atomic
@@ -93,6 +120,7 @@ def visit_record(
         raise PermissionDenied(_("Not your contacts: %(names)s") % {"names": "、".join(strangers)})
     if date > timezone.localdate() + datetime.timedelta(days=1):
         raise ValidationError(_("A visit cannot be recorded in the future."), code="future")
+    check_matters(matters)
     cleaned_photos = [clean_image(photo) for photo in photos]
     village = contacts[0].village
     visit = HomeVisit.objects.create(
@@ -109,7 +137,9 @@ def visit_record(
             visit=visit,
             content=matter.content,
             answered_on_spot=matter.answered_on_spot,
-            answer=matter.answer,
+            answer=matter.answer.strip() if matter.answered_on_spot else "",
+            for_ticket=matter.for_ticket,
+            category=matter.category,
         )
         row.full_clean(exclude=["visit"])
         row.save()

@@ -100,7 +100,7 @@ def visit_new(request):
                 kind=form.cleaned_data["kind"],
                 contacts=list(form.cleaned_data["contacts"]),
                 notes=form.cleaned_data["notes"],
-                matters=[MatterInput(**m) for m in matters.cleaned_data if m and m.get("content")],
+                matters=[MatterInput(**m.matter_fields()) for m in matters if m.cleaned_data.get("content")],
                 photos=form.cleaned_data["photos"],
             )
         except ValidationError as exc:

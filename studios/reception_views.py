@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from liaison.forms import NameAndPhoneForm
 from liaison.models import Category
 from liaison.roles import STAFF_ROLES, Role
-from reps.forms import MultipleFileField
+from reps.forms import MatterForm, MultipleFileField
 from reps.models import Representative
 from studios.models import (
     DutySlot,
@@ -107,42 +107,11 @@ class VisitorForm(NameAndPhoneForm):
     name = forms.CharField(label=gettext_lazy("visitor's name"), max_length=32, required=False)
 
 
-class ReceptionMatterForm(forms.Form):
-    ANSWERED, TICKET = "answered", "ticket"
-
-    content = forms.CharField(
-        label=gettext_lazy("matter raised"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
-    )
-    handling = forms.ChoiceField(
-        label=gettext_lazy("how it was handled"),
-        choices=[
-            (ANSWERED, gettext_lazy("answered on the spot")),
-            (TICKET, gettext_lazy("turn into a suggestion ticket")),
-        ],
-        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
-    )
-    answer = forms.CharField(
-        label=gettext_lazy("answer given"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        max_length=2000,
-    )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("handling") == self.ANSWERED and not (data.get("answer") or "").strip():
-            self.add_error("answer", _("Say what was answered on the spot."))
-        return data
+class ReceptionMatterForm(MatterForm):
+    """The visit's matter form (``reps.forms.MatterForm``): one rule, one look for both."""
 
     def as_input(self) -> MatterInput:
-        data = self.cleaned_data
-        answered = data["handling"] == self.ANSWERED
-        return MatterInput(
-            content=data["content"],
-            answered_on_spot=answered,
-            answer=data["answer"] if answered else "",
-            for_ticket=data["handling"] == self.TICKET,
-        )
+        return MatterInput(**self.matter_fields())
 
 
 VisitorFormSet = forms.formset_factory(VisitorForm, extra=1, max_num=20, validate_max=True)

@@ -23,6 +23,7 @@ from liaison.roles import Role
 from liaison.uploads import clean_image
 from liaison.validators import clean_name_and_phone
 from reps.models import Representative
+from reps.services import MatterInput, check_matters  # the one rule of visit and reception matters
 from studios.models import (
     DutySlot,
     MeetingKind,
@@ -45,14 +46,6 @@ EARLY_TOLERANCE = datetime.timedelta(hours=1)
 class VisitorInput:
     name: str
     phone: str = ""
-
-
-@dataclass
-class MatterInput:
-    content: str
-    answered_on_spot: bool = False
-    answer: str = ""
-    for_ticket: bool = False
 
 
 def studio_township(studio: Studio) -> Region:
@@ -135,26 +128,6 @@ def may_record(user, studio: Studio, *, representatives, slot: DutySlot | None =
         return False
     on = on or timezone.localdate()
     return eligible_representatives(studio, on=on, slot=slot).filter(pk=rep.pk).exists()
-
-
-def _check_matters(matters: list[MatterInput]) -> None:
-    problems = []
-    for n, matter in enumerate(matters, start=1):
-        if not matter.content.strip():
-            problems.append(_("Matter %(n)s: say what was raised.") % {"n": n})
-        elif matter.answered_on_spot and matter.for_ticket:
-            problems.append(
-                _("Matter %(n)s: a matter is either answered on the spot or turned into a ticket.") % {"n": n}
-            )
-        elif matter.answered_on_spot and not matter.answer.strip():
-            problems.append(_("Matter %(n)s: say what was answered on the spot.") % {"n": n})
-        elif not (matter.answered_on_spot or matter.for_ticket):
-            problems.append(
-                _("Matter %(n)s: say whether it was answered on the spot or is to become a ticket.")
-                % {"n": n}
-            )
-    if problems:
-        raise ValidationError({"matters": problems})
 
 
 def _clean_visitors(visitors: list[VisitorInput]) -> list[Visitor]:
@@ -242,7 +215,7 @@ def reception_record(
             % {"n": people_received, "v": len(visitors)}
         ]
     try:
-        _check_matters(matters)
+        check_matters(matters)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     visitor_rows: list[Visitor] = []
@@ -284,6 +257,7 @@ def reception_record(
             answered_on_spot=m.answered_on_spot,
             answer=m.answer.strip() if m.answered_on_spot else "",
             for_ticket=m.for_ticket,
+            category=m.category,
         )
         for m in matters
     )

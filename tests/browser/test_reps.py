@@ -15,10 +15,11 @@ def test_a_rep_records_a_home_visit_on_a_phone(phone, rep_a, my_rep, my_contacts
     phone.get_by_label("联系人0").check()
     phone.get_by_label("情况记录").fill("入户了解生产生活情况")
     phone.locator("#id_matters-0-content").fill("村口路灯不亮")
-    phone.locator("#id_matters-0-answered_on_spot").check()
+    phone.locator("label[for='id_matters-0-handling_0']").click()  # answered on the spot
     phone.locator("#id_matters-0-answer").fill("已联系村电工，本周修好")
     phone.get_by_role("button", name="再添加一件事项").click()
     phone.locator("#id_matters-1-content").fill("希望增设公交站")
+    phone.locator("label[for='id_matters-1-handling_1']").click()  # to become a ticket
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(phone, "rep-visit-form-phone")
     phone.get_by_role("button", name="保存走访记录").click()

@@ -25,9 +25,10 @@ def visit_post(contacts, **extra):
         "matters-MIN_NUM_FORMS": "0",
         "matters-MAX_NUM_FORMS": "10",
         "matters-0-content": "村口路灯不亮",
-        "matters-0-answered_on_spot": "on",
+        "matters-0-handling": "answered",
         "matters-0-answer": "已联系电工",
         "matters-1-content": "希望增设公交站",
+        "matters-1-handling": "ticket",
         "matters-1-answer": "",
     }
     data.update(extra)
@@ -57,9 +58,9 @@ class TestRepresentativesOwnPages:
         visit = HomeVisit.objects.get()
         assert list(visit.representatives.all()) == [my_rep]
         assert set(visit.contacts.all()) == set(my_contacts)
-        assert [(m.answered_on_spot, m.answer) for m in visit.matters.all()] == [
-            (True, "已联系电工"),
-            (False, ""),
+        assert [(m.answered_on_spot, m.for_ticket, m.answer) for m in visit.matters.all()] == [
+            (True, False, "已联系电工"),
+            (False, True, ""),
         ]
         assert visit.township == my_contacts[0].village.parent
 

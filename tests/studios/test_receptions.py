@@ -23,6 +23,7 @@ from studios.models import (
     DutySlot,
     OpinionReport,
     Reception,
+    ReceptionMatter,
     RosterPeriod,
     SlotAssignment,
     StudioAssignment,
@@ -614,3 +615,25 @@ def test_a_month_filter_runs_from_its_first_local_midnight_to_the_next_months():
     assert _month_range("2026-12") == (local(2026, 12, 1), local(2027, 1, 1))
     assert _month_range("2028-02") == (local(2028, 2, 1), local(2028, 3, 1))
     assert _month_range("2026-13") is None
+
+
+class TestMatterCategory:
+    """A reception matter may carry a category of the one list, which its ticket starts in."""
+
+    def test_the_officer_picks_a_category_for_a_matter_to_become_a_ticket(
+        self, client, officer, slot, my_rep, other_rep
+    ):
+        client.force_login(officer)
+        data = reception_post([my_rep, other_rep], **{"matters-1-category": cat("交通出行").pk})
+        assert client.post(reverse("studios:slot_reception", args=[slot.pk]), data).status_code == 302
+        answered, ticketed = ReceptionMatter.objects.order_by("id")
+        assert (answered.category, ticketed.category) == (None, cat("交通出行"))
+
+    def test_an_inactive_category_is_not_offered(self, client, officer, slot, my_rep, other_rep):
+        retired = Category.objects.create(name="旧分类", is_active=False)
+        client.force_login(officer)
+        data = reception_post([my_rep, other_rep], **{"matters-1-category": retired.pk})
+        response = client.post(reverse("studios:slot_reception", args=[slot.pk]), data)
+        assert response.status_code == 200
+        assert set(response.context["matters"].errors[1]) == {"category"}
+        assert not Reception.objects.exists()
