@@ -26,7 +26,7 @@ from proposals.querysets import (
     TicketEventQuerySet,
     TicketQuerySet,
 )
-from proposals.transitions import Status
+from proposals.transitions import Status, running_due
 from reps.models import Representative, VisitMatter
 from studios.models import ReceptionMatter, Studio
 
@@ -305,6 +305,13 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="ticket_status_due"),
             models.Index(fields=["status", "feedback_due_at"], name="ticket_status_feedback"),
+            # The queues' urgency order (TicketQuerySet.by_due): the running deadline, then newest.
+            models.Index(
+                running_due().asc(nulls_last=True),
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="ticket_urgency",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -97,18 +97,12 @@ class TicketQuerySet(ScopedQuerySet):
         running deadline, newest first. A due time left over from a finished handling (a replied
         or closed ticket keeps its ``due_at``) is not urgent.
 
-        No index backs this order yet (``ticket_status_due`` serves the overdue and due-soon
-        filters only): PostgreSQL sorts every visible open ticket for a page (measured: 70-180 ms
-        at 30,000 open). The expression index ``Index(<running_due below>.asc(nulls_last=True),
-        F("created_at").desc(), F("id").desc(), name="ticket_urgency")`` makes it an index scan
-        that stops at the page (0.3 ms); its expression must match this one exactly."""
-        from django.db.models import Case, DateTimeField, F, When
+        The index ``ticket_urgency`` is on the same expression (``transitions.running_due``),
+        so a page is an index scan that stops at the page instead of a sort of every visible open
+        ticket (measured on PostgreSQL at 30,000 open tickets: 70-180 ms sorted, 0.3 ms indexed)."""
+        from proposals.transitions import running_due
 
-        from proposals.transitions import WITH_UNIT
-
-        # Sorted: the same SQL in every process (a set's order varies), as an index on it needs.
-        running_due = Case(When(status__in=sorted(WITH_UNIT), then=F("due_at")), output_field=DateTimeField())
-        return self.order_by(running_due.asc(nulls_last=True), "-created_at", "-id")
+        return self.order_by(running_due().asc(nulls_last=True), "-created_at", "-id")
 
 
 class TicketPartQuerySet(ScopedQuerySet):

@@ -92,6 +92,16 @@ OPEN = frozenset(
 )
 # Statuses in which a unit holds the ticket and the reply deadline runs.
 WITH_UNIT = frozenset({Status.ASSIGNED, Status.SIGNED, Status.CONTACTED, Status.PLANNED})
+
+
+def running_due() -> Case:
+    """The reply deadline while a unit holds the ticket, else NULL (a replied or closed ticket keeps
+    a stale ``due_at``): the key of the urgency order (``TicketQuerySet.by_due``) and the expression
+    of the index ``ticket_urgency`` that serves it. The statuses are sorted, so that every process
+    writes the same SQL and PostgreSQL matches the query to the index."""
+    return Case(When(status__in=sorted(WITH_UNIT), then=F("due_at")), output_field=DateTimeField())
+
+
 CLOSED = frozenset({Status.CLOSED, Status.ARCHIVED})
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from liaison.celery import app as celery_app
+from liaison.models import Category
 from liaison.roles import Role
 from reps.models import CommitteeLink
 from tests.factories import (
@@ -45,6 +46,12 @@ settings.register_profile(
 )
 settings.register_profile("dev", settings.get_profile("default"), deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture
+def category(db):
+    # get_or_create: a transactional test (the races) empties the tables the migration filled.
+    return Category.objects.get_or_create(name="交通出行", defaults={"order": 30})[0]
 
 
 @pytest.fixture

@@ -92,6 +92,31 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+class Clicks:
+    """Counts what a user does with the pointer or a finger: clicks, ticks, choices in a select
+    and files picked. Typing into a box is not counted (it is the matter's content, not
+    navigation). The acceptance stories hold each person to a budget of these."""
+
+    def __init__(self):
+        self.count = 0
+
+    def click(self, locator) -> None:
+        self.count += 1
+        locator.click()
+
+    def check(self, locator) -> None:
+        self.count += 1
+        locator.check()
+
+    def choose(self, locator, value: str) -> None:
+        self.count += 1
+        locator.select_option(value)
+
+    def pick_files(self, locator, files) -> None:
+        self.count += 1
+        locator.set_input_files(files)
+
+
 def log_in(page, username: str, password: str = "pw-for-tests") -> None:
     page.goto("/accounts/login/")
     page.get_by_label("用户名").fill(username)

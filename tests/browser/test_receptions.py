@@ -81,7 +81,7 @@ def test_the_officer_records_a_reception_on_a_phone(phone, duty, my_rep, other_r
     assert list(reception.visitors.values_list("name", "phone")) == [("张大爷", "13812345678")]
 
 
-def test_a_rep_reports_public_opinion_on_a_phone(phone, rep_a, my_rep):
+def test_a_rep_reports_public_opinion_on_a_phone(phone, rep_a, my_rep, category):
     log_in(phone, "daibiao")
     phone.get_by_role("button", name="菜单").click()
     phone.locator("#nav a[href='/studios/opinions/']").click()

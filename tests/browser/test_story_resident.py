@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from liaison.models import Delivery
 from proposals import reminders
-from proposals.models import Category, Ticket
-from tests.browser.conftest import screenshot
+from proposals.models import Ticket
+from tests.browser.conftest import Clicks, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -26,34 +26,9 @@ NAME, PHONE = "张大爷", "13812345678"
 TAP_BUDGET = 5
 
 
-class Taps:
-    """Counts what the resident does with a finger: taps, ticks and choices in a select."""
-
-    def __init__(self):
-        self.count = 0
-
-    def tap(self, locator) -> None:
-        self.count += 1
-        locator.click()
-
-    def tick(self, locator) -> None:
-        self.count += 1
-        locator.check()
-
-    def choose(self, locator, value: str) -> None:
-        self.count += 1
-        locator.select_option(value)
-
-
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def category(db):
-    # The live server's tests flush the tables between tests, the migration's categories too.
-    return Category.objects.get_or_create(name="交通出行")[0]
 
 
 def fits_the_phone(page) -> None:
@@ -64,7 +39,7 @@ def fits_the_phone(page) -> None:
 def test_a_resident_files_on_a_phone_and_tracks_from_the_receipt_without_retyping(
     phone, my_rep, township_a, category
 ):
-    taps = Taps()
+    taps = Clicks()
     phone.goto(f"/intake/?rep={my_rep.pk}")  # the contact card's QR code
     form = phone.locator("form#intake-form")
     taps.choose(form.locator("#id_category"), str(category.pk))
@@ -74,10 +49,10 @@ def test_a_resident_files_on_a_phone_and_tracks_from_the_receipt_without_retypin
     form.locator("#id_phone").fill("138 1234 5678")
     consent = form.locator("#id_sms_consent")
     expect(consent).not_to_be_checked()  # no SMS unless the resident asks for them
-    taps.tick(consent)
+    taps.check(consent)
     fits_the_phone(phone)
     screenshot(phone, "story-resident-intake-phone")
-    taps.tap(form.locator("#intake-submit"))
+    taps.click(form.locator("#intake-submit"))
 
     phone.locator("#receipt-code").wait_for()
     fits_the_phone(phone)
@@ -86,7 +61,7 @@ def test_a_resident_files_on_a_phone_and_tracks_from_the_receipt_without_retypin
     assert phone.locator("#receipt-code").inner_text().strip() == ticket.display_code
     assert list(ticket.proposers.values_list("phone", "sms_consent")) == [(PHONE, True)]
     expect(phone.locator("#receipt-sms")).to_be_visible()
-    taps.tap(phone.locator("#receipt-track"))
+    taps.click(phone.locator("#receipt-track"))
 
     phone.wait_for_url(f"**/track/?code={ticket.tracking_code}")
     track = phone.locator("form#track-form")
@@ -95,7 +70,7 @@ def test_a_resident_files_on_a_phone_and_tracks_from_the_receipt_without_retypin
     fits_the_phone(phone)
     screenshot(phone, "story-resident-track-phone")
     phone.keyboard.type("5678")
-    taps.tap(track.locator("button[type=submit]"))
+    taps.click(track.locator("button[type=submit]"))
 
     timeline = phone.locator("#public-timeline")
     timeline.wait_for()

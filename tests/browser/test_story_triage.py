@@ -20,9 +20,9 @@ from playwright.sync_api import expect
 
 from liaison.roles import Role
 from proposals import services
-from proposals.models import Category, Rating, Ticket
+from proposals.models import Rating, Ticket
 from proposals.transitions import Status
-from tests.browser.conftest import log_in
+from tests.browser.conftest import Clicks, log_in
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.browser
@@ -31,11 +31,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def category(db):
-    return Category.objects.get_or_create(name="交通出行")[0]
 
 
 @pytest.fixture
@@ -54,26 +49,6 @@ def register(township, category, title: str, proposer: tuple[str, str]) -> Ticke
         content=f"{title}，请尽快处理。",
         proposers=[proposer],
     )
-
-
-class Clicks:
-    """Counts what a user does with the pointer: clicks, ticks and choices in a select. Typing
-    into a box is not counted (it is the matter's content, not navigation)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def click(self, locator) -> None:
-        self.count += 1
-        locator.click()
-
-    def check(self, locator) -> None:
-        self.count += 1
-        locator.check()
-
-    def choose(self, locator, value: str) -> None:
-        self.count += 1
-        locator.select_option(value)
 
 
 def signed_in(page, username: str) -> None:

@@ -5,14 +5,7 @@ from django.utils import timezone
 
 from liaison.roles import Role
 from proposals import services
-from proposals.models import Category
 from tests.factories import HandlingUnitFactory, StudioFactory, active_rep, user_with_role
-
-
-@pytest.fixture
-def category(db):
-    # get_or_create: a transactional test (the races) empties the tables the migration filled.
-    return Category.objects.get_or_create(name="交通出行", defaults={"order": 30})[0]
 
 
 @pytest.fixture

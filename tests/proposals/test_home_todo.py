@@ -93,6 +93,7 @@ def test_the_township_clerk_sees_the_townships_work(client, clerk_a, day):
         "township_overdue": 2,
         "overdue_by_unit": 2,
         "unrecorded_duties": 0,
+        "matters_awaiting_ticket": 0,  # no reception or visit in this fixture
     }
 
 
@@ -118,6 +119,7 @@ def test_the_liaison_office_sees_the_countys_work(client, liaison_office, day):
         "office_overdue": 2,
         "overdue_by_unit": 2,
         "unrecorded_duties": 0,
+        "matters_awaiting_ticket": 0,  # no reception or visit in this fixture
     }
 
 

@@ -714,7 +714,8 @@ def test_a_rating_made_while_the_sweep_concludes_is_refused_cleanly(county, town
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_leaves_a_ticket_being_rated_to_the_rating(county, township_a, unit_a, co_unit):
     """The rep's rating holds the ticket (and concludes it); the sweep skips it and waits for
-    nobody; the ticket ends satisfied, concluded once."""
+    nobody; the ticket ends concluded once, closed with no resident rating (only the rep rated:
+    services.feedback_outcome)."""
     if connection.vendor != "postgresql":
         pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
     rep, login = _people(township_a, unit_a, co_unit, county)
@@ -733,7 +734,7 @@ def test_the_sweep_leaves_a_ticket_being_rated_to_the_rating(county, township_a,
         rating.join(timeout=30)
     assert errors == [] and sent["concluded"] == 0 and sent["feedback_overdue"] == 0
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.resolution) == (Status.CLOSED, "satisfied")
+    assert (ticket.status, ticket.resolution) == (Status.CLOSED, Ticket.Resolution.NO_RESIDENT_RATING)
     assert reminders.ticket_reminders_send_due(now=now + HOUR)["concluded"] == 0
     conclusions = ticket.events.filter(move="conclude")
     assert [(e.actor_id, e.data) for e in conclusions] == [(None, {"scores": ["satisfied"]})]
