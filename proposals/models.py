@@ -306,8 +306,10 @@ class Ticket(models.Model):
             models.Index(fields=["status", "due_at"], name="ticket_status_due"),
             models.Index(fields=["status", "feedback_due_at"], name="ticket_status_feedback"),
             # The queues' urgency order (TicketQuerySet.by_due): the running deadline, then newest.
+            # Plain ASC: PostgreSQL puts NULLs last in an ascending index, as the order asks, and
+            # SQLite (the laptop's database) refuses NULLS LAST in an index definition.
             models.Index(
-                running_due().asc(nulls_last=True),
+                running_due().asc(),
                 models.F("created_at").desc(),
                 models.F("id").desc(),
                 name="ticket_urgency",

@@ -32,8 +32,9 @@ SOON_DAYS = 3
 # Statuses in which a reviewer (the office that assigned the ticket) has something to decide.
 TO_REVIEW = (Status.REPLIED, Status.DISSATISFIED)
 # A matter raised at a reception or on a home visit that awaits hand-in (3日内报送) as a ticket:
-# marked for a ticket (a visit's matter: not answered on the spot) and not yet one: the rule of
-# the hand-in reminders (``proposals.reminders._handin_overdue``), read by the rep's tab.
+# marked for a ticket (a visit's matter: not answered on the spot, as visits recorded before
+# for_ticket existed were) and not yet one. The one rule, read by the rep's tab, the matters page
+# (``proposals.matters``) and the hand-in reminders (``proposals.reminders._handin_overdue``).
 RECEPTION_MATTER_TO_HAND_IN = Q(for_ticket=True, ticket__isnull=True)
 VISIT_MATTER_TO_HAND_IN = Q(answered_on_spot=False, ticket__isnull=True)
 

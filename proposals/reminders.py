@@ -50,6 +50,7 @@ from liaison.models import Delivery, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
 from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.queues import RECEPTION_MATTER_TO_HAND_IN, VISIT_MATTER_TO_HAND_IN
 from proposals.services import feedback_outcome
 from proposals.transitions import Party, Status, transition_many
 from reps.models import VisitMatter
@@ -295,8 +296,7 @@ def _handin_overdue(now, policies: Policies) -> int:
         cutoff = now - datetime.timedelta(days=days)
         received = policies.within(
             ReceptionMatter.objects.filter(
-                for_ticket=True,
-                ticket__isnull=True,
+                RECEPTION_MATTER_TO_HAND_IN,
                 # The clock runs from the reception itself, not from when its card was typed in.
                 reception__starts_at__lt=cutoff,
                 reception__starts_at__gte=now - HANDIN_LOOKBACK,
@@ -320,8 +320,7 @@ def _handin_overdue(now, policies: Policies) -> int:
         )
         visited = policies.within(
             VisitMatter.objects.filter(
-                answered_on_spot=False,
-                ticket__isnull=True,
+                VISIT_MATTER_TO_HAND_IN,
                 # A visit has a date, not a time: its days run to the end of the last one.
                 visit__date__lt=timezone.localdate(cutoff),
                 visit__date__gte=timezone.localdate(now - HANDIN_LOOKBACK),

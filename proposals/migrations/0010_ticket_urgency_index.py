@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='ticket',
-            index=models.Index(models.OrderBy(models.Case(models.When(status__in=['assigned', 'contacted', 'planned', 'signed'], then=models.F('due_at')), output_field=models.DateTimeField()), nulls_last=True), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='ticket_urgency'),
+            index=models.Index(models.OrderBy(models.Case(models.When(status__in=['assigned', 'contacted', 'planned', 'signed'], then=models.F('due_at')), output_field=models.DateTimeField())), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='ticket_urgency'),
         ),
     ]
