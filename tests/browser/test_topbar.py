@@ -4,6 +4,7 @@ import pytest
 
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import UserFactory
+from tests.liaison.test_notifications import news_for
 
 pytestmark = pytest.mark.browser
 
@@ -23,3 +24,12 @@ def test_the_superusers_top_bar_fits_the_screen(desktop, county, width):
     assert max(edges) <= width
     assert desktop.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(desktop, f"topbar-superuser-{width}")
+
+
+def test_the_phones_menu_button_and_unread_link_are_44_px_targets(phone, rep_a):
+    news_for(rep_a, 1)
+    log_in(phone, "daibiao")
+    phone.goto("/")
+    for selector in ("nav.navbar button.navbar-toggler", "#unread-phone"):
+        box = phone.locator(selector).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, (selector, box)
