@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,7 @@ from liaison.models import (
     Region,
     Reminder,
     RoleAssignment,
+    SecurityPolicy,
     User,
 )
 from liaison.roles import GRANTABLE_BY, Role
@@ -76,6 +78,62 @@ class AnnualMeetingAdmin(ScopedAdmin):
     list_filter = ["year", "township"]
     list_select_related = ["county", "township"]
     fields = ["county", "township", "year", "date", "title"]
+
+
+class SecurityPolicyForm(forms.ModelForm):
+    two_factor_roles = forms.TypedMultipleChoiceField(
+        label=_("roles that must use two-factor sign-in"),
+        choices=Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The roles whose holders confirm each sign-in with a second factor."),
+    )
+
+    class Meta:
+        model = SecurityPolicy
+        fields = [
+            "county",
+            "idle_timeout_minutes",
+            "staff_sessions_end_at_browser_close",
+            "single_session",
+            "lockout_failures",
+            "lockout_minutes",
+            "two_factor_roles",
+            "two_factor_superusers",
+            "audit_retention_months",
+            "anonymise_after_years",
+        ]
+
+
+@admin.register(SecurityPolicy)
+class SecurityPolicyAdmin(ScopedAdmin):
+    """A county's sign-in and retention rules: the liaison office's (and superusers') to edit."""
+
+    form = SecurityPolicyForm
+    list_display = [
+        "county",
+        "idle_timeout_minutes",
+        "lockout_failures",
+        "lockout_minutes",
+        "single_session",
+        "two_factor_superusers",
+        "audit_retention_months",
+        "anonymise_after_years",
+    ]
+    list_select_related = ["county"]
+    fieldsets = [
+        (None, {"fields": ["county"]}),
+        (
+            _("Sessions"),
+            {"fields": ["idle_timeout_minutes", "staff_sessions_end_at_browser_close", "single_session"]},
+        ),
+        (_("Failed sign-ins"), {"fields": ["lockout_failures", "lockout_minutes"]}),
+        (_("Two-factor sign-in"), {"fields": ["two_factor_roles", "two_factor_superusers"]}),
+        (_("Retention"), {"fields": ["audit_retention_months", "anonymise_after_years"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["county"] if obj else []
 
 
 class RoleAssignmentInline(ScopedInline):

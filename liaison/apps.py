@@ -27,6 +27,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.roleassignment", "view", "add", "change", "delete"),
             *crud("liaison.annualmeeting", "view", "add", "change", "delete"),
             *crud("liaison.category", "view", "add", "change", "delete"),
+            *crud("liaison.securitypolicy", "view", "add", "change"),
             *ledger,
         )
         grant(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from liaison.models import AnnualMeeting, HandlingUnit, Region, RoleAssignment, User
+from liaison.models import AnnualMeeting, HandlingUnit, Region, RoleAssignment, SecurityPolicy, User
 from liaison.roles import Role
 
 DEMO_PASSWORD = "demo-2026"  # noqa: S105 - printed in the README and by `make run` on purpose
@@ -101,6 +101,11 @@ def seed() -> dict[str, int]:
                 "title": f"{COUNTY[0]}党代会{year}年年会",
             },
         )
+
+    # The demo stays one password away (`make run`): no second factor for anyone in it.
+    SecurityPolicy.objects.get_or_create(
+        county=county, defaults={"two_factor_roles": [], "two_factor_superusers": False}
+    )
 
     for login in DEMO_LOGINS:
         _login(login, county)

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,7 @@ from liaison.querysets import (
     ReminderQuerySet,
     RoleAssignmentQuerySet,
     ScopedQuerySet,
+    SecurityPolicyQuerySet,
     UserQuerySet,
 )
 from liaison.regions import county_id_of_path, county_path_of_path
@@ -556,3 +558,100 @@ class Delivery(models.Model):
     def idempotency_key(self) -> str:
         """The same for every attempt, so a provider (or a mail client) drops a repeat."""
         return f"liaison-delivery-{self.pk}"
+
+
+# --- Security policy ------------------------------------------------------------------------
+
+
+def _default_two_factor_roles() -> list[str]:
+    return [Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF, Role.STUDIO_OFFICER, Role.HANDLING_UNIT]
+
+
+class SecurityPolicy(models.Model):
+    """A county's rules for signing in and staying signed in, and for keeping records.
+
+    ``liaison.security.policy_for(user)`` gives the policy that applies to a user: their
+    county's, or the strictest of their counties', or these defaults when there is no row.
+    """
+
+    county = models.OneToOneField(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="security_policy",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        _("idle timeout (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("A signed-in user who does nothing for this long is signed out."),
+    )
+    staff_sessions_end_at_browser_close = models.BooleanField(
+        _("staff sessions end when the browser closes"),
+        default=True,
+        help_text=_(
+            "Staff and superusers (not representatives or committee members) sign in again "
+            "after closing the browser."
+        ),
+    )
+    single_session = models.BooleanField(
+        _("one session per user"),
+        default=False,
+        help_text=_("Signing in ends the user's sessions on other browsers and devices."),
+    )
+    lockout_failures = models.PositiveSmallIntegerField(
+        _("failed sign-ins before locking"),
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text=_("This many wrong passwords in a row lock the account."),
+    )
+    lockout_minutes = models.PositiveSmallIntegerField(
+        _("lockout (minutes)"),
+        default=15,
+        validators=[MinValueValidator(1)],
+        help_text=_("How long a locked account stays locked, unless the liaison office unlocks it sooner."),
+    )
+    two_factor_roles = models.JSONField(
+        _("roles that must use two-factor sign-in"),
+        default=_default_two_factor_roles,
+        blank=True,
+        help_text=_("The roles whose holders confirm each sign-in with a second factor."),
+    )
+    two_factor_superusers = models.BooleanField(_("superusers must use two-factor sign-in"), default=True)
+    audit_retention_months = models.PositiveSmallIntegerField(
+        _("keep the audit log (months)"),
+        default=6,
+        validators=[MinValueValidator(6)],
+        help_text=_("At least 6 months (Cybersecurity Law, article 21)."),
+    )
+    anonymise_after_years = models.PositiveSmallIntegerField(
+        _("anonymise residents' personal data after (years)"),
+        default=5,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Years after a matter is closed before the residents' names and phone numbers are erased."
+        ),
+    )
+
+    objects = SecurityPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("security policy")
+        verbose_name_plural = _("security policies")
+        ordering = ["county_id"]
+
+    def __str__(self) -> str:
+        return str(self.county) if self.county_id else str(_("default security policy"))
+
+    def clean(self) -> None:
+        if self.county_id and self.county.level != Region.Level.COUNTY:
+            raise ValidationError({"county": _("Choose a county or district.")})
+        roles = self.two_factor_roles
+        if not isinstance(roles, list) or any(role not in Role.values for role in roles):
+            raise ValidationError(
+                {
+                    "two_factor_roles": _("List role codes among: %(roles)s.")
+                    % {"roles": ", ".join(Role.values)}
+                }
+            )

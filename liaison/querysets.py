@@ -112,3 +112,10 @@ class DeliveryQuerySet(models.QuerySet):
         if scope_of(user).sees_all:
             return self
         return self.filter(notification__user__in=_visible_users(user))
+
+
+class SecurityPolicyQuerySet(ScopedQuerySet):
+    """A county's policy is the liaison office's: only staff whose region covers the whole
+    county (the liaison office; superusers) see it, township staff do not."""
+
+    region_field = "county"
