@@ -1,40 +1,162 @@
-"""Write the append-only audit log. Services call ``record`` inside their transaction."""
+"""Write the append-only audit log. Services call ``record`` inside their transaction.
+
+Each row says who did what to which record, when, from which IP and with what outcome. The
+IP comes from the request being served (``AuditContextMiddleware`` keeps it for the request),
+so services need not pass it; ``ip=`` overrides it.
+
+The table is append-only in the database (a PostgreSQL trigger refuses UPDATE and DELETE);
+``purge`` is the one way rows leave it: those older than the county's retention policy, never
+younger than six months (the trigger checks that too).
+"""
 
 from __future__ import annotations
 
+import datetime
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import models
+from dateutil.relativedelta import relativedelta
+from django.db import connection, models, transaction
+from django.utils import timezone
 
+from liaison.http import client_ip
 from liaison.models import AuditEvent, Region
 
+# The client IP of the request being served (None outside requests: tasks, commands).
+_current_ip: ContextVar[str | None] = ContextVar("liaison_audit_ip", default=None)
 
-def record(
-    *, actor, verb: str, subject: models.Model, region: Region | None = None, **data: Any
-) -> AuditEvent:
-    """Log that ``actor`` did ``verb`` to ``subject`` (in ``region``, for scoping who may read it)."""
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+MIN_RETENTION_MONTHS = 6  # 网络安全法 第二十一条; the trigger has the same floor
+
+
+def _actor(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _row(actor, verb, subject, region, ip, outcome, data) -> AuditEvent:
+    return AuditEvent(
+        actor=_actor(actor),
         verb=verb,
         subject_type=subject._meta.label_lower,
         subject_id=str(subject.pk),
         subject_label=str(subject)[:200],
         region=region,
+        ip=ip if ip is not None else _current_ip.get(),
+        outcome=outcome,
         data=data,
     )
 
 
-def record_many(*, actor, verb: str, subjects, region_of=lambda obj: None, **data: Any) -> None:
+def record(
+    *,
+    actor,
+    verb: str,
+    subject: models.Model,
+    region: Region | None = None,
+    ip: str | None = None,
+    outcome: str = AuditEvent.Outcome.OK,
+    **data: Any,
+) -> AuditEvent:
+    """Log that ``actor`` did ``verb`` to ``subject`` (in ``region``, for scoping who may read it).
+
+    ``ip`` defaults to the current request's client IP; ``outcome`` is "ok" or "refused".
+    """
+    row = _row(actor, verb, subject, region, ip, outcome, data)
+    row.save(force_insert=True)
+    return row
+
+
+def record_many(
+    *,
+    actor,
+    verb: str,
+    subjects,
+    region_of=lambda obj: None,
+    ip: str | None = None,
+    outcome: str = AuditEvent.Outcome.OK,
+    **data: Any,
+) -> None:
     """Log the same action on many records at once (one INSERT)."""
     AuditEvent.objects.bulk_create(
-        AuditEvent(
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            verb=verb,
-            subject_type=subject._meta.label_lower,
-            subject_id=str(subject.pk),
-            subject_label=str(subject)[:200],
-            region=region_of(subject),
-            data=data,
-        )
-        for subject in subjects
+        _row(actor, verb, subject, region_of(subject), ip, outcome, data) for subject in subjects
     )
+
+
+def is_secret(field_name: str) -> bool:
+    """Fields whose values never enter the log, not even masked (passwords, secrets, tokens)."""
+    return any(word in field_name for word in ("password", "secret", "token", "otp"))
+
+
+def mask_phone(value: str) -> str:
+    """``13812345678`` -> ``138****5678``: enough to tell numbers apart, not to call one."""
+    value = str(value)
+    if len(value) <= 4:
+        return "****"
+    if len(value) < 8:
+        return "****" + value[-4:]
+    return value[:3] + "****" + value[-4:]
+
+
+def masked(field_name: str, values: list) -> list:
+    """``values`` of a field as the audit log keeps them: personal phone numbers masked."""
+    if "phone" not in field_name:
+        return values
+    return [mask_phone(v) if v not in (None, "") else v for v in values]
+
+
+class AuditContextMiddleware:
+    """Keep the client IP of the request for the audit rows written while serving it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current_ip.set(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _current_ip.reset(token)
+
+
+# --- Retention --------------------------------------------------------------------------------
+
+
+def retention_cutoffs(now: datetime.datetime) -> tuple[dict[str, datetime.datetime], datetime.datetime]:
+    """Per county path, the time before which its rows may go; and the cutoff of the other rows
+    (no region, or a county without a policy): the longest retention of any policy, so a row
+    whose county cannot be told is kept as long as the strictest county keeps its own."""
+    from liaison.models import SecurityPolicy
+
+    months_by_path = {
+        path: max(months, MIN_RETENTION_MONTHS)
+        for path, months in SecurityPolicy.objects.values_list("county__path", "audit_retention_months")
+    }
+    default = SecurityPolicy._meta.get_field("audit_retention_months").default
+    longest = max([MIN_RETENTION_MONTHS, default, *months_by_path.values()])
+    cutoffs = {path: now - relativedelta(months=months) for path, months in months_by_path.items()}
+    return cutoffs, now - relativedelta(months=longest)
+
+
+@transaction.atomic
+def purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete the audit rows older than their county's retention; return how many went.
+
+    The only writer allowed to delete: it sets ``liaison.audit_purge`` for its own transaction,
+    which the PostgreSQL trigger requires (with rows at least six months old).
+    """
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL liaison.audit_purge = 'on'")
+    cutoffs, other_cutoff = retention_cutoffs(now)
+    deleted = 0
+    in_a_policy = models.Q(pk__in=[])
+    for path, cutoff in cutoffs.items():
+        county_rows = models.Q(region__path__startswith=path)
+        in_a_policy |= county_rows
+        deleted += AuditEvent.objects.filter(county_rows, at__lt=cutoff).delete()[0]
+    others = AuditEvent.objects.exclude(in_a_policy).filter(at__lt=other_cutoff)
+    deleted += others.delete()[0]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # in case the caller's transaction goes on
+            cursor.execute("SET LOCAL liaison.audit_purge = 'off'")
+    return deleted

@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "task": "liaison.tasks.clear_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # 03:41 every night: deletes the audit rows older than their county's retention (at least
+    # 6 months, 网络安全法 第二十一条); the database refuses any other delete of them.
+    "purge-audit": {
+        "task": "liaison.tasks.purge_audit",
+        "schedule": crontab(hour=3, minute=41),
+    },
 }
 
 app.autodiscover_tasks()

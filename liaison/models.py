@@ -395,14 +395,23 @@ class Heartbeat(models.Model):
 class AuditEvent(models.Model):
     """One change made by someone, append-only: who did what to which record, and when.
 
-    Services write these (``liaison.audit.record``); nothing updates or deletes them. Ticket
-    transitions have their own event table (the ticket timeline), which is also their outbox.
+    Services write these (``liaison.audit.record``); nothing updates or deletes them: on
+    PostgreSQL a trigger refuses UPDATE and DELETE (migration 0008), except the retention purge
+    of rows older than the policy keeps them (``purge_audit``). A user who acted is therefore
+    never deleted (``actor`` PROTECTs): deactivate them instead. Ticket transitions have their
+    own event table (the ticket timeline), which is also their outbox, and as append-only.
     """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("done")
+        REFUSED = "refused", _("refused")
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User, verbose_name=_("actor"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.OK)
     verb = models.CharField(_("action"), max_length=48)
     subject_type = models.CharField(_("record type"), max_length=64)
     subject_id = models.CharField(_("record id"), max_length=40)

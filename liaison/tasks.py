@@ -33,6 +33,14 @@ def clear_sessions() -> None:
     management.call_command("clearsessions")
 
 
+@shared_task
+def purge_audit() -> int:
+    """Delete the audit rows older than their county's retention (``liaison.audit.purge``)."""
+    from liaison import audit
+
+    return audit.purge()
+
+
 # Retries of a delivery back off 1, 2, 4, 8, 16 minutes (with jitter). With acks_late a retry
 # waits in the broker unacknowledged until its countdown ends; Redis hands a message to another
 # worker after CELERY_VISIBILITY_TIMEOUT, so every countdown stays far below it (a test checks).

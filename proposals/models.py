@@ -563,10 +563,12 @@ class TicketEvent(models.Model):
         Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="events"
     )
     at = models.DateTimeField(_("time"), default=timezone.now)
+    # PROTECT: the timeline is append-only in the database (a trigger refuses UPDATE and
+    # DELETE, migration 0011), so a user who moved a ticket is deactivated, never deleted.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
