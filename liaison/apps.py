@@ -8,8 +8,10 @@ class LiaisonConfig(AppConfig):
     verbose_name = _("Organisation and users")
 
     def ready(self) -> None:
-        from liaison import navigation
+        from liaison import checks, navigation
         from liaison.roles import Role, crud, grant
+
+        assert checks  # imported to register the system checks (liaison.checks)
 
         # Reminders, notifications and deliveries are an append-only ledger: staff read it
         # (and resend a failed delivery), nobody edits it.

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.settings")
 
@@ -67,3 +68,18 @@ app.conf.beat_schedule = {
 }
 
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _refuse_console_messages(**kwargs):
+    """The worker sends the messages: with DEBUG off it does not start on the console email or
+    SMS backend unless LIAISON_ALLOW_CONSOLE_MESSAGES says so (liaison.checks)."""
+    from django.core.management.base import SystemCheckError
+
+    from liaison.checks import refuse_to_start_on_errors
+
+    try:
+        refuse_to_start_on_errors()
+    except SystemCheckError as exc:
+        # Celery logs and ignores an exception from a signal handler: exit instead.
+        raise SystemExit(f"{exc}") from None

@@ -5,6 +5,7 @@ a local-memory cache: no server to install. ``DATABASE_URL`` and ``REDIS_URL`` s
 PostgreSQL and Redis. The README lists every variable.
 """
 
+import ipaddress
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -134,7 +135,15 @@ STORAGES = {
 # Redis, when configured, carries the Celery broker, results, the cache and rate limits.
 REDIS_URL = env.redis_url("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis costs a request two seconds, not a hung worker: the rate limits
+            # then fall back to a per-process count (proposals.ratelimit).
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -224,3 +233,30 @@ ADMINS = [("Liaison", addr) for addr in env.list("ADMIN_EMAILS")]
 
 # Load balancers probe /healthz over plain http inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Degraded modes and public-facing limits (issue 11).
+# The proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, e.g. 127.0.0.1):
+# liaison.http.client_ip. Empty: the header is ignored and REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from None
+# Rate limits of the public pages, per hour (proposals.ratelimit): intake posts per form and
+# address, and per address (a studio's shared Wi-Fi on a reception day); wrong tracking pairs
+# per code and address, and per address across codes.
+RATE_LIMITS = {
+    "intake": (env.int("RATE_LIMIT_INTAKE_FORM", 10), 3600),
+    "intake_ip": (env.int("RATE_LIMIT_INTAKE_IP", 200), 3600),
+    "track_code": (env.int("RATE_LIMIT_TRACK_CODE", 5), 3600),
+    "track_ip": (env.int("RATE_LIMIT_TRACK_IP", 20), 3600),
+}
+# With DEBUG off, the console email and SMS backends (which only log) stop start-up unless this
+# says they are meant (a demo or test deployment): liaison.checks.
+LIAISON_ALLOW_CONSOLE_MESSAGES = env.bool("LIAISON_ALLOW_CONSOLE_MESSAGES", default=False)
+# /healthz shows its details (which check failed and why) to staff and to this bearer token.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", "")
+# How far back the ticket-event sweep catches up after an outage (proposals.reminders): older
+# events are skipped with a warning in the log and on /healthz.
+EVENT_CATCH_UP_DAYS = env.int("EVENT_CATCH_UP_DAYS", 30)

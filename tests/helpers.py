@@ -21,6 +21,11 @@ CONFIG_VARS = {
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process only
     "EMAIL_PORT",
     "CSRF_TRUSTED_ORIGINS",
+    "EMAIL_BACKEND",
+    "SMS_HTTP_TOKEN",
+    "LIAISON_ALLOW_CONSOLE_MESSAGES",
+    "TRUSTED_PROXIES",
+    "HEALTHZ_TOKEN",
 }
 
 

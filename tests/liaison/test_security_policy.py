@@ -164,7 +164,7 @@ def test_the_liaison_office_edits_its_countys_policy_and_township_staff_do_not_s
 
 
 def test_the_demo_county_signs_in_with_a_password_alone(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
     policy = SecurityPolicy.objects.get(county=Region.objects.counties().get())
     assert policy.two_factor_roles == [] and policy.two_factor_superusers is False
     assert policy_for(User.objects.get(username="admin")).two_factor_superusers is False

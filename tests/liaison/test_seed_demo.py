@@ -10,14 +10,14 @@ def row_counts() -> dict[str, int]:
 
 
 def test_seed_demo_twice_leaves_the_same_rows(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
     first = row_counts()
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert row_counts() == first
 
 
 def test_the_demo_has_a_county_three_townships_a_dozen_units_and_a_login_per_role(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert Region.objects.counties().count() == 1
     assert Region.objects.townships().count() == 3
     assert Region.objects.filter(level="village").count() >= 6

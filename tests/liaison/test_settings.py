@@ -131,6 +131,8 @@ def test_secret_key_file_is_read(tmp_path):
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT"),
         ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND"),
         ({"SMS_BACKEND": "http"}, "SMS_HTTP_URL"),
+        ({"TRUSTED_PROXIES": "127.0.0.1,proxy.example.cn"}, "TRUSTED_PROXIES"),
+        ({"RATE_LIMIT_INTAKE_IP": "many"}, "RATE_LIMIT_INTAKE_IP"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(env, variable):
@@ -159,6 +161,11 @@ def test_check_deploy_is_clean_with_production_settings():
         DEBUG="0",
         SECRET_KEY="a-production-secret-" + "x" * 50,
         ALLOWED_HOSTS="liaison.example.cn",
+        # Real channels, as in the README's production setup (console ones stop start-up: liaison.checks).
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        SMS_BACKEND="http",
+        SMS_HTTP_URL="https://sms.example.cn/send",
+        TRUSTED_PROXIES="127.0.0.1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
