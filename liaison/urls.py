@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from liaison import views
+from liaison import pii_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("inbox/", views.inbox, name="inbox"),
+    path("pii/phone/<str:label>/<int:pk>/", pii_views.reveal_phone, name="reveal_phone"),
     path("inbox/read/", views.inbox_mark_read, name="inbox_mark_read"),
     path("inbox/<int:pk>/", views.inbox_open, name="inbox_open"),
     path("reps/", include("reps.urls")),

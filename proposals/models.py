@@ -279,6 +279,9 @@ class Ticket(models.Model):
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
     reply = models.TextField(_("written reply"), blank=True, max_length=8000)
     reply_summary = models.CharField(_("reply summary (public)"), max_length=300, blank=True)
+    # When staff last corrected the published summary after closing (``correct_summary``):
+    # /results/ says the summary was corrected, and when.
+    summary_corrected_at = models.DateTimeField(_("summary corrected at"), null=True, blank=True)
     forwarded_at = models.DateTimeField(_("forwarded to the representative at"), null=True, blank=True)
     feedback_due_at = models.DateTimeField(_("feedback due"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -339,6 +342,11 @@ class Proposer(models.Model):
     # Ticked by the proposer on the intake form: the receipt, the reply to rate and a re-handling
     # notice go to this phone by SMS (``proposals.reminders``). Unticked, no SMS is ever sent.
     sms_consent = models.BooleanField(_("SMS about this matter"), default=False)
+    # When the proposer ticked the privacy notice's consent on the intake form (PIPL 第十四条);
+    # empty for a matter staff registered for someone (a reception or a visit).
+    privacy_consent_at = models.DateTimeField(_("privacy consent given at"), null=True, blank=True)
+    # Set by ``anonymise_closed`` when the name and phone were erased, years after closing.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("proposer")

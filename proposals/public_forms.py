@@ -169,6 +169,17 @@ class IntakeForm(forms.Form):
         label=_("Your phone"),
         max_length=32,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    privacy_consent = forms.BooleanField(
+        label=_(
+            "I have read the privacy notice and agree that my name, phone and matter are used to handle it"
+        ),
+        required=True,
+        error_messages={
+            "required": _(
+                "Tick this box to send the matter: without your consent we may not keep your name and phone."
+            )
+        },
+    )
     )
     sms_consent = forms.BooleanField(
         label=_("Send me SMS about this matter"),

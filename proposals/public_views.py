@@ -31,7 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from liaison import navigation
-from liaison.models import Region
+from liaison.models import Region, SecurityPolicy
 from proposals import deadlines, ratelimit, services
 from proposals.models import (
     Assignment,
@@ -141,6 +141,7 @@ def intake(request):
             except ValidationError as exc:
                 _add_service_errors(form, exc)
             else:
+                    privacy_consent_at=timezone.now(),
                 request.session[SESSION_RECEIPT] = ticket.pk
                 return redirect("public:receipt")
         token = request.POST.get("token", "") if "token" not in form.errors else new_submission_token()
@@ -160,6 +161,8 @@ def intake(request):
     )
 
 
+            # The notice on the form names the longest wait of any county (the full page lists each).
+            "anonymise_years": max(n for _county, n in anonymise_years_by_county()),
 @never_cache
 @require_GET
 def receipt(request):
@@ -195,6 +198,30 @@ def receipt(request):
 
 
 def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
+# --- privacy -------------------------------------------------------------------------------
+
+
+def anonymise_years_by_county() -> list[tuple[str, int]]:
+    """Each county's ``SecurityPolicy.anonymise_after_years`` (the model's default without a row)."""
+    default = SecurityPolicy().anonymise_after_years
+    if not Region.objects.counties().exists():
+        return [("", default)]
+    rows = dict(SecurityPolicy.objects.values_list("county_id", "anonymise_after_years"))
+    return [(c.name, rows.get(c.pk, default)) for c in Region.objects.counties().order_by("path")]
+
+
+@require_GET
+def privacy(request):
+    """The full privacy notice (个人信息保护告知) the intake form links to."""
+    by_county = anonymise_years_by_county()
+    years = {n for _name, n in by_county}
+    return render(
+        request,
+        "proposals/public/privacy.html",
+        {"by_county": by_county, "years": years.pop() if len(years) == 1 else None},
+    )
+
+
     """The ticket and the proposer whose code and phone match.
 
     One query whether or not the code exists (no timing difference to learn from), and a

@@ -174,10 +174,14 @@ def ticket_register(
     visit_matter: VisitMatter | None = None,
     submission_token: str | None = None,
     now: datetime.datetime | None = None,
+    privacy_consent_at: datetime.datetime | None = None,
 ) -> Ticket:
     """Register a matter as a ticket (status "registered", awaiting triage).
 
     ``actor`` is None for the public intake page. A ``submission_token`` seen before returns the
+    ``privacy_consent_at``: when the proposers agreed to the privacy notice (the intake form's
+    required tick), stored on each proposer; None for a matter staff register for someone.
+
     ticket it made, so a form sent twice makes one ticket.
     """
     now = _now(now)
@@ -235,7 +239,10 @@ def ticket_register(
     if co_signers:
         ticket.co_signers.set(co_signers)
     Proposer.objects.bulk_create(
-        Proposer(ticket=ticket, name=name, phone=phone, sms_consent=sms) for name, phone, sms in proposers
+        Proposer(
+            ticket=ticket, name=name, phone=phone, sms_consent=sms, privacy_consent_at=privacy_consent_at
+        )
+        for name, phone, sms in proposers
     )
     attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
     attach_files(

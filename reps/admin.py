@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
 from liaison.exports import xlsx_response
+from liaison.pii_admin import MaskedPhoneAdmin
 from reps import importing
 from reps.forms import ContactAdminForm, RepresentativeAdminForm, ResearchReportAdminForm
 from reps.models import (
@@ -80,10 +81,10 @@ class ExcelExportMixin:
 
 
 @admin.register(Representative)
-class RepresentativeAdmin(ExcelExportMixin, ScopedAdmin):
+class RepresentativeAdmin(MaskedPhoneAdmin, ExcelExportMixin, ScopedAdmin):
     export_kind = importing.Kind.REPRESENTATIVES
     form = RepresentativeAdminForm
-    list_display = ["name", "region", "title", "levels", "phone", "phone_public", "is_leading_cadre"]
+    list_display = ["name", "region", "title", "levels", "masked_phone", "phone_public", "is_leading_cadre"]
     list_filter = ["region", "mandates__level", "is_leading_cadre", "gender", "phone_public"]
     search_fields = ["name", "name_initials", "phone", "title", "party_branch"]
     inlines = [MandateInline, MembershipInline]
@@ -157,10 +158,10 @@ class ContactLinkInline(ScopedInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(ExcelExportMixin, ScopedAdmin):
+class ContactAdmin(MaskedPhoneAdmin, ExcelExportMixin, ScopedAdmin):
     export_kind = importing.Kind.CONTACTS
     form = ContactAdminForm
-    list_display = ["name", "kind", "village", "phone", "category_list"]
+    list_display = ["name", "kind", "village", "masked_phone", "category_list"]
     list_filter = ["kind", *Contact.CATEGORY_FIELDS, "village"]
     search_fields = ["name", "phone", "address"]
     inlines = [ContactLinkInline]

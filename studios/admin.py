@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
+from liaison.pii_admin import MaskedPhoneInline
 from studios.models import (
     DutySlot,
     Leave,
@@ -179,7 +180,7 @@ class MatterInline(admin.TabularInline):
     extra = 0
 
 
-class VisitorInline(admin.TabularInline):
+class VisitorInline(MaskedPhoneInline, admin.TabularInline):
     model = Visitor
     extra = 0
 

@@ -20,10 +20,11 @@ NAME, PHONE = "张大爷", "13812345678"
 
 # The taps the whole story may take, typing not counted (it is the matter itself, and the four
 # digits that prove it is theirs). Opened from the contact card's QR code (a scan, no tap):
-# 1 choose the category, 2 tick "send me SMS", 3 send; on the receipt 4 "track it";
-# on the tracking page, with the code already there, 5 "show progress". Nothing else:
+# 1 choose the category, 2 tick "send me SMS", 3 tick the privacy consent (PIPL asks for it),
+# 4 send; on the receipt 5 "track it";
+# on the tracking page, with the code already there, 6 "show progress". Nothing else:
 # no menu, no township to pick (the QR code fixes it), no code to copy.
-TAP_BUDGET = 5
+TAP_BUDGET = 6
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +51,7 @@ def test_a_resident_files_on_a_phone_and_tracks_from_the_receipt_without_retypin
     consent = form.locator("#id_sms_consent")
     expect(consent).not_to_be_checked()  # no SMS unless the resident asks for them
     taps.check(consent)
+    taps.check(form.locator("#id_privacy_consent"))
     fits_the_phone(phone)
     screenshot(phone, "story-resident-intake-phone")
     taps.click(form.locator("#intake-submit"))

@@ -113,6 +113,7 @@ def test_a_resident_files_a_matter_on_a_phone_and_tracks_it_by_code(phone, my_re
     form.locator("#id_place").fill("东街社区村口")
     form.locator("#id_name").fill(PROPOSER[0])
     form.locator("#id_phone").fill("138 1234 5678")
+    form.locator("#id_privacy_consent").check()
     form.locator("#id_files").set_input_files(
         files=[{"name": "路灯.png", "mimeType": "image/png", "buffer": small_png()}]
     )

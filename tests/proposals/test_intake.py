@@ -50,6 +50,7 @@ def matter(client, **overrides):
         "place": "东街社区村口",
         "name": "张大爷",
         "phone": "138 1234 5678",
+        "privacy_consent": "on",
         "token": form_token(client),
     }
     data.update(overrides)

@@ -49,6 +49,7 @@ def _matter(i: int, township, category, **extra):
         "content": f"居民反映的第{i}件事情",
         "name": f"居民{i}",
         "phone": f"1381234{i:04d}",
+        "privacy_consent": "on",
         "token": new_submission_token(),
         **extra,
     }

@@ -67,6 +67,7 @@ def file_matter(client, township, category, **fields):
         "content": "东街社区村口三盏路灯坏了一个月。",
         "name": "张大爷",
         "phone": "138 1234 5678",
+        "privacy_consent": "on",
         "token": form_token(client),
         **fields,
     }
