@@ -169,6 +169,15 @@ class IntakeForm(forms.Form):
         label=_("Your phone"),
         max_length=32,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    sms_consent = forms.BooleanField(
+        label=_("Send me SMS about this matter"),
+        required=False,
+        help_text=_(
+            "The receipt with your tracking code, the reply when it is ready to rate, and a notice "
+            "if it is handled again. Only to a mobile number; leave it unticked and we send none."
+        ),
+    )
     privacy_consent = forms.BooleanField(
         label=_(
             "I have read the privacy notice and agree that my name, phone and matter are used to handle it"
@@ -179,15 +188,6 @@ class IntakeForm(forms.Form):
                 "Tick this box to send the matter: without your consent we may not keep your name and phone."
             )
         },
-    )
-    )
-    sms_consent = forms.BooleanField(
-        label=_("Send me SMS about this matter"),
-        required=False,
-        help_text=_(
-            "The receipt with your tracking code, the reply when it is ready to rate, and a notice "
-            "if it is handled again. Only to a mobile number; leave it unticked and we send none."
-        ),
     )
     files = AttachmentsField(
         label=_("Photos or PDF files (optional)"),

@@ -137,11 +137,11 @@ def intake(request):
                     proposers=[(data["name"], data["phone"], data["sms_consent"])],
                     files=data["files"],
                     submission_token=data["token"],
+                    privacy_consent_at=timezone.now(),
                 )
             except ValidationError as exc:
                 _add_service_errors(form, exc)
             else:
-                    privacy_consent_at=timezone.now(),
                 request.session[SESSION_RECEIPT] = ticket.pk
                 return redirect("public:receipt")
         token = request.POST.get("token", "") if "token" not in form.errors else new_submission_token()
@@ -157,12 +157,12 @@ def intake(request):
             "form": form,
             "token": token,
             "files_sent": request.method == "POST" and bool(request.FILES),
+            # The notice on the form names the longest wait of any county (the full page lists each).
+            "anonymise_years": max(n for _county, n in anonymise_years_by_county()),
         },
     )
 
 
-            # The notice on the form names the longest wait of any county (the full page lists each).
-            "anonymise_years": max(n for _county, n in anonymise_years_by_county()),
 @never_cache
 @require_GET
 def receipt(request):
@@ -194,10 +194,6 @@ def receipt(request):
     )
 
 
-# --- tracking ------------------------------------------------------------------------------
-
-
-def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
 # --- privacy -------------------------------------------------------------------------------
 
 
@@ -222,6 +218,10 @@ def privacy(request):
     )
 
 
+# --- tracking ------------------------------------------------------------------------------
+
+
+def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
     """The ticket and the proposer whose code and phone match.
 
     One query whether or not the code exists (no timing difference to learn from), and a

@@ -173,15 +173,15 @@ def ticket_register(
     reception_matter: ReceptionMatter | None = None,
     visit_matter: VisitMatter | None = None,
     submission_token: str | None = None,
-    now: datetime.datetime | None = None,
     privacy_consent_at: datetime.datetime | None = None,
+    now: datetime.datetime | None = None,
 ) -> Ticket:
     """Register a matter as a ticket (status "registered", awaiting triage).
 
-    ``actor`` is None for the public intake page. A ``submission_token`` seen before returns the
     ``privacy_consent_at``: when the proposers agreed to the privacy notice (the intake form's
     required tick), stored on each proposer; None for a matter staff register for someone.
 
+    ``actor`` is None for the public intake page. A ``submission_token`` seen before returns the
     ticket it made, so a form sent twice makes one ticket.
     """
     now = _now(now)
