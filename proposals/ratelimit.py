@@ -5,7 +5,14 @@ window) is created with ``cache.add`` and raised with ``cache.incr``; both are a
 so concurrent requests from many worker processes are counted exactly. A counter expires with
 its window, so nothing needs sweeping.
 
-Limits can be changed through ``settings.RATE_LIMITS`` ({rule: (count, seconds)}).
+Limits can be changed through ``settings.RATE_LIMITS`` ({rule: (count, seconds)}; the README's
+``RATE_LIMIT_*`` variables).
+
+When the cache does not answer (Redis down), the pages keep working: the counters fall back to
+this process's memory and a warning is logged. Not simply "fail open": the tracking form would
+then take unlimited guesses at a code's phone digits for as long as Redis is down. A local count
+still bounds them (per web process, so with four gunicorn workers up to four times the limit),
+and costs nothing when Redis is back.
 """
 
 from __future__ import annotations
@@ -13,20 +20,43 @@ from __future__ import annotations
 import datetime
 import hashlib
 import ipaddress
+import logging
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.shortcuts import render
 from django.utils import timezone
 
+from liaison import http
+
+log = logging.getLogger(__name__)
+
 DEFAULTS: dict[str, tuple[int, int]] = {
-    "intake": (10, 3600),  # intake form posts per IP address
-    "track_ip": (20, 3600),  # wrong code/phone pairs per IP address
-    "track_code": (5, 3600),  # wrong code/phone pairs per tracking code
+    "intake": (10, 3600),  # intake form posts per form token and IP address
+    "intake_ip": (200, 3600),  # intake form posts per IP address (a studio's shared Wi-Fi)
+    "track_ip": (20, 3600),  # wrong code/phone pairs per IP address, across codes
+    "track_code": (5, 3600),  # wrong code/phone pairs per tracking code and IP address
 }
+# This process's counters, used while the shared cache does not answer.
+_local = LocMemCache("liaison-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+# Seconds between two warnings of this process about the cache (one per request would flood).
+WARN_EVERY = 60
+_last_warning = [0.0]
+
+
+def _warn(exc: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] >= WARN_EVERY or _last_warning[0] == 0.0:
+        _last_warning[0] = now
+        log.warning(
+            "rate limits: the cache does not answer (%s: %s); counting in this process until it does",
+            type(exc).__name__,
+            exc,
+        )
 
 
 @dataclass(frozen=True)
@@ -53,19 +83,27 @@ def _window(seconds: int, now: float | None) -> tuple[int, int]:
     return index, max(1, math.ceil((index + 1) * seconds - now))
 
 
+def _count(store, key: str, seconds: int) -> int:
+    # The counter lives a little longer than its window so that clocks a few seconds apart
+    # between web processes still find it.
+    store.add(key, 0, timeout=seconds + 60)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.add(key, 1, timeout=seconds + 60)
+        return 1
+
+
 def hit(name: str, subject: str, *, now: float | None = None) -> Verdict:
     """Count one event for ``subject`` under rule ``name``; refused once over the limit."""
     limit, seconds = _rule(name)
     index, retry_after = _window(seconds, now)
     key = _key(name, subject, index)
-    # The counter lives a little longer than its window so that clocks a few seconds apart
-    # between web processes still find it.
-    cache.add(key, 0, timeout=seconds + 60)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds + 60)
-        count = 1
+        count = _count(cache, key, seconds)
+    except Exception as exc:  # noqa: BLE001 - whatever the cache raises, the page must work
+        _warn(exc)
+        count = _count(_local, key, seconds)
     return Verdict(count <= limit, count, limit, retry_after)
 
 
@@ -73,23 +111,20 @@ def peek(name: str, subject: str, *, now: float | None = None) -> Verdict:
     """Say whether ``subject`` is already over the limit, without counting anything."""
     limit, seconds = _rule(name)
     index, retry_after = _window(seconds, now)
-    count = cache.get(_key(name, subject, index)) or 0
+    key = _key(name, subject, index)
+    try:
+        count = cache.get(key) or 0
+    except Exception as exc:  # noqa: BLE001 - as in hit()
+        _warn(exc)
+        count = _local.get(key) or 0
     return Verdict(count < limit, count, limit, retry_after)
 
 
 def client_ip(request) -> str:
-    """The client's address: REMOTE_ADDR, or behind our proxy the address it forwarded.
-
-    X-Forwarded-For is believed only when ``SECURE_PROXY_SSL_HEADER`` says we run behind our own
-    proxy; its last entry is the one that proxy appended (earlier entries are the client's word).
-    IPv6 clients are counted per /64, the block one household or phone is usually given.
-    """
-    address = request.META.get("REMOTE_ADDR", "")
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if forwarded:
-            address = forwarded[-1]
+    """The client's address as rate limits count it: ``liaison.http.client_ip`` (which decides
+    when X-Forwarded-For is believed: ``TRUSTED_PROXIES``), with IPv6 clients counted per /64,
+    the block one household or phone is usually given."""
+    address = http.client_ip(request) or ""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -1,0 +1,233 @@
+"""Rate limits of the public pages that fit reality, and the pages working with Redis down.
+
+- intake: per form (its signed token) and address, with a much higher ceiling per address, so a
+  studio's shared Wi-Fi on a reception day files every resident's matter;
+- tracking: wrong pairs count per code and address, so someone else's guesses never lock the
+  code's owner out, and per address across codes;
+- X-Forwarded-For is believed only from TRUSTED_PROXIES (liaison.http.client_ip);
+- with Redis stopped, intake and tracking still answer (a warning is logged, the counters fall
+  back to the process: guesses stay bounded).
+"""
+
+import logging
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.test import Client, RequestFactory
+
+from liaison.http import client_ip
+from proposals import ratelimit
+from proposals.models import Category, Ticket, new_tracking_code
+from tests.proposals.public_helpers import form_token, fresh_ip, visitor
+
+INTAKE, TRACK = "/intake/", "/track/"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def matter(client, **overrides):
+    data = {
+        "category": Category.objects.get(name="交通出行").pk,
+        "title": "村口路灯不亮",
+        "content": "东街社区村口三盏路灯坏了一个月，晚上走路不安全。",
+        "place": "东街社区村口",
+        "name": "张大爷",
+        "phone": "138 1234 5678",
+        "privacy_consent": "on",
+        "token": form_token(client),
+    }
+    return {**data, **overrides}
+
+
+def track(client, code, last4):
+    return client.post(TRACK, {"code": code, "phone_last4": last4})
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def test_thirty_residents_on_one_studio_wifi_all_file_their_matters(township_a):
+    wifi = fresh_ip()
+    for n in range(30):
+        resident = Client(REMOTE_ADDR=wifi)  # each on their own phone, with their own form
+        response = resident.post(INTAKE, matter(resident, township=township_a.pk, title=f"事项{n}"))
+        assert response.status_code == 302, n
+    assert Ticket.objects.count() == 30
+
+
+def test_one_form_resent_eleven_times_is_limited(township_a):
+    resident = visitor()
+    data = matter(resident, township=township_a.pk)
+    for _ in range(10):  # the first files it, the next nine find the same ticket
+        assert resident.post(INTAKE, data).status_code == 302
+    refused = resident.post(INTAKE, data)
+    assert refused.status_code == 429 and 'id="too-many"' in refused.content.decode()
+    assert Ticket.objects.count() == 1
+    # A fresh form from the same address still goes through.
+    assert (
+        resident.post(INTAKE, matter(resident, township=township_a.pk, title="另一件事")).status_code == 302
+    )
+
+
+def test_the_ceiling_per_address_holds_across_forms(township_a, settings):
+    settings.RATE_LIMITS = {"intake_ip": (5, 3600)}
+    wifi = fresh_ip()
+    for n in range(5):
+        resident = Client(REMOTE_ADDR=wifi)
+        assert (
+            resident.post(INTAKE, matter(resident, township=township_a.pk, title=f"事项{n}")).status_code
+            == 302
+        )
+    late = Client(REMOTE_ADDR=wifi)
+    assert late.post(INTAKE, matter(late, township=township_a.pk)).status_code == 429
+    elsewhere = visitor()
+    assert elsewhere.post(INTAKE, matter(elsewhere, township=township_a.pk)).status_code == 302
+
+
+def test_a_spoofed_forwarded_header_does_not_escape_the_ceiling(township_a, settings):
+    """Without trusted proxies every X-Forwarded-For is the client's word: ignored."""
+    settings.RATE_LIMITS = {"intake_ip": (3, 3600)}
+    settings.TRUSTED_PROXIES = []
+    bot = visitor()
+    statuses = [
+        bot.post(INTAKE, matter(bot, township=township_a.pk), HTTP_X_FORWARDED_FOR=fresh_ip()).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [302, 302, 302, 429]
+
+
+# --- tracking ---------------------------------------------------------------------------------
+
+
+def test_someone_elses_guesses_never_lock_the_owner_out(ticket):
+    guesser = visitor()
+    for last4 in ("0000", "1111", "2222", "3333", "4444"):
+        assert track(guesser, ticket.display_code, last4).status_code == 200
+    assert track(guesser, ticket.display_code, "5678").status_code == 429  # the guesser is stopped
+    owner = visitor()
+    assert track(owner, ticket.display_code, "5678").status_code == 302  # the owner is not
+
+
+def test_the_ceiling_per_address_holds_across_codes(ticket, settings):
+    settings.RATE_LIMITS = {"track_ip": (8, 3600)}
+    guesser = visitor()
+    for _ in range(8):  # a different code each time: the per-code count never reaches 5
+        assert track(guesser, new_tracking_code(), "1234").status_code == 200
+    assert track(guesser, ticket.display_code, "5678").status_code == 429
+    assert track(visitor(), ticket.display_code, "5678").status_code == 302
+
+
+# --- the client's address -----------------------------------------------------------------------
+
+
+class TestClientIp:
+    def test_a_forwarded_header_from_an_untrusted_client_is_ignored(self, settings):
+        settings.TRUSTED_PROXIES = ["127.0.0.1"]
+        spoofed = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="1.2.3.4")
+        assert client_ip(spoofed) == "203.0.113.9"
+        settings.TRUSTED_PROXIES = []
+        behind = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
+        assert client_ip(behind) == "127.0.0.1"
+
+    def test_from_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(self, settings):
+        settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+        request = RequestFactory().get(
+            "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7, 10.1.2.3"
+        )
+        assert client_ip(request) == "198.51.100.7"  # 6.6.6.6 is what the client claimed
+        garbled = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, nonsense")
+        assert client_ip(garbled) == "127.0.0.1"
+        inside = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.5")
+        assert client_ip(inside) == "10.0.0.5"
+
+    def test_the_rate_limits_count_the_forwarded_client_behind_a_trusted_proxy(self, ticket, settings):
+        settings.TRUSTED_PROXIES = ["127.0.0.1"]
+        guesser, owner = fresh_ip(), fresh_ip()
+        proxy = Client(REMOTE_ADDR="127.0.0.1")
+        for last4 in ("0000", "1111", "2222", "3333", "4444"):
+            proxy.post(
+                TRACK, {"code": ticket.display_code, "phone_last4": last4}, HTTP_X_FORWARDED_FOR=guesser
+            )
+        locked = proxy.post(
+            TRACK, {"code": ticket.display_code, "phone_last4": "5678"}, HTTP_X_FORWARDED_FOR=guesser
+        )
+        assert locked.status_code == 429
+        mine = proxy.post(
+            TRACK, {"code": ticket.display_code, "phone_last4": "5678"}, HTTP_X_FORWARDED_FOR=owner
+        )
+        assert mine.status_code == 302
+
+    def test_ipv6_clients_are_counted_per_64_block(self, settings):
+        settings.TRUSTED_PROXIES = []
+        one = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2::1")
+        two = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:ffff::9")
+        assert ratelimit.client_ip(one) == ratelimit.client_ip(two) == "2001:db8:1:2::/64"
+
+
+# --- Redis down -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own (the suite's Redis stays up for the others)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+    yield proc, port
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_intake_and_tracking_work_with_redis_stopped(own_redis, settings, township_a, ticket, caplog):
+    proc, port = own_redis
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    resident = visitor()
+    assert track(resident, ticket.display_code, "0000").status_code == 200  # counted in this Redis
+    assert redis.Redis(port=port).dbsize() > 0
+
+    proc.terminate()  # Redis goes down
+    proc.wait(timeout=10)
+    ratelimit._last_warning[0] = 0.0
+    with caplog.at_level(logging.WARNING, logger="proposals.ratelimit"):
+        data = matter(resident, township=township_a.pk, title="停电了")
+        filed = resident.post(INTAKE, data)
+        assert filed.status_code == 302 and Ticket.objects.filter(title="停电了").exists()
+        assert track(resident, ticket.display_code, "5678").status_code == 302
+    assert "the cache does not answer" in caplog.text
+
+    # Guessing stays bounded while Redis is down: the counters fall back to this process.
+    guesser = visitor()
+    for last4 in ("0000", "1111", "2222", "3333", "4444"):
+        assert track(guesser, ticket.display_code, last4).status_code == 200
+    assert track(guesser, ticket.display_code, "5678").status_code == 429
