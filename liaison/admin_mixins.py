@@ -1,7 +1,10 @@
-"""What every admin of the product shares: rows and choices scoped to the user's roles."""
+"""What every admin of the product shares: rows and choices scoped to the user's roles, and
+an audit row for every add, change and delete (``AuditedAdmin``)."""
 
 from django.contrib import admin
 from django.http import Http404
+
+from liaison import audit
 
 
 class ScopedQuerysetMixin:
@@ -28,7 +31,40 @@ def _scoped_choices(db_field, request, kwargs):
     return queryset
 
 
-class ScopedAdmin(ScopedQuerysetMixin, admin.ModelAdmin):
+class AuditedAdminMixin:
+    """Write an audit row for every add, change and delete through the admin, with the values
+    before and after of the fields that changed (phones masked, passwords left out). Inline rows
+    are audited as their own records. Every ModelAdmin of the site has it (a test checks)."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        _audit_form(request, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for inline_form in formset.forms:
+            if inline_form in getattr(formset, "deleted_forms", ()) or not inline_form.has_changed():
+                continue
+            if inline_form.instance.pk is not None:
+                _audit_form(request, inline_form, change=bool(inline_form.initial))
+        for deleted in getattr(formset, "deleted_objects", ()):
+            _audit_deleted(request, deleted)
+
+    def delete_model(self, request, obj):
+        _audit_deleted(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            _audit_deleted(request, obj)
+        super().delete_queryset(request, queryset)
+
+
+class AuditedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """A ModelAdmin without scoping (reference data), audited like every other."""
+
+
+class ScopedAdmin(AuditedAdminMixin, ScopedQuerysetMixin, admin.ModelAdmin):
     """A ModelAdmin whose objects outside the user's scope answer 404, like missing ones,
     so that ids cannot be probed, and whose filters offer only what the user may see."""
 
@@ -73,3 +109,91 @@ def _scoped_filter(model, spec):
     if "__" not in spec and field.is_relation:
         return (spec, admin.RelatedOnlyFieldListFilter)
     return spec
+
+
+# --- Audit rows of admin writes ------------------------------------------------------------------
+
+# Relations followed, in this order, to find the region an audited record belongs to (the
+# audit row's region decides who may read it).
+_REGION_ATTRS = ("township", "region", "village", "county")
+_PARENT_ATTRS = (
+    "studio",
+    "representative",
+    "unit",
+    "ticket",
+    "period",
+    "slot",
+    "visit",
+    "reception",
+    "contact",
+)
+
+
+def region_of(obj, actor=None):
+    """The region ``obj`` belongs to, or else the actor's own (their first root), or None."""
+    from liaison.models import Region
+
+    if isinstance(obj, Region):
+        return obj
+    for candidate in (obj, *(getattr(obj, name, None) for name in _PARENT_ATTRS)):
+        if candidate is None:
+            continue
+        for name in _REGION_ATTRS:
+            region = getattr(candidate, name, None)
+            if isinstance(region, Region):
+                return region
+    scope = getattr(actor, "scope", None)
+    if scope is not None and scope.region_paths:
+        return Region.objects.filter(path=scope.region_paths[0]).first()
+    return None
+
+
+def _value(form, name, value):
+    """A JSON-able value of a form field: model choices by primary key, the rest as text."""
+    field = form.fields.get(name)
+    if field is not None:
+        value = field.prepare_value(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple | set):
+        return sorted(str(v) for v in value)
+    return str(getattr(value, "name", value)) if hasattr(value, "url") else str(value)
+
+
+def _audit_form(request, form, change: bool) -> None:
+    """One audit row for a saved model form: the changed fields' before and after."""
+    obj = form.instance
+    changes = {}
+    for name in form.changed_data:
+        if audit.is_secret(name):
+            continue
+        before = _value(form, name, form.initial.get(name)) if change else None
+        after = _value(form, name, form.cleaned_data.get(name))
+        changes[name] = audit.masked(name, [before, after])
+    audit.record(
+        actor=request.user,
+        verb=f"{obj._meta.model_name}.{'changed' if change else 'added'}",
+        subject=obj,
+        region=region_of(obj, request.user),
+        via="admin",
+        changes=changes,
+    )
+
+
+def _audit_deleted(request, obj) -> None:
+    """One audit row for a deleted record, with every field's value before."""
+    before = {}
+    for field in obj._meta.concrete_fields:
+        if field.primary_key or audit.is_secret(field.name):
+            continue
+        value = field.value_from_object(obj)
+        value = value if value is None or isinstance(value, bool | int | float | str) else str(value)
+        before[field.name] = audit.masked(field.name, [value, None])
+    audit.record(
+        actor=request.user,
+        verb=f"{obj._meta.model_name}.deleted",
+        subject=obj,
+        region=region_of(obj, request.user),
+        via="admin",
+        changes=before,
+    )

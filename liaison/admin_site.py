@@ -16,6 +16,17 @@ class LiaisonAdminSite(AdminSite):
     # breadcrumbs and the index lead back to it.
     enable_nav_sidebar = False
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Register as Django does, with every ModelAdmin audited: one that does not already
+        derive from ``AuditedAdminMixin`` gets it mixed in, so no admin writes unrecorded."""
+        from liaison.admin_mixins import AuditedAdmin, AuditedAdminMixin
+
+        if admin_class is None:
+            admin_class = AuditedAdmin
+        elif not issubclass(admin_class, AuditedAdminMixin):
+            admin_class = type(admin_class.__name__, (AuditedAdminMixin, admin_class), {})
+        super().register(model_or_iterable, admin_class, **options)
+
     def has_permission(self, request) -> bool:
         # is_staff is derived from the user's roles (see User.is_staff).
         return request.user.is_active and request.user.is_staff

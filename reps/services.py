@@ -193,14 +193,33 @@ def contact_update(
     representative: Representative | None = None,
 ) -> Contact:
     contact.full_clean()
+    # The row as it was, for the audit's before and after (read before the save overwrites it).
+    before = (Contact.objects.filter(pk=contact.pk).values(*fields).first() or {}) if fields else {}
     if fields:
         contact.save(update_fields=fields)
     if representative is not None and is_pairing is not None:
         ContactLink.objects.filter(representative=representative, contact=contact).update(
             is_pairing=is_pairing
         )
-    audit.record(actor=actor, verb="contact.updated", subject=contact, region=contact.village, fields=fields)
+    changes = {}
+    for name in fields:
+        old, new = before.get(name), contact.serializable_value(name)
+        if old != new:
+            changes[name] = audit.masked(name, [_plain(old), _plain(new)])
+    audit.record(
+        actor=actor,
+        verb="contact.updated",
+        subject=contact,
+        region=contact.village,
+        fields=fields,
+        changes=changes,
+    )
     return contact
+
+
+def _plain(value):
+    """A value as JSON keeps it (dates as ISO text)."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
 def _require_village_in(village: Region, area: Region) -> None:
