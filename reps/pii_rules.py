@@ -2,7 +2,8 @@
 
 - A contact (联系对象, a party member or resident a rep keeps in touch with): the representatives
   linked to them (they visit and call them; their own contact form shows the number anyway) and
-  the township staff of the contact's township (they keep the network).
+  the liaison office and township staff over the contact's village (they keep the network, and
+  import and export it).
 - A representative: the liaison office and township staff over the rep's region (they arrange
   duties and call reps). The published number (``phone_public``) is public anyway.
 """
@@ -13,10 +14,14 @@ from reps.models import Contact, ContactLink, Representative
 
 
 def may_reveal_contact(user, contact: Contact) -> bool:
-    if ContactLink.objects.filter(contact=contact, representative__user=user).exists():
+    path = contact.village.path if contact.village_id else None
+    if pii.holds_role_over(user, Role.LIAISON_OFFICE, path) or pii.holds_role_over(
+        user, Role.TOWNSHIP_STAFF, path
+    ):
         return True
-    return pii.holds_role_over(
-        user, Role.TOWNSHIP_STAFF, contact.village.path if contact.village_id else None
+    # Only a representative can be linked (one query, never run for staff exporting a list).
+    return Role.REPRESENTATIVE in user.scope.roles and (
+        ContactLink.objects.filter(contact=contact, representative__user=user).exists()
     )
 
 

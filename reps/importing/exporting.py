@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from liaison import pii
 from reps.importing.reading import MAX_ROWS
 from reps.importing.specs import CATEGORY_COLUMNS, LEVEL_ORDER, LEVEL_WORDS, Kind, columns_for
 from reps.models import Contact, ContactLink, Representative
@@ -67,20 +68,31 @@ def export_rows(kind: str, queryset: QuerySet, *, user) -> tuple[list[str], Iter
     header = [c.header for c in columns_for(kind)]
     if Kind(kind) == Kind.REPRESENTATIVES:
         people = queryset.select_related("region").prefetch_related(None).prefetch_related("mandates")
-        return header, _rep_rows(people)
+        return header, _rep_rows(people, user)
     links = (
         ContactLink.objects.active(timezone.localdate())
         .filter(representative__in=Representative.objects.visible_to(user))
-        .select_related("representative")
+        .select_related("representative__region")
         .order_by("id")
     )
     people = (
         queryset.select_related("village").prefetch_related(None).prefetch_related(Prefetch("links", links))
     )
-    return header, _contact_rows(people)
+    return header, _contact_rows(people, user)
 
 
-def _rep_rows(reps: QuerySet) -> Iterator[list]:
+def phone_for(user, person) -> str:
+    """The phone an export may carry for ``user``: a rep's published number, or a number the user
+    may reveal on screen (``liaison.pii``); otherwise none (PIPL: a studio officer's export of
+    reps holds no number a rep did not consent to publish)."""
+    if not person.phone:
+        return ""
+    if getattr(person, "phone_public", False) or pii.may_reveal(user, person):
+        return person.phone
+    return ""
+
+
+def _rep_rows(reps: QuerySet, user) -> Iterator[list]:
     for rep in reps:
         profile = [
             rep.name,
@@ -89,7 +101,7 @@ def _rep_rows(reps: QuerySet) -> Iterator[list]:
             rep.title,
             rep.party_branch,
             rep.sector,
-            rep.phone,
+            phone_for(user, rep),
             _yes(rep.phone_public),
         ]
         mandates = sorted(rep.mandates.all(), key=lambda m: (LEVEL_ORDER.index(m.level), m.term_start))
@@ -99,12 +111,12 @@ def _rep_rows(reps: QuerySet) -> Iterator[list]:
             yield [*profile, LEVEL_WORD[m.level], m.congress, m.term_start, m.term_end, m.electoral_unit]
 
 
-def _contact_rows(contacts: QuerySet) -> Iterator[list]:
+def _contact_rows(contacts: QuerySet, user) -> Iterator[list]:
     for contact in contacts:
         profile = [
             contact.name,
             KIND_WORD.get(contact.kind, ""),
-            contact.phone,
+            phone_for(user, contact),
             contact.village.name,
             contact.address,
             *(_yes(getattr(contact, f)) for f in CATEGORY_COLUMNS.values()),
@@ -113,4 +125,9 @@ def _contact_rows(contacts: QuerySet) -> Iterator[list]:
         if not links:
             yield [*profile, "", "", ""]
         for link in links:
-            yield [*profile, link.representative.name, link.representative.phone, _yes(link.is_pairing)]
+            yield [
+                *profile,
+                link.representative.name,
+                phone_for(user, link.representative),
+                _yes(link.is_pairing),
+            ]
