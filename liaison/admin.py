@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from liaison import notify
+from liaison import notify, twofa
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
 from liaison.models import (
     AnnualMeeting,
@@ -212,6 +212,32 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    actions = ["reset_two_factor"]
+
+    def has_reset_two_factor_permission(self, request):
+        """Superusers and the liaison office reset a second factor (of the users they manage)."""
+        actor = request.user
+        return actor.is_superuser or Role.LIAISON_OFFICE in actor.scope.roles
+
+    @admin.action(
+        description=_("Reset two-step sign-in (set up again at next sign-in)"),
+        permissions=["reset_two_factor"],
+    )
+    def reset_two_factor(self, request, queryset):
+        users = [user for user in queryset if _may_manage(request.user, user)]
+        for user in users:
+            twofa.reset(actor=request.user, user=user)
+        self.message_user(
+            request,
+            ngettext(
+                "Two-step sign-in reset for %(count)d user: they set it up again at their next sign-in.",
+                "Two-step sign-in reset for %(count)d users: they set it up again at their next sign-in.",
+                len(users),
+            )
+            % {"count": len(users)},
+            messages.SUCCESS,
+        )
 
 
 def _may_manage(actor, user) -> bool:

@@ -28,8 +28,11 @@ class LiaisonAdminSite(AdminSite):
         super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request) -> bool:
-        # is_staff is derived from the user's roles (see User.is_staff).
-        return request.user.is_active and request.user.is_staff
+        # is_staff is derived from the user's roles (see User.is_staff). A second factor the
+        # user's policy asks for must be confirmed too (TwoFactorMiddleware sends them to it).
+        from liaison import twofa
+
+        return request.user.is_active and request.user.is_staff and twofa.satisfied(request.user)
 
     def login(self, request, extra_context=None):
         """Send everyone to the one login page of the product.

@@ -49,3 +49,13 @@ class LiaisonConfig(AppConfig):
                 _("Administration"), "admin:index", roles=navigation.ADMIN, order=90, in_user_menu=True
             )
         )
+        # The second factor's page (liaison.twofa): new recovery codes, or setting it up.
+        navigation.register(
+            navigation.NavItem(
+                _("Two-step sign-in"),
+                "twofa_recovery_codes",
+                roles=navigation.ADMIN | {Role.HANDLING_UNIT},
+                order=95,
+                in_user_menu=True,
+            )
+        )

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -58,8 +61,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "liaison.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "liaison.twofa.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -108,6 +113,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Second factor (django-otp, see liaison/twofa.py): the name authenticator apps show beside the
+# account; a wrong code doubles the wait before the next try (1, 2, 4 ... seconds, per device).
+OTP_TOTP_ISSUER = "党代表工作室"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Whether the security policies' second factor is asked at all. Always on in a deployment; the
+# test suite turns it off for the tests that sign staff in with a password only, and
+# tests/liaison/test_twofa.py turns it back on.
+LIAISON_TWO_FACTOR_ENFORCED = True
 
 # Internationalisation: Simplified Chinese first, English as the second language.
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

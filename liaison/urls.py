@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from liaison import pii_views, views
+from liaison import pii_views, twofa_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +22,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/setup/", twofa_views.setup, name="twofa_setup"),
+    path("accounts/2fa/verify/", twofa_views.verify, name="twofa_verify"),
+    path("accounts/2fa/recovery-codes/", twofa_views.recovery_codes, name="twofa_recovery_codes"),
     path("accounts/notifications/", views.notification_settings, name="notification_settings"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -24,3 +24,6 @@ STORAGES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # The suite runs with DEBUG off and sends nothing for real: the console backends are meant.
 LIAISON_ALLOW_CONSOLE_MESSAGES = True
+# Most tests sign staff in with a password only; tests/liaison/test_twofa.py and the browser test
+# of the second factor turn it on (the `two_factor` fixture).
+LIAISON_TWO_FACTOR_ENFORCED = False
