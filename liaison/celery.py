@@ -65,6 +65,12 @@ app.conf.beat_schedule = {
         "task": "liaison.tasks.purge_audit",
         "schedule": crontab(hour=3, minute=41),
     },
+    # 03:53 every night: deletes uploaded import sheets whose job is over or was abandoned a day
+    # ago (they hold people's names and phones; a finished job's own are deleted at once).
+    "sweep-import-files": {
+        "task": "reps.tasks.sweep_import_files",
+        "schedule": crontab(hour=3, minute=53),
+    },
 }
 
 app.autodiscover_tasks()

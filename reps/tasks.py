@@ -40,3 +40,9 @@ def import_check(self, job_id: int) -> str:
 def import_apply(self, job_id: int) -> str:
     """Import a checked sheet (reps.importing.import_apply); safe to run twice."""
     return _run(self, importing.import_apply, job_id)
+
+
+@shared_task
+def sweep_import_files() -> int:
+    """Delete the sheets of finished and abandoned import jobs (reps.importing.sweep_files)."""
+    return importing.sweep_files()

@@ -28,11 +28,13 @@ from reps.importing.jobs import (
     MAX_STORED_ERRORS,
     PROGRESS_EVERY,
     Status,
+    discard_file,
     import_apply,
     import_check,
     import_fail,
     import_start,
     import_upload,
+    sweep_files,
 )
 from reps.importing.reading import MAX_ROWS, MAX_UPLOAD_BYTES, TooManyRows, UnreadableSheet, read_sheet
 from reps.importing.specs import (
@@ -66,6 +68,8 @@ __all__ = [
     "import_apply",
     "import_check",
     "import_fail",
+    "discard_file",
+    "sweep_files",
     "import_start",
     "import_upload",
     "missing_columns",

@@ -7,6 +7,7 @@ row or none (``import_apply``).
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,10 @@ from reps.importing.specs import PERMISSIONS, Kind
 from reps.models import ImportJob
 
 Status = ImportJob.Status
+# A job in one of these statuses is over: its sheet (residents' names and phones) is deleted.
+FINISHED = frozenset({Status.DONE, Status.FAILED, Status.INVALID})
+# A sheet checked but not imported (or stuck) this long is abandoned: the sweep ends its job.
+ABANDONED_AFTER = datetime.timedelta(days=1)
 
 MAX_STORED_ERRORS = 1_000
 PROGRESS_EVERY = 100  # rows between two progress writes
@@ -144,7 +149,7 @@ def import_check(job_id: int) -> ImportJob:
             to=Status.FAILED,
             errors=[general_error(gettext_noop("You may not import this kind of sheet."))],
         )
-        return ImportJob.objects.get(pk=job_id)
+        return discard_file(job_id)
     progress = Progress(job_id)
     plan = checking.check(job, progress)
     _move(
@@ -155,7 +160,7 @@ def import_check(job_id: int) -> ImportJob:
         errors=_stored(plan.errors),
         summary=plan.summary(),
     )
-    return ImportJob.objects.get(pk=job_id)
+    return discard_file(job_id)
 
 
 @transaction.atomic
@@ -190,7 +195,7 @@ def import_apply(job_id: int) -> ImportJob:
             to=Status.FAILED,
             errors=[general_error(gettext_noop("You may not import this kind of sheet."))],
         )
-        return ImportJob.objects.get(pk=job_id)
+        return discard_file(job_id)
     progress = Progress(job_id, in_transaction=True)
     try:
         with transaction.atomic():
@@ -226,7 +231,7 @@ def import_apply(job_id: int) -> ImportJob:
             summary=refused.summary(),
             finished_at=timezone.now(),
         )
-    return ImportJob.objects.get(pk=job_id)
+    return discard_file(job_id)
 
 
 def import_fail(job_id: int) -> None:
@@ -243,6 +248,52 @@ def import_fail(job_id: int) -> None:
         ],
         finished_at=timezone.now(),
     )
+    discard_file(job_id)
+
+
+def discard_file(job_id: int) -> ImportJob:
+    """Delete the job's uploaded sheet once the job is over (imported, refused or failed), and
+    return the job. PIPL: the sheet holds people's names and phones, which are now either in
+    the database or not wanted; the job keeps its counts and row errors, not the file."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status in FINISHED and job.file:
+        name = job.file.name
+        if ImportJob.objects.filter(pk=job_id, file=name).update(file=""):
+            job.file.storage.delete(name)
+        job.file = ""
+    return job
+
+
+def sweep_files(now: datetime.datetime | None = None) -> int:
+    """End the jobs abandoned for a day (uploaded or checked, never imported) and delete the
+    sheets of every finished job that still has one; return how many files were deleted.
+
+    Safe to run twice at once: each job moves and each file goes once (compare-and-set)."""
+    now = now or timezone.now()
+    stale = ImportJob.objects.filter(
+        status__in=[Status.UPLOADED, Status.CHECKING, Status.READY], updated_at__lt=now - ABANDONED_AFTER
+    ).values_list("pk", flat=True)
+    for job_id in list(stale):
+        _move(
+            job_id,
+            to=Status.FAILED,
+            errors=[
+                general_error(
+                    gettext_noop(
+                        "The sheet was not imported within a day and has been deleted. Upload it again."
+                    )
+                )
+            ],
+            finished_at=now,
+        )
+    deleted = 0
+    for job_id in list(
+        ImportJob.objects.filter(status__in=FINISHED).exclude(file="").values_list("pk", flat=True)
+    ):
+        had = ImportJob.objects.filter(pk=job_id).exclude(file="").exists()
+        if had and not discard_file(job_id).file:
+            deleted += 1
+    return deleted
 
 
 def _lock(job_id: int) -> bool:
