@@ -1,7 +1,8 @@
 """Uploaded files: images (only real ones, capped, their metadata stripped) and PDFs.
 
 A photo taken on a phone carries its GPS position in EXIF; re-encoding the pixels alone,
-after applying the orientation tag, drops that and every other piece of metadata.
+after applying the orientation tag, drops that and every other piece of metadata (EXIF, XMP,
+JPEG comments, PNG text), keeping only the colour profile (``KEPT_INFO``).
 
 ``clean_attachment`` is the project's one rule for a document sent with a record (a ticket's
 matter or reply, a research report): an image or a PDF, at most ``MAX_FILE_BYTES``, its type
@@ -26,6 +27,23 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # What a file input offers (the server checks the bytes all the same).
 ACCEPT = "image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf"
+
+
+# What of an image's ``info`` a clean copy keeps: how its pixels look (a colour profile holds no
+# personal data; a palette's transparent colour is part of the picture). Everything else goes:
+# EXIF (GPS, camera, time), XMP, IPTC, JPEG comments (COM), PNG text chunks, DPI.
+KEPT_INFO = ("icc_profile", "transparency")
+
+
+def _pixels_only(image, fmt: str) -> dict:
+    """The save() options that write the pixels and nothing else. Pillow copies some of
+    ``image.info`` into the new file by itself (a JPEG's comment, a PNG's colour profile), so
+    the info is emptied first and what is kept is passed explicitly."""
+    kept = {key: image.info[key] for key in KEPT_INFO if image.info.get(key) is not None}
+    image.info.clear()
+    if fmt != "PNG":
+        kept.pop("transparency", None)  # a palette image is saved as PNG; JPEG has no such thing
+    return kept | ({"quality": 85} if fmt == "JPEG" else {})
 
 
 def clean_image(upload, *, max_bytes: int = MAX_IMAGE_BYTES) -> ContentFile:
@@ -53,8 +71,7 @@ def clean_image(upload, *, max_bytes: int = MAX_IMAGE_BYTES) -> ContentFile:
         if fmt == "JPEG" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         out = io.BytesIO()
-        # Saving without exif=/pnginfo= writes the pixels only.
-        image.save(out, format=fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+        image.save(out, format=fmt, **_pixels_only(image, fmt))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(_("The file is not an image we can read."), code="not_an_image") from None
     finally:
