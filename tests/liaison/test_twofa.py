@@ -120,6 +120,16 @@ def test_superusers_are_asked_when_the_policy_says_so(two_factor, client, county
     assert twofa.required(User.objects.get(pk=admin.pk))
 
 
+def test_the_demo_stays_one_password_away(two_factor, client, db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    for username in ("lianban", "chengguan", "lianluoyuan", "minzheng", "daibiao", "admin"):
+        assert client.login(username=username, password="demo-2026"), username
+        assert client.get("/").status_code == 200, username
+        assert "/accounts/2fa/" not in client.get("/admin/").get("Location", ""), username
+
+
 def test_logout_and_public_pages_stay_open(two_factor, client, clerk_a):
     client.force_login(clerk_a)
     for path in ("/intake/", "/track/", "/results/", "/reps/", "/schedule/", "/healthz", SETUP):
