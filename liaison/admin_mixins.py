@@ -1,8 +1,17 @@
 """What every admin of the product shares: rows and choices scoped to the user's roles, and
 an audit row for every add, change and delete (``AuditedAdmin``)."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from liaison import audit
 
@@ -83,14 +92,126 @@ class ScopedAdmin(AuditedAdminMixin, ScopedQuerysetMixin, admin.ModelAdmin):
         return obj
 
 
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for withdrawal"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The record stays, marked as withdrawn, and no longer counts toward duties."),
+    )
+
+
+class WithdrawnFilter(admin.SimpleListFilter):
+    title = _("withdrawn")
+    parameter_name = "withdrawn"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Counted")), ("yes", _("Withdrawn"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(withdrawn_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(withdrawn_at__isnull=False)
+        return queryset
+
+
 class RecordAdmin(ScopedAdmin):
     """The admin of a record of work done (a visit, a reception): evidence for the duty report,
-    so it is deleted one at a time, after Django's confirmation page, never in bulk."""
+    so it is never deleted, not even by a superuser: staff who may delete it withdraw it instead,
+    with a reason, one at a time, after a confirmation page (``liaison.withdrawals``). Withdrawn
+    records stay listed, marked, and can no longer be changed."""
+
+    change_form_template = "admin/record_change_form.html"
+    withdrawn_fields = ("withdrawn_at", "withdrawn_by", "withdrawn_reason")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_withdraw_permission(self, request, obj=None):
+        opts = self.opts
+        allowed = request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
+        return allowed and (obj is None or obj.withdrawn_at is None)
+
+    def has_change_permission(self, request, obj=None):
+        withdrawn = obj is not None and obj.withdrawn_at is not None
+        return not withdrawn and super().has_change_permission(request, obj)
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "withdrawal"]
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), WithdrawnFilter]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.withdrawn_at is not None:
+            fields += [f for f in self.withdrawn_fields if f not in fields]
+        return fields
+
+    @admin.display(description=_("withdrawn"), ordering="withdrawn_at")
+    def withdrawal(self, obj):
+        if obj.withdrawn_at is None:
+            return ""
+        return _("Withdrawn %(date)s") % {"date": date_format(timezone.localtime(obj.withdrawn_at), "Y-m-d")}
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        withdraw = path(
+            "<path:object_id>/withdraw/",
+            self.admin_site.admin_view(self.withdraw_view),
+            name="{}_{}_withdraw".format(*info),
+        )
+        return [withdraw, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        obj = self.get_object(request, unquote(object_id))
+        if self.has_withdraw_permission(request, obj):
+            extra_context["withdraw_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_withdraw",
+                args=[quote(obj.pk)],
+                current_app=self.admin_site.name,
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def withdraw_view(self, request, object_id):
+        from liaison import withdrawals
+
+        obj = self.get_object(request, unquote(object_id))  # 404 outside the scope
+        if not self.has_withdraw_permission(request, obj):
+            raise PermissionDenied
+        form = WithdrawForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                withdrawals.withdraw(
+                    actor=request.user,
+                    record=obj,
+                    reason=form.cleaned_data["reason"],
+                    region=region_of(obj, request.user),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(
+                    request, _("“%(record)s” was withdrawn.") % {"record": obj}, messages.SUCCESS
+                )
+                return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Withdraw %(record)s") % {"record": obj},
+            "subtitle": None,
+            "object": obj,
+            "opts": self.opts,
+            "form": form,
+            "app_label": self.opts.app_label,
+        }
+        return TemplateResponse(request, "admin/withdraw_confirmation.html", context)
 
 
 class ScopedInline(ScopedQuerysetMixin, admin.TabularInline):

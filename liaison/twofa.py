@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
@@ -118,12 +119,16 @@ def secret_for_typing(device: TOTPDevice) -> str:
 
 @dataclass
 class Outcome:
-    device: object | None = None
+    device: Any = None  # the django-otp device that accepted the code
     error: str = ""
 
     @property
     def ok(self) -> bool:
         return self.device is not None
+
+    @property
+    def used_recovery_code(self) -> bool:
+        return isinstance(self.device, StaticDevice)
 
 
 def _throttled_message(info: dict | None) -> str:

@@ -100,7 +100,7 @@ def verify(request):
     if request.method == "POST" and form.is_valid():
         outcome = twofa.verify(request, form.cleaned_data["code"])
         if outcome.ok:
-            if outcome.device.persistent_id != twofa.authenticator(user).persistent_id:
+            if outcome.used_recovery_code:
                 left = twofa.recovery_codes_left(user)
                 messages.warning(
                     request,

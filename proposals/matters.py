@@ -42,7 +42,7 @@ def matters_awaiting_ticket(user, *, kind: str = "", query: str = ""):
     first, as ``(kind, pk, day, content, place)`` rows of one union query."""
     visits = (
         VisitMatter.objects.filter(
-            VISIT_MATTER_TO_HAND_IN, visit__in=HomeVisit.objects.visible_to(user).values("pk")
+            VISIT_MATTER_TO_HAND_IN, visit__in=HomeVisit.objects.active().visible_to(user).values("pk")
         )
         .annotate(
             kind=Value("visit", output_field=CharField()),
@@ -54,7 +54,8 @@ def matters_awaiting_ticket(user, *, kind: str = "", query: str = ""):
     )
     receptions = (
         ReceptionMatter.objects.filter(
-            RECEPTION_MATTER_TO_HAND_IN, reception__in=Reception.objects.visible_to(user).values("pk")
+            RECEPTION_MATTER_TO_HAND_IN,
+            reception__in=Reception.objects.active().visible_to(user).values("pk"),
         )
         .annotate(
             kind=Value("reception", output_field=CharField()),

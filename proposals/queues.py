@@ -198,7 +198,7 @@ def matters_to_hand_in(user):
     visits = (
         VisitMatter.objects.filter(
             VISIT_MATTER_TO_HAND_IN,
-            visit__in=HomeVisit.objects.filter(representatives__user_id=user.pk).values("pk"),
+            visit__in=HomeVisit.objects.active().filter(representatives__user_id=user.pk).values("pk"),
         )
         .annotate(kind=Value("visit"), day=F("visit__date"))
         .values_list("kind", "pk", "day", "content")
@@ -207,7 +207,7 @@ def matters_to_hand_in(user):
     receptions = (
         ReceptionMatter.objects.filter(
             RECEPTION_MATTER_TO_HAND_IN,
-            reception__in=Reception.objects.filter(representatives__user_id=user.pk).values("pk"),
+            reception__in=Reception.objects.active().filter(representatives__user_id=user.pk).values("pk"),
         )
         .annotate(kind=Value("reception"), day=TruncDate("reception__starts_at"))
         .values_list("kind", "pk", "day", "content")

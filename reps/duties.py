@@ -293,6 +293,7 @@ def count_contacts_visited_enough(contexts, period, as_of) -> dict[int, int]:
             homevisit__date__gte=period.start,
             homevisit__date__lte=as_of,
             homevisit__representatives__in=ids,
+            homevisit__withdrawn_at__isnull=True,  # a withdrawn visit does not count
         )
         .values_list("homevisit__representatives", "contact_id")
         .annotate(n=Count("homevisit_id", distinct=True))
@@ -318,7 +319,7 @@ def count_contacts_visited_enough(contexts, period, as_of) -> dict[int, int]:
 
 
 def count_visits(contexts, period, as_of, *, extra: Q | None = None) -> dict[int, int]:
-    visits = HomeVisit.objects.filter(
+    visits = HomeVisit.objects.active().filter(
         date__gte=period.start, date__lte=as_of, representatives__in=_rep_ids(contexts)
     )
     if extra is not None:

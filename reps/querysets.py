@@ -103,6 +103,10 @@ class HomeVisitQuerySet(ScopedQuerySet):
     def in_period(self, start: datetime.date, end: datetime.date):
         return self.filter(date__gte=start, date__lte=end)
 
+    def active(self):
+        """The visits that count: not withdrawn."""
+        return self.filter(withdrawn_at__isnull=True)
+
 
 class GroupQuerySet(ScopedQuerySet):
     def scope_filter(self, scope) -> Q:

@@ -62,7 +62,8 @@ def me(request):
     rep = own_representative(request)
     quotas, rows = duties.standing(Representative.objects.filter(pk=rep.pk), today=today())
     visits = (
-        HomeVisit.objects.filter(representatives=rep)
+        HomeVisit.objects.active()
+        .filter(representatives=rep)
         .prefetch_related("contacts")
         .annotate(n_matters=Count("matters"))
         .order_by("-date", "-id")[:10]
@@ -124,7 +125,11 @@ def contacts(request):
         .annotate(
             n_visits=Count(
                 "contact__visits",
-                filter=Q(contact__visits__representatives=rep, contact__visits__date__year=today().year),
+                filter=Q(
+                    contact__visits__representatives=rep,
+                    contact__visits__date__year=today().year,
+                    contact__visits__withdrawn_at__isnull=True,
+                ),
             )
         )
         .order_by("contact__name")

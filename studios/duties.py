@@ -11,9 +11,8 @@ from studios.models import OpinionReport, Reception
 def _receptions(contexts, period, as_of):
     ids = [c.rep.pk for c in contexts]
     rows = (
-        Reception.objects.filter(
-            representatives__in=ids, starts_at__date__gte=period.start, starts_at__date__lte=as_of
-        )
+        Reception.objects.active()
+        .filter(representatives__in=ids, starts_at__date__gte=period.start, starts_at__date__lte=as_of)
         .values_list("representatives")
         .annotate(n=Count("id", distinct=True))
     )

@@ -458,6 +458,21 @@ class Reception(models.Model):
         _("people received"), validators=[MaxValueValidator(100000)]
     )
     notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    # Withdrawn, never erased (the evidence of the duty report, 等保 安全审计): a withdrawn record
+    # stays, marked, and no longer counts toward duties or statistics (``.active()``).
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    withdrawn_reason = models.TextField(
+        _("reason for withdrawal"), blank=True, max_length=1000, editable=False
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )

@@ -66,6 +66,10 @@ class ReceptionQuerySet(ScopedQuerySet):
             )
         return q
 
+    def active(self):
+        """The receptions that count: not withdrawn."""
+        return self.filter(withdrawn_at__isnull=True)
+
 
 class OpinionReportQuerySet(ScopedQuerySet):
     def scope_filter(self, scope) -> Q:

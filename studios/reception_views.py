@@ -251,7 +251,7 @@ def reception_from_slot(request, pk: int):
         ),
         pk=pk,
     )
-    existing = Reception.objects.filter(slot=slot).first()
+    existing = Reception.objects.active().filter(slot=slot).first()
     if existing is not None:
         visible = Reception.objects.visible_to(request.user).filter(pk=existing.pk).exists()
         return render(
@@ -293,7 +293,7 @@ def _search(receptions, text: str):
 def reception_list(request):
     user = request.user
     _require_recorder(user)
-    visible = Reception.objects.visible_to(user)
+    visible = Reception.objects.active().visible_to(user)  # withdrawn ones: in the admin, marked
     studios = Studio.objects.filter(pk__in=visible.values("studio_id")).order_by("region__path", "name")
     chosen = {
         "q": request.GET.get("q", "").strip(),

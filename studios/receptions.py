@@ -185,7 +185,7 @@ def reception_record(
         raise PermissionDenied(_("You may not record a reception at this studio."))
     if slot is not None:
         DutySlot.objects.select_for_update().filter(pk=slot.pk).first()
-        if Reception.objects.filter(slot=slot).exists():
+        if Reception.objects.active().filter(slot=slot).exists():
             raise ValidationError(_("This duty already has a reception record."), code="duplicate")
 
     errors: dict[str, list[str]] = {}

@@ -128,6 +128,7 @@ def reps_below_reception_quota(*, now: datetime.datetime, quarter: Period):
             representative_id=OuterRef("pk"),
             reception__starts_at__gte=local_midnight(quarter.start),
             reception__starts_at__lt=min(now, local_midnight(quarter.end + _DAY)),
+            reception__withdrawn_at__isnull=True,
         )
         .order_by()
         .values("representative_id")
@@ -238,7 +239,10 @@ def reps_short_of_four_ones(*, today: datetime.date):
     """
     month = Period.containing(MONTH, today)
     visits = HomeVisit.representatives.through.objects.filter(
-        representative_id=OuterRef("pk"), homevisit__date__gte=month.start, homevisit__date__lte=today
+        representative_id=OuterRef("pk"),
+        homevisit__date__gte=month.start,
+        homevisit__date__lte=today,
+        homevisit__withdrawn_at__isnull=True,
     )
     difficult = ContactLink.objects.active(today).filter(
         representative_id=OuterRef("pk"), contact__is_difficult_household=True
@@ -247,6 +251,7 @@ def reps_short_of_four_ones(*, today: datetime.date):
         representative_id=OuterRef("pk"),
         reception__starts_at__gte=local_midnight(month.start),
         reception__starts_at__lt=local_midnight(today + _DAY),
+        reception__withdrawn_at__isnull=True,
     )
     opinions = OpinionReport.objects.filter(representative_id=OuterRef("pk"), month=month.start)
     all_four = Q(Exists(visits)) & Q(Exists(difficult)) & Q(Exists(receptions)) & Q(Exists(opinions))

@@ -180,7 +180,7 @@ def studio_statistics(
         row = rows[studio_id]
         row.slots, row.attended, row.marked = n, attended, marked
 
-    receptions = Reception.objects.filter(
+    receptions = Reception.objects.active().filter(
         studio__in=ids, starts_at__gte=_local_midnight(start), starts_at__lt=_local_midnight(end + _DAY)
     )
     for studio_id, people in (

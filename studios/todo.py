@@ -26,7 +26,7 @@ def awaiting_record(user, now: datetime.datetime):
         period__status=RosterPeriod.Status.PUBLISHED,
         starts_at__lte=now,
         starts_at__gte=now - RECORD_WINDOW,
-    ).exclude(Exists(Reception.objects.filter(slot=OuterRef("pk"))))
+    ).exclude(Exists(Reception.objects.active().filter(slot=OuterRef("pk"))))
     if not user.scope.sees_all:
         own = SlotAssignment.objects.filter(slot=OuterRef("pk")).filter(
             Q(representative__user=user) | Q(substitute__user=user)

@@ -160,11 +160,13 @@ def test_user_changelist_queries_do_not_grow_with_rows(
 
 @pytest.mark.parametrize("model", ["reps_homevisit", "studios_reception"])
 def test_records_of_work_cannot_be_deleted_in_bulk(as_clerk_a, model):
-    """Visits and receptions are the evidence of the duty report: one at a time, after confirming."""
+    """Visits and receptions are the evidence of the duty report: never deleted, withdrawn one at
+    a time with a reason, after confirming (tests/reps/test_withdrawal.py)."""
     changelist = as_clerk_a.get(reverse(f"admin:{model}_changelist"))
     assert changelist.status_code == 200
     model_admin = changelist.context["cl"].model_admin
-    assert model_admin.has_delete_permission(changelist.wsgi_request)  # one at a time, after confirming
+    assert not model_admin.has_delete_permission(changelist.wsgi_request)
+    assert model_admin.has_withdraw_permission(changelist.wsgi_request)
     assert "delete_selected" not in model_admin.get_actions(changelist.wsgi_request)
 
 

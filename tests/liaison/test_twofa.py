@@ -234,7 +234,9 @@ def test_verify_with_a_recovery_code_and_the_same_code_twice_is_refused(two_fact
     typed = f" {codes[3][:4].upper()}-{codes[3][4:]} "  # spaces, a dash and capitals are forgiven
     response = en.post(VERIFY, {"code": typed, "next": "/tickets/"})
     assert response.status_code == 302 and response["Location"] == "/tickets/"
-    assert en.get("/tickets/").status_code == 200
+    page = en.get("/tickets/")
+    assert page.status_code == 200
+    assert "You used a recovery code; 9 are left." in page.content.decode()
     assert twofa.recovery_codes_left(clerk_a) == 9
 
     again = Client()
