@@ -1,11 +1,19 @@
-"""Reachability of the database, the cache and the Celery broker, for /healthz."""
+"""Reachability of the database, the cache and the Celery broker, and the warnings that periodic
+jobs leave for staff, for /healthz."""
 
 from __future__ import annotations
 
 import time
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+# Heartbeat rows (liaison.models.Heartbeat) of the ticket-event sweep: when it last ran, and the
+# span of events it skipped because it had not run for longer than EVENT_CATCH_UP_DAYS.
+EVENT_SWEEP = "ticket_events_sweep"
+EVENTS_SKIPPED_FROM = "ticket_events_skipped_from"
+EVENTS_SKIPPED_TO = "ticket_events_skipped_to"
 
 
 def check_database() -> None:
@@ -43,3 +51,38 @@ def run_checks() -> dict[str, str]:
         else:
             results[name] = "ok"
     return results
+
+
+def note_skipped_events(*, since, until) -> None:
+    """Remember (for /healthz) that events after ``since`` up to ``until`` were never notified."""
+    from liaison.models import Heartbeat
+
+    Heartbeat.objects.update_or_create(name=EVENTS_SKIPPED_FROM, defaults={"seen_at": since})
+    Heartbeat.objects.update_or_create(name=EVENTS_SKIPPED_TO, defaults={"seen_at": until})
+
+
+def health_warnings() -> list[str]:
+    """What staff should know although every service answers (shown on /healthz to them only).
+
+    A warning stays until its heartbeat rows are deleted in the admin (under "heartbeats").
+    """
+    from liaison.models import Heartbeat
+
+    try:
+        seen = dict(
+            Heartbeat.objects.filter(name__in=[EVENTS_SKIPPED_FROM, EVENTS_SKIPPED_TO]).values_list(
+                "name", "seen_at"
+            )
+        )
+    except DatabaseError:  # reachable but not migrated yet
+        return []
+    warnings = []
+    if EVENTS_SKIPPED_FROM in seen and EVENTS_SKIPPED_TO in seen:
+        since, until = (
+            timezone.localtime(seen[n]).isoformat() for n in (EVENTS_SKIPPED_FROM, EVENTS_SKIPPED_TO)
+        )
+        warnings.append(
+            f"ticket events after {since} up to {until} were not notified: the event sweep had not run "
+            "for longer than EVENT_CATCH_UP_DAYS"
+        )
+    return warnings

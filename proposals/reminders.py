@@ -39,14 +39,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison import notify
-from liaison.models import Delivery, Region, RoleAssignment
+from liaison import health, notify
+from liaison.models import Delivery, Heartbeat, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
 from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
@@ -72,8 +73,10 @@ DIGEST_HOUR = 8
 # The monthly bulletin for the month just ended is owed from the 1st; a sweep up to this day
 # of the month still sends it (catch-up after downtime), later ones do not start a backlog.
 BULLETIN_CATCH_UP_DAYS = 7
-# Events this recent are notified: a window wide enough to catch up after a weekend of
-# downtime, narrow enough that the sweep reads a bounded slice of the outbox.
+# Events this recent are always read: a window wide enough for an event committed late (the
+# sweep ran in between), narrow enough that the sweep reads a bounded slice of the outbox.
+# After a longer outage the sweep reads back to where the last sweep stopped, at most
+# settings.EVENT_CATCH_UP_DAYS; older events are skipped with a warning (log and /healthz).
 EVENT_WINDOW = datetime.timedelta(days=3)
 
 TICKET, ASSIGNMENT, EVENT, REGION = (
@@ -518,15 +521,52 @@ def _proposer_events(recent: QuerySet) -> dict[str, tuple[str, QuerySet]]:
     }
 
 
+def _events_since(now: datetime.datetime) -> datetime.datetime:
+    """Where the event sweep starts reading: EVENT_WINDOW back, or further back to the last
+    sweep after an outage, but never more than ``settings.EVENT_CATCH_UP_DAYS``; the events
+    before that are skipped, and a warning says which (in the log and on /healthz)."""
+    start = now - EVENT_WINDOW
+    last = Heartbeat.objects.filter(name=health.EVENT_SWEEP).values_list("seen_at", flat=True).first()
+    if last is None or last >= start:
+        return start  # the first sweep ever, or no outage: the window
+    floor = min(start, now - datetime.timedelta(days=settings.EVENT_CATCH_UP_DAYS))
+    if last >= floor:
+        return last  # catching up after an outage
+    skipped = TicketEvent.objects.filter(at__gt=last, at__lte=floor).count()
+    if skipped:
+        log.warning(
+            "ticket events: %d events after %s up to %s were not notified: the sweep had not run for "
+            "longer than EVENT_CATCH_UP_DAYS (%d days)",
+            skipped,
+            timezone.localtime(last).isoformat(),
+            timezone.localtime(floor).isoformat(),
+            settings.EVENT_CATCH_UP_DAYS,
+        )
+        health.note_skipped_events(since=last, until=floor)
+    return floor
+
+
+def _mark_swept(now: datetime.datetime) -> None:
+    """Remember how far the event sweep has read (only ever forward; two sweeps at once agree)."""
+    if Heartbeat.objects.filter(name=health.EVENT_SWEEP, seen_at__lt=now).update(seen_at=now):
+        return
+    try:
+        with transaction.atomic():
+            Heartbeat.objects.get_or_create(name=health.EVENT_SWEEP, defaults={"seen_at": now})
+    except IntegrityError:
+        pass  # another sweep created it at the same moment
+
+
 def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
-    """Tell the people concerned about each move of the last EVENT_WINDOW, once per event.
+    """Tell the people concerned about each move since the last sweep (at least EVENT_WINDOW,
+    at most EVENT_CATCH_UP_DAYS back), once per event.
 
     One ``issue()`` per move kind; the subject is the event, so each is told at most once
     however often this runs (on commit of each transition, and by beat as a safety net).
     Proposers who consented get three of them by SMS (``sms_*``: the phones written to): only
     events of tickets with such a proposer get a reminder, each consenting phone one message.
     """
-    recent = TicketEvent.objects.filter(at__gt=now - EVENT_WINDOW, at__lte=now)
+    recent = TicketEvent.objects.filter(at__gt=_events_since(now), at__lte=now)
     sent = {}
     for move, kind in kinds.EVENT_KINDS.items():
         events = recent.filter(move=move)
@@ -541,4 +581,5 @@ def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
             channel=Delivery.Channel.SMS,
             now=now,
         ).notifications
+    _mark_swept(now)
     return sent

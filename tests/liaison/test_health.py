@@ -1,14 +1,21 @@
-"""/healthz: 200 when database, cache and broker answer; 503 naming the one that does not."""
+"""/healthz: 200 when database, cache and broker answer, 503 when one does not. The public reads
+only ok / failing; which check failed and why is for the liaison office, superusers and a monitor
+holding HEALTHZ_TOKEN (``Authorization: Bearer …`` or ``?token=``)."""
 
 import json
 import os
 import socket
 
+import pytest
+
+from liaison.roles import Role
+from tests.factories import user_with_role
 from tests.helpers import run_python
 
+TOKEN = "monitor-token-" + "x" * 20
 HEALTHZ = (
     "import django; django.setup(); from django.test import Client; "
-    "r = Client().get('/healthz'); print(r.status_code); print(r.content.decode())"
+    "r = Client().get('/healthz', **{headers}); print(r.status_code); print(r.content.decode())"
 )
 
 
@@ -18,35 +25,91 @@ def closed_port() -> int:
         return s.getsockname()[1]  # closed again when the block ends
 
 
-def healthz_in_subprocess(**env):
-    result = run_python(HEALTHZ, DEBUG="1", ALLOWED_HOSTS="testserver", **env)
+def healthz_in_subprocess(*, with_token: bool, **env):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"} if with_token else {}
+    result = run_python(
+        HEALTHZ.format(headers=headers), DEBUG="1", ALLOWED_HOSTS="testserver", HEALTHZ_TOKEN=TOKEN, **env
+    )
     assert result.returncode == 0, result.stderr
     status, body = result.stdout.strip().split("\n", 1)
     return int(status), json.loads(body)
 
 
-def test_healthz_is_200_when_everything_answers(client, db):
+@pytest.fixture
+def token(settings):
+    settings.HEALTHZ_TOKEN = TOKEN
+    return TOKEN
+
+
+def test_the_public_reads_only_ok(client, db, token):
     response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"},
+        {"QUERY_STRING": f"token={TOKEN}"},
+    ],
+    ids=["bearer", "query"],
+)
+def test_the_token_shows_every_check(client, db, token, ask):
+    response = client.get("/healthz", **ask)
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+    body = response.json()
+    assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+    assert "beat_last_seen" in body and body["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [{"HTTP_AUTHORIZATION": "Bearer wrong"}, {"QUERY_STRING": "token="}, {"HTTP_AUTHORIZATION": TOKEN}],
+    ids=["wrong", "empty", "no-bearer-prefix"],
+)
+def test_a_wrong_token_reads_only_ok(client, db, token, ask):
+    assert client.get("/healthz", **ask).json() == {"status": "ok"}
+
+
+def test_without_a_configured_token_an_empty_one_shows_nothing(client, db, settings):
+    settings.HEALTHZ_TOKEN = ""
+    assert client.get("/healthz", HTTP_AUTHORIZATION="Bearer ").json() == {"status": "ok"}
+
+
+def test_the_liaison_office_and_superusers_read_the_details(client, db, county, township_a):
+    for user in (
+        user_with_role(Role.LIAISON_OFFICE, region=county, username="office"),
+        user_with_role(Role.TOWNSHIP_STAFF, region=township_a, username="clerk"),
+    ):
+        client.force_login(user)
+        body = client.get("/healthz").json()
+        assert ("checks" in body) == (user.username == "office"), user.username
+    client.force_login(
+        user_with_role(Role.TOWNSHIP_STAFF, region=township_a, username="root", is_superuser=True)
+    )
+    assert "checks" in client.get("/healthz").json()
 
 
 def test_healthz_is_503_when_the_database_is_down(tmp_path):
     redis = {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
-    status, body = healthz_in_subprocess(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:{closed_port()}/liaison",
-        LIAISON_VAR_DIR=str(tmp_path),
+    env = {
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/liaison",
+        "LIAISON_VAR_DIR": str(tmp_path),
         **redis,
-    )
+    }
+    status, public = healthz_in_subprocess(with_token=False, **env)
+    assert status == 503 and public == {"status": "failing"}  # no internal error text
+    status, body = healthz_in_subprocess(with_token=True, **env)
     assert status == 503
-    assert body["status"] == "error"
+    assert body["status"] == "failing"
     assert body["checks"]["database"].startswith("error: OperationalError")
     assert body["checks"]["cache"] == "ok" and body["checks"]["broker"] == "ok"
 
 
 def test_healthz_is_503_when_redis_is_down(tmp_path):
-    status, body = healthz_in_subprocess(
-        REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0", LIAISON_VAR_DIR=str(tmp_path)
-    )
+    env = {"REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0", "LIAISON_VAR_DIR": str(tmp_path)}
+    status, public = healthz_in_subprocess(with_token=False, **env)
+    assert status == 503 and public == {"status": "failing"}
+    status, body = healthz_in_subprocess(with_token=True, **env)
     assert status == 503
     assert body["checks"]["cache"].startswith("error:") and body["checks"]["broker"].startswith("error:")

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.test import Client
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
-from liaison import notify
+from liaison import health, notify
 from liaison.models import Notification, Region, Reminder
 from liaison.roles import Role
 from proposals import reminders, services
@@ -514,6 +515,31 @@ def test_events_older_than_the_window_are_left_alone(assigned):
     assert events(ASSIGNED + reminders.EVENT_WINDOW + HOUR)["assign"] == 0
     assert events(ASSIGNED - HOUR)["assign"] == 0  # not yet happened, as of then
     assert events(ASSIGNED + HOUR)["assign"] == 1
+
+
+def test_after_an_outage_longer_than_the_window_the_sweep_catches_up(assigned, caplog):
+    """Beat and the worker were down from just before the assignment for five days (longer than
+    EVENT_WINDOW): the first sweep after reads back to where the last one stopped."""
+    assert events(ASSIGNED - HOUR)["assign"] == 0  # the last sweep before the outage
+    with caplog.at_level("WARNING", logger="proposals.reminders"):
+        assert events(ASSIGNED + 5 * DAY)["assign"] == 1
+        assert events(ASSIGNED + 5 * DAY + HOUR)["assign"] == 0  # once
+    assert caplog.text == ""
+    assert health.health_warnings() == []
+
+
+def test_events_older_than_the_catch_up_limit_are_skipped_with_a_warning_for_staff(
+    assigned, settings, caplog, admin_client
+):
+    settings.EVENT_CATCH_UP_DAYS = 4
+    assert events(ASSIGNED - HOUR)["assign"] == 0
+    with caplog.at_level("WARNING", logger="proposals.reminders"):
+        assert events(ASSIGNED + 5 * DAY)["assign"] == 0  # 5 days after: older than the limit
+    assert "1 events after" in caplog.text and "EVENT_CATCH_UP_DAYS (4 days)" in caplog.text
+    (warning,) = health.health_warnings()
+    assert "were not notified" in warning
+    assert admin_client.get("/healthz").json()["warnings"] == [warning]
+    assert "warnings" not in Client().get("/healthz").json()  # staff only
 
 
 def test_a_move_enqueues_the_event_notification_after_commit(
