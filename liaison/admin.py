@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from liaison import notify, twofa
+from liaison import lockout, notify, twofa
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
 from liaison.models import (
     AnnualMeeting,
@@ -12,6 +13,7 @@ from liaison.models import (
     Delivery,
     HandlingUnit,
     Heartbeat,
+    LoginThrottle,
     Notification,
     Region,
     Reminder,
@@ -134,6 +136,69 @@ class SecurityPolicyAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["county"] if obj else []
+
+
+class LockedNowFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("locked now")), ("no", _("not locked"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.locked(now)
+        if self.value() == "no":
+            return queryset.exclude(locked_until__gt=now)
+        return queryset
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin):
+    """Accounts and addresses locked after failed sign-ins, and the action that unlocks them.
+
+    The liaison office sees the accounts of its county's users; superusers also see the locked
+    IP addresses and the usernames that have no account. Rows are written by sign-ins only."""
+
+    list_display = [
+        "key",
+        "kind",
+        "user",
+        "failures",
+        "last_failure_at",
+        "last_ip",
+        "locked_until",
+        "locked_now",
+    ]
+    list_filter = [LockedNowFilter, "kind"]
+    list_select_related = ["user"]
+    search_fields = ["key", "user__name"]
+    actions = ["unlock"]
+    fields = list_display[:-1]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    @admin.display(description=_("locked now"), boolean=True)
+    def locked_now(self, obj):
+        return obj.is_locked()
+
+    @admin.action(description=_("Unlock the selected accounts or addresses"), permissions=["change"])
+    def unlock(self, request, queryset):
+        count = lockout.unlock(list(queryset), actor=request.user)
+        self.message_user(
+            request,
+            ngettext("%(count)d lock lifted.", "%(count)d locks lifted.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class RoleAssignmentInline(ScopedInline):

@@ -30,6 +30,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.annualmeeting", "view", "add", "change", "delete"),
             *crud("liaison.category", "view", "add", "change", "delete"),
             *crud("liaison.securitypolicy", "view", "add", "change"),
+            *crud("liaison.loginthrottle", "view", "change"),  # change: the unlock action
             *ledger,
         )
         grant(
@@ -59,3 +60,5 @@ class LiaisonConfig(AppConfig):
                 in_user_menu=True,
             )
         )
+        # Connect the receivers of user_logged_in / user_login_failed (lockout, session policy).
+        from liaison import lockout, session_policy  # noqa: F401

@@ -20,6 +20,7 @@ from liaison.querysets import (
     AnnualMeetingQuerySet,
     DeliveryQuerySet,
     HandlingUnitQuerySet,
+    LoginThrottleQuerySet,
     NotificationQuerySet,
     RegionQuerySet,
     ReminderQuerySet,
@@ -664,3 +665,69 @@ class SecurityPolicy(models.Model):
                     % {"roles": ", ".join(Role.values)}
                 }
             )
+
+
+# --- Sign-in throttling and sessions --------------------------------------------------------
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins counted per username and per client IP, and the lock they lead to.
+
+    ``liaison.lockout`` keeps these rows: each failure adds one to the count of its username
+    and of its IP (a count older than the window starts again); reaching the limit locks the
+    username (the user's security policy) or the IP (settings) until ``locked_until``. A
+    successful sign-in clears its username's row; the liaison office may unlock a row sooner.
+    """
+
+    class Kind(models.TextChoices):
+        USERNAME = "username", _("account")
+        IP = "ip", _("IP address")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    key = models.CharField(_("username or IP address"), max_length=150)
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The account of this username, when there is one."),
+    )
+    failures = models.PositiveIntegerField(_("failed sign-ins"), default=0)
+    first_failure_at = models.DateTimeField(_("first failure"), null=True, blank=True)
+    last_failure_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+    last_ip = models.GenericIPAddressField(_("last IP address"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True, db_index=True)
+
+    objects = LoginThrottleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sign-in lock")
+        verbose_name_plural = _("sign-in locks")
+        ordering = ["-last_failure_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="login_throttle_once_per_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def is_locked(self, now=None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())
+
+
+class LoginSession(models.Model):
+    """The token of a user's latest sign-in: with the one-session policy, a session that
+    carries another token was signed in earlier and is ended (``liaison.session_policy``)."""
+
+    user = models.OneToOneField(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    token = models.CharField(_("token"), max_length=64)
+    signed_in_at = models.DateTimeField(_("signed in"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("latest sign-in")
+        verbose_name_plural = _("latest sign-ins")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.signed_in_at:%Y-%m-%d %H:%M}"

@@ -119,3 +119,14 @@ class SecurityPolicyQuerySet(ScopedQuerySet):
     county (the liaison office; superusers) see it, township staff do not."""
 
     region_field = "county"
+
+
+class LoginThrottleQuerySet(models.QuerySet):
+    def locked(self, now):
+        return self.filter(locked_until__gt=now)
+
+    def visible_to(self, user):
+        """The accounts of the users the viewer may see; IPs and unknown usernames: superusers."""
+        if scope_of(user).sees_all:
+            return self
+        return self.filter(user__in=_visible_users(user))

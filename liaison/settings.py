@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "liaison.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "liaison.session_policy.SessionPolicyMiddleware",
     "liaison.twofa.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,7 +102,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "liaison.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check, refusing a username or IP locked after failed sign-ins.
+    "liaison.lockout.LockoutBackend",
     "liaison.backends.RolePermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -113,6 +115,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Failed sign-ins (liaison.lockout): a username is locked by its county's SecurityPolicy; an IP
+# address is refused for LOGIN_IP_LOCKOUT_MINUTES after LOGIN_IP_FAILURE_LIMIT failures within
+# as many minutes, whatever the usernames (a studio's shared Wi-Fi has room for a few typos).
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", 20)
+LOGIN_IP_LOCKOUT_MINUTES = env.int("LOGIN_IP_LOCKOUT_MINUTES", 15)
 # Second factor (django-otp, see liaison/twofa.py): the name authenticator apps show beside the
 # account; a wrong code doubles the wait before the next try (1, 2, 4 ... seconds, per device).
 OTP_TOTP_ISSUER = "党代表工作室"

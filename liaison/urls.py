@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison import pii_views, twofa_views, views
+from liaison.lockout import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("", include("proposals.public_urls")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
