@@ -226,3 +226,39 @@ def test_a_representative_is_locked_by_the_policy_of_their_county(client, county
     for _ in range(2):
         sign_in(client, "rep", "wrong")
     assert lockout.lock_for("rep", None) is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(LOGIN_IP_FAILURE_LIMIT=6)
+def test_failures_at_the_same_moment_are_all_counted_and_lock_once(county, clerk_a):
+    """Six wrong passwords at once, one thread each, with both limits at six: no count is lost
+    (the rows are locked while counted), and the account and the address are each locked once."""
+    import threading
+
+    from django.db import connection
+
+    SecurityPolicy.objects.create(county=county, lockout_failures=6)
+    barrier, errors = threading.Barrier(6), []
+
+    def attempt():
+        try:
+            barrier.wait(timeout=10)
+            lockout.note_failure("clerk_a", "10.9.9.9")
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    account = LoginThrottle.objects.get(kind="username", key="clerk_a")
+    address = LoginThrottle.objects.get(kind="ip", key="10.9.9.9")
+    assert (account.failures, address.failures) == (6, 6)
+    assert account.is_locked() and address.is_locked()
+    assert AuditEvent.objects.filter(verb="auth.locked").count() == 2
+    assert AuditEvent.objects.filter(verb="auth.login_failed").count() == 6
