@@ -130,7 +130,20 @@ def note_failure(username: str | None, ip: str | None, *, reason: str = "passwor
         if row is not None:
             new_lock = Lock(Kind.USERNAME, username, row.locked_until)
             _audit_lock(row, subject, ip)
+    if new_lock is not None:
+        purge_stale(now)
     return new_lock
+
+
+STALE_AFTER = datetime.timedelta(days=1)
+
+
+def purge_stale(now=None) -> int:
+    """Delete the counts that ended over a day ago (run at each new lock, so that a spray of
+    unknown usernames does not grow the table for ever); their audit rows stay."""
+    now = now or timezone.now()
+    stale = LoginThrottle.objects.filter(last_failure_at__lt=now - STALE_AFTER).exclude(locked_until__gt=now)
+    return stale.delete()[0]
 
 
 def _throttle_row(username: str, ip: str | None) -> LoginThrottle:

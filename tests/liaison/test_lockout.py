@@ -262,3 +262,19 @@ def test_failures_at_the_same_moment_are_all_counted_and_lock_once(county, clerk
     assert account.is_locked() and address.is_locked()
     assert AuditEvent.objects.filter(verb="auth.locked").count() == 2
     assert AuditEvent.objects.filter(verb="auth.login_failed").count() == 6
+
+
+def test_a_new_lock_clears_the_counts_that_ended_over_a_day_ago(client, policy, clerk_a):
+    with time_machine.travel(START, tick=False) as traveller:
+        for name in ("old_a", "old_b"):
+            sign_in(client, name, "wrong")
+        for _ in range(3):
+            sign_in(client, "long_lock", "wrong")
+        traveller.shift(datetime.timedelta(days=1, minutes=1))
+        LoginThrottle.objects.filter(key="long_lock").update(
+            locked_until=timezone.now() + datetime.timedelta(hours=1)
+        )
+        for _ in range(3):
+            sign_in(client, "clerk_a", "wrong", ip="10.0.0.2")
+    keys = set(LoginThrottle.objects.values_list("key", flat=True))
+    assert keys == {"long_lock", "clerk_a", "10.0.0.2"}  # 10.0.0.1's count and the old names: gone
