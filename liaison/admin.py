@@ -9,6 +9,7 @@ from liaison import lockout, notify, twofa
 from liaison.admin_mixins import ScopedAdmin, ScopedInline
 from liaison.models import (
     AnnualMeeting,
+    AuditEvent,
     Category,
     Delivery,
     HandlingUnit,
@@ -423,3 +424,15 @@ class DeliveryAdmin(LedgerAdmin):
             % {"count": len(failed)},
             messages.SUCCESS,
         )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(LedgerAdmin):
+    """The audit log, read-only for everyone, superusers included (the database refuses changes
+    anyway); staff read it scoped, as on /audit/."""
+
+    list_display = ["at", "actor", "verb", "subject_type", "subject_id", "subject_label", "ip", "outcome"]
+    list_filter = ["outcome", "subject_type", "at"]
+    search_fields = ["verb", "subject_label", "=subject_id", "actor__username", "actor__name"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"

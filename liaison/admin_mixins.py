@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from liaison import audit
+from liaison.audit import region_of
 
 
 class ScopedQuerysetMixin:
@@ -233,40 +234,6 @@ def _scoped_filter(model, spec):
 
 
 # --- Audit rows of admin writes ------------------------------------------------------------------
-
-# Relations followed, in this order, to find the region an audited record belongs to (the
-# audit row's region decides who may read it).
-_REGION_ATTRS = ("township", "region", "village", "county")
-_PARENT_ATTRS = (
-    "studio",
-    "representative",
-    "unit",
-    "ticket",
-    "period",
-    "slot",
-    "visit",
-    "reception",
-    "contact",
-)
-
-
-def region_of(obj, actor=None):
-    """The region ``obj`` belongs to, or else the actor's own (their first root), or None."""
-    from liaison.models import Region
-
-    if isinstance(obj, Region):
-        return obj
-    for candidate in (obj, *(getattr(obj, name, None) for name in _PARENT_ATTRS)):
-        if candidate is None:
-            continue
-        for name in _REGION_ATTRS:
-            region = getattr(candidate, name, None)
-            if isinstance(region, Region):
-                return region
-    scope = getattr(actor, "scope", None)
-    if scope is not None and scope.region_paths:
-        return Region.objects.filter(path=scope.region_paths[0]).first()
-    return None
 
 
 def _value(form, name, value):

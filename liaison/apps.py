@@ -19,6 +19,7 @@ class LiaisonConfig(AppConfig):
             *crud("liaison.reminder", "view"),
             *crud("liaison.notification", "view"),
             *crud("liaison.delivery", "view"),
+            *crud("liaison.auditevent", "view"),
         ]
 
         grant(
@@ -48,6 +49,13 @@ class LiaisonConfig(AppConfig):
         navigation.register(
             navigation.NavItem(
                 _("Administration"), "admin:index", roles=navigation.ADMIN, order=90, in_user_menu=True
+            )
+        )
+        # The audit log (安全审计), read-only: the liaison office its county, township staff their
+        # township, superusers everything (liaison.audit_views).
+        navigation.register(
+            navigation.NavItem(
+                _("Audit log"), "audit_log", roles=navigation.STAFF, order=91, in_user_menu=True
             )
         )
         # The second factor's page (liaison.twofa): new recovery codes, or setting it up.

@@ -81,6 +81,41 @@ def record_many(
     )
 
 
+# Relations followed, in this order, to find the region an audited record belongs to (the
+# audit row's region decides who may read it).
+_REGION_ATTRS = ("township", "region", "village", "county")
+_PARENT_ATTRS = (
+    "studio",
+    "representative",
+    "unit",
+    "ticket",
+    "period",
+    "slot",
+    "visit",
+    "reception",
+    "contact",
+)
+
+
+def region_of(obj, actor=None):
+    """The region ``obj`` belongs to, or else the actor's own (their first root), or None."""
+    from liaison.models import Region
+
+    if isinstance(obj, Region):
+        return obj
+    for candidate in (obj, *(getattr(obj, name, None) for name in _PARENT_ATTRS)):
+        if candidate is None:
+            continue
+        for name in _REGION_ATTRS:
+            region = getattr(candidate, name, None)
+            if isinstance(region, Region):
+                return region
+    scope = getattr(actor, "scope", None)
+    if scope is not None and scope.region_paths:
+        return Region.objects.filter(path=scope.region_paths[0]).first()
+    return None
+
+
 def is_secret(field_name: str) -> bool:
     """Fields whose values never enter the log, not even masked (passwords, secrets, tokens)."""
     return any(word in field_name for word in ("password", "secret", "token", "otp"))
