@@ -7,7 +7,11 @@ from django.core.management import CommandError, call_command
 from liaison.models import User
 from tests.helpers import run_manage, run_python
 
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "a-production-secret-" + "x" * 50, "ALLOWED_HOSTS": "liaison.example.cn"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-secret-" + "x" * 50,
+    "ALLOWED_HOSTS": "liaison.example.cn",
+}
 REAL_BACKENDS = {
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SMS_BACKEND": "http",
