@@ -1,11 +1,14 @@
 """Production start-up refuses what would quietly lose messages or put the demo's logins on real data:
 the console email or SMS backend with DEBUG off (liaison.checks), seed_demo on a production database."""
 
+import subprocess
+import sys
+
 import pytest
 from django.core.management import CommandError, call_command
 
 from liaison.models import User
-from tests.helpers import run_manage, run_python
+from tests.helpers import ROOT, project_env, run_manage, run_python
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -60,3 +63,20 @@ def test_seed_demo_runs_with_debug_off_when_told_it_is_not_production(db, settin
     settings.DEBUG = False
     call_command("seed_demo", "--i-know-this-is-not-production", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert User.objects.get(username="admin").is_superuser
+
+
+def test_the_celery_worker_does_not_start_with_console_backends(tmp_path):
+    """The worker is what marks deliveries sent: it exits at once rather than log messages away."""
+    env = project_env(
+        **PRODUCTION, LIAISON_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'db'}"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "liaison", "worker", "--pool=solo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "liaison.E001" in result.stderr and "liaison.E002" in result.stderr
