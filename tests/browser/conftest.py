@@ -49,14 +49,24 @@ def audits() -> dict:
 @pytest.fixture
 def new_page(browser, live_server, audits):
     """Open a page in a new browser context; at the end of the test, fail on what axe found."""
-    contexts, pages = [], []
+    contexts, pages, refused = [], [], []
 
     def open_page(*, phone: bool = False):
         size = WIDTHS["phone" if phone else "desktop"]
         options = {"is_mobile": True, "has_touch": True, "device_scale_factor": 2} if phone else {}
         context = browser.new_context(viewport=size, base_url=live_server.url, locale="zh-CN", **options)
         contexts.append(context)
-        pages.append(AuditedPage(context.new_page(), audits))
+        page = context.new_page()
+
+        # Chromium reports what the Content-Security-Policy blocked on the console ("Refused to
+        # execute inline script ...", "Refused to apply inline style ..."): a page's own script or
+        # style that the policy refuses is a bug, even when the test's clicks still happen to work.
+        def note_refused(message, page=page):
+            if "Refused to" in message.text:
+                refused.append(f"{page.url}: {message.text}")
+
+        page.on("console", note_refused)
+        pages.append(AuditedPage(page, audits))
         return pages[-1]
 
     before = set(audits)
@@ -65,6 +75,7 @@ def new_page(browser, live_server, audits):
         page.audit()
     for context in contexts:
         context.close()
+    assert not refused, "the Content-Security-Policy refused part of a page:\n" + "\n".join(refused)
     found = [
         f"{path} ({user or 'anonymous'}): {v}"
         for (path, user), vs in audits.items()

@@ -82,7 +82,7 @@ def test_a_resident_files_a_matter_from_the_reps_card_and_gets_a_receipt(residen
     code = re.search(r'id="receipt-code">([^<]+)<', receipt).group(1)
     assert code == ticket.display_code and len(code) == 12 and code.count("-") == 2
     assert "村口路灯不亮" in receipt and "5678" in receipt and "13812345678" not in receipt
-    assert "window.print()" in receipt and "@media print" in receipt
+    assert "data-print" in receipt and "css/receipt.css" in receipt
 
 
 def test_the_receipt_is_shown_only_to_the_session_that_filed(resident, township_a):

@@ -135,7 +135,7 @@ def test_the_page_offers_a_filterable_select_of_the_reps_the_clerk_sees(
     form = form[: form.index("</form>")]
     assert "data-filterable" in form and f'data-initials="{my_rep.name_initials}"' in form
     assert "陈志强 · " in form and "王秀兰 · " in form and "吴勇" not in form  # township B's rep
-    assert "select[data-filterable]" in html  # the script that narrows it, served with the page
+    assert "js/select-filter.js" in html  # the script that narrows it, served with the page
     response = client.post(
         reverse("proposals:act", args=[no_rep.pk, "set_rep"]),
         {"set_rep-representative": other_rep.pk, "set_rep-version": reload(no_rep).updated_at.isoformat()},

@@ -403,7 +403,7 @@ def test_the_print_view_renders_a_titled_table(client, liaison_office, county_ye
     assert response.status_code == 200
     html = response.content.decode()
     assert "<h1" in html and "Reception statistics 2026, third quarter 和平县" in html
-    assert "@media print" in html and "window.print()" in html
+    assert "css/statistics-print.css" in html and "data-print" in html and "js/liaison.js" in html
     assert "城关镇党代表工作室" in html and "<nav" not in html
     # In Chinese (the default), the title keeps the place and the year.
     del client.cookies[settings.LANGUAGE_COOKIE_NAME]
