@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from liaison import pii
+from liaison.exports import append_row
 from reps.importing.reading import MAX_ROWS
 from reps.importing.specs import CATEGORY_COLUMNS, LEVEL_ORDER, LEVEL_WORDS, Kind, columns_for
 from reps.models import Contact, ContactLink, Representative
@@ -34,7 +35,7 @@ def template_bytes(kind: str) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET_TITLES[Kind(kind)]
-    sheet.append([c.header for c in columns])
+    append_row(sheet, [c.header for c in columns])
     sheet.freeze_panes = "A2"
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
@@ -47,11 +48,11 @@ def template_bytes(kind: str) -> bytes:
             choice.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
             sheet.add_data_validation(choice)
     notes = book.create_sheet("填写说明")
-    notes.append(["列", "必填", "说明"])
+    append_row(notes, ["列", "必填", "说明"])
     for column in columns:
-        notes.append([column.header, "是" if column.required else "", column.note])
-    notes.append([])
-    notes.append(["一行为一人；同一人在多行出现时按姓名和电话合并，重复导入不会产生重复记录。"])
+        append_row(notes, [column.header, "是" if column.required else "", column.note])
+    append_row(notes, [])
+    append_row(notes, ["一行为一人；同一人在多行出现时按姓名和电话合并，重复导入不会产生重复记录。"])
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["C"].width = 60
     out = io.BytesIO()
