@@ -1,12 +1,54 @@
+import functools
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from liaison.models import User
-from liaison.validators import clean_name_and_phone
+from liaison.validators import clean_name_and_phone, clean_text
+
+# Django's own wording ("确保该变量包含不超过 100 字符") is a programmer's; this names the field,
+# the limit and what was typed.
+TOO_LONG = _("%(field)s: at most %(limit_value)d characters; you typed %(show_value)d.")
 
 
-class NameAndPhoneForm(forms.Form):
+def _too_long(label) -> str:
+    # The label goes in now; the limit and the length when Django formats the error.
+    return gettext(TOO_LONG).replace("%(field)s", capfirst(str(label)).replace("%", "%%"))
+
+
+_too_long_lazy = lazy(_too_long, str)
+
+
+def _cleaned_input(to_python, value):
+    return to_python(clean_text(value) if isinstance(value, str) else value)
+
+
+def harden_text_field(field: forms.Field, name: str = "") -> None:
+    """Make a form's text field drop control and direction characters from what is typed
+    (``liaison.validators.clean_text``, before Django strips and checks the length) and answer a
+    too-long entry in plain words. Fields that are not text are left as they are."""
+    if not isinstance(field, forms.CharField) or getattr(field, "_hardened", False):
+        return
+    field.to_python = functools.partial(_cleaned_input, field.to_python)
+    field.error_messages["max_length"] = _too_long_lazy(field.label or capfirst(name.replace("_", " ")))
+    field._hardened = True
+
+
+class CleanInputMixin:
+    """Every text field of the form goes through ``harden_text_field``: the one cleaning of typed
+    text, used by every form of the project (put it first in the bases)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            harden_text_field(field, name)
+
+
+class NameAndPhoneForm(CleanInputMixin, forms.Form):
     """A person met (a visitor, a proposer): a name, and a phone only with the name.
 
     Subclasses set the name field's label; the rule is ``liaison.validators.clean_name_and_phone``,
@@ -31,7 +73,7 @@ class NameAndPhoneForm(forms.Form):
         return data
 
 
-class NotificationSettingsForm(forms.ModelForm):
+class NotificationSettingsForm(CleanInputMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["notify_by_email", "notify_by_sms"]

@@ -21,6 +21,20 @@ _PHONE_MESSAGE = _(
 )
 _NAME_WITH_PHONE_MESSAGE = _("Give the name too, or leave the phone empty.")
 
+# What no one means to type, dropped from every text a form takes in (``clean_text``): control
+# characters other than tab and new lines (NUL among them, which PostgreSQL refuses in any text),
+# and the Unicode direction controls (embeddings and overrides U+202A-U+202E, isolates
+# U+2066-U+2069, the marks U+200E, U+200F and U+061C) with which a text makes itself read
+# backwards in staff lists ("Trojan Source", CVE-2021-42574).
+UNWANTED_CHARACTERS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean_text(value: str) -> str:
+    """``value`` without control and direction-override characters (tab, CR, LF stay)."""
+    return UNWANTED_CHARACTERS.sub("", value)
+
 
 def normalize_phone(value: str) -> str:
     """Return the phone number in one canonical form, or raise ValidationError.

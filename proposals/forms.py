@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from liaison.forms import NameAndPhoneForm
+from liaison.forms import CleanInputMixin, NameAndPhoneForm
+from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import HandlingUnit, Region
 from proposals import services
 from proposals.files import MAX_FILES, clean_attachment
@@ -80,7 +81,7 @@ def _text(
 # --- the workspace filter --------------------------------------------------------------------
 
 
-class TicketFilterForm(forms.Form):
+class TicketFilterForm(CleanInputMixin, forms.Form):
     """The workspace's filters (GET). A bad value is dropped, never an error page."""
 
     TIMELINESS = [
@@ -157,7 +158,7 @@ class TicketFilterForm(forms.Form):
 # --- registering and editing -----------------------------------------------------------------
 
 
-class TicketForm(forms.Form):
+class TicketForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
     """Register a ticket by hand (phone, meeting, ...) or from a reception or home visit."""
 
     kind = forms.ChoiceField(
@@ -230,7 +231,7 @@ class ProposerForm(NameAndPhoneForm):
 ProposerFormSet = forms.formset_factory(ProposerForm, extra=1, max_num=20, validate_max=True)
 
 
-class TicketEditForm(forms.Form):
+class TicketEditForm(CleanInputMixin, forms.Form):
     """Staff correct a ticket's details (services.ticket_edit records before and after)."""
 
     version = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -262,7 +263,7 @@ class TicketEditForm(forms.Form):
 # --- the moves -------------------------------------------------------------------------------
 
 
-class MoveForm(forms.Form):
+class MoveForm(CleanInputMixin, forms.Form):
     """One move on the detail page. ``confirm`` asks once more for what cannot be undone."""
 
     move = ""

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 
 from django import forms
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from liaison import idempotency
+from liaison.forms import CleanInputMixin
 from liaison.models import Region
-from liaison.validators import MOBILE_RE, normalize_phone
+from liaison.validators import MOBILE_RE, UNWANTED_CHARACTERS, clean_text, normalize_phone
 from proposals.files import MAX_FILE_BYTES, MAX_FILES, clean_attachment
 from proposals.models import Category, Rating
 from reps.forms import MultipleFileInput
@@ -27,8 +27,6 @@ from studios.models import Studio
 SUBMISSION_SALT = "proposals.intake.submission"
 TOKEN_MAX_AGE = 2 * 24 * 3600  # a form left open over a weekend night still goes through
 ACCEPT = "image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf"
-# Control characters other than tab and newlines: never meant, and some break storage.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXTENSIONS = {
     "image/jpeg": ("jpg", "jpeg"),
     "image/png": ("png",),
@@ -38,27 +36,19 @@ EXTENSIONS = {
 
 
 def new_submission_token() -> str:
-    """A random nonce signed with the secret key: it cannot be forged or guessed."""
-    return signing.dumps(secrets.token_hex(12), salt=SUBMISSION_SALT)
+    """A random nonce signed with the secret key (``liaison.idempotency``, the intake's salt)."""
+    return idempotency.new_token(SUBMISSION_SALT)
 
 
 def read_submission_token(value: str) -> str:
     """The nonce inside a token (stored as ``Ticket.submission_token``), or ValidationError."""
-    try:
-        nonce = signing.loads(value, salt=SUBMISSION_SALT, max_age=TOKEN_MAX_AGE)
-    except signing.BadSignature:
-        raise ValidationError(
-            _("This form has expired. Check what you wrote and send it again."), code="token"
-        ) from None
-    if not isinstance(nonce, str) or not re.fullmatch(r"[0-9a-f]{24}", nonce):
-        raise ValidationError(_("This form has expired. Check what you wrote and send it again."))
-    return nonce
+    return idempotency.read_token(value, salt=SUBMISSION_SALT, max_age=TOKEN_MAX_AGE)
 
 
 def safe_file_name(name: str, content_type: str) -> str:
     """The sender's file name without control characters or path parts, ending in the
     extension of the type its bytes really are (the stored file's suffix comes from it)."""
-    name = CONTROL.sub("", name or "").replace("/", "_").replace("\\", "_").strip() or "file"
+    name = UNWANTED_CHARACTERS.sub("", name or "").replace("/", "_").replace("\\", "_").strip() or "file"
     real = EXTENSIONS[content_type]
     stem, dot, ext = name.rpartition(".")
     if not (dot and stem and ext.lower() in real):
@@ -67,11 +57,12 @@ def safe_file_name(name: str, content_type: str) -> str:
 
 
 class TextField(forms.CharField):
-    """A text field that drops stray control characters (tabs and new lines stay)."""
+    """A text field that drops stray control and direction characters (tabs and new lines stay);
+    ``CleanInputMixin`` does the same for any form's text fields."""
 
     def to_python(self, value):
         value = super().to_python(value)
-        return CONTROL.sub("", value).strip() if value else value
+        return clean_text(value).strip() if value else value
 
 
 class AttachmentsField(forms.FileField):
@@ -131,7 +122,7 @@ def _pick(queryset, raw):
     return queryset.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 10 else None
 
 
-class IntakeForm(forms.Form):
+class IntakeForm(CleanInputMixin, forms.Form):
     """A resident's matter. Township, studio and representative come from the contact card's
     QR code (``?rep=``, ``?studio=``) when there is one; otherwise the resident picks the township.
 
@@ -256,7 +247,7 @@ class IntakeForm(forms.Form):
         return any(e.code == "token" for e in self.errors.as_data().get("token", []))
 
 
-class TrackForm(forms.Form):
+class TrackForm(CleanInputMixin, forms.Form):
     code = forms.CharField(
         label=_("Tracking code"),
         max_length=40,
@@ -286,7 +277,7 @@ class TrackForm(forms.Form):
         return digits
 
 
-class RatingForm(forms.Form):
+class RatingForm(CleanInputMixin, forms.Form):
     score = forms.ChoiceField(
         label=_("Are you satisfied with the reply?"),
         choices=Rating.Score.choices,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from liaison import idempotency
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
 from liaison.scoping import NOTHING
@@ -156,14 +157,19 @@ def _register_page(
                     is_public_interest=d["is_public_interest"],
                     reception_matter=reception_matter,
                     visit_matter=visit_matter,
+                    submission_token=d["token"],
                 )
             except ValidationError as exc:
                 _attach_errors(exc, form, proposers)
+                form.renew_token()
             else:
-                messages.success(
-                    request,
-                    _("The ticket %(code)s was registered.") % {"code": ticket.display_code},
-                )
+                if idempotency.replayed(ticket):  # a double tap or a resend: the same result page
+                    messages.info(request, idempotency.ALREADY_SAVED)
+                else:
+                    messages.success(
+                        request,
+                        _("The ticket %(code)s was registered.") % {"code": ticket.display_code},
+                    )
                 return redirect("proposals:detail", pk=ticket.pk)
     return render(
         request,
@@ -188,6 +194,9 @@ def _existing(request, field: str, matter, back: str):
     existing = Ticket.objects.filter(**{field: matter}).first()
     if existing is None:
         return None
+    if idempotency.resent(request, existing):  # this form, sent twice: its ticket
+        messages.info(request, idempotency.ALREADY_SAVED)
+        return redirect("proposals:detail", pk=existing.pk)
     messages.info(request, _("This matter is already the ticket %(code)s.") % {"code": existing.display_code})
     if Ticket.objects.visible_to(request.user).filter(pk=existing.pk).exists():
         return redirect("proposals:detail", pk=existing.pk)

@@ -3,6 +3,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from liaison.forms import CleanInputMixin
+from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import Category
 from liaison.uploads import ACCEPT, MAX_FILE_BYTES, clean_attachment
 from liaison.validators import normalize_phone
@@ -31,7 +33,7 @@ class DuplicateCheckMixin:
         return data
 
 
-class RepresentativeAdminForm(DuplicateCheckMixin, forms.ModelForm):
+class RepresentativeAdminForm(CleanInputMixin, DuplicateCheckMixin, forms.ModelForm):
     admin_url_name = "admin:reps_representative_change"
 
     class Meta:
@@ -47,7 +49,7 @@ class RepresentativeAdminForm(DuplicateCheckMixin, forms.ModelForm):
         return photo
 
 
-class ContactAdminForm(DuplicateCheckMixin, forms.ModelForm):
+class ContactAdminForm(CleanInputMixin, DuplicateCheckMixin, forms.ModelForm):
     admin_url_name = "admin:reps_contact_change"
 
     class Meta:
@@ -55,7 +57,7 @@ class ContactAdminForm(DuplicateCheckMixin, forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(CleanInputMixin, forms.ModelForm):
     """A representative adds or edits one of their own contacts."""
 
     is_pairing = forms.BooleanField(label=_("pairing (结对帮扶)"), required=False)
@@ -89,8 +91,9 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class VisitForm(forms.Form):
-    """The mobile home-visit form. Matters raised come as a formset beside it."""
+class VisitForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+    """The mobile home-visit form. Matters raised come as a formset beside it; the token makes
+    a second post of the same form find the visit the first one recorded (``liaison.idempotency``)."""
 
     date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     kind = forms.ChoiceField(label=_("kind"), choices=HomeVisit.Kind.choices)
@@ -107,7 +110,7 @@ class VisitForm(forms.Form):
         self.fields["contacts"].queryset = contacts if contacts is not None else Contact.objects.none()
 
 
-class MatterForm(forms.Form):
+class MatterForm(CleanInputMixin, forms.Form):
     """A matter raised on a visit or at a reception (``studios`` subclasses it): answered on the
     spot, with the answer, or to become a suggestion ticket, in a category the ticket starts in."""
 
@@ -153,14 +156,11 @@ class MatterForm(forms.Form):
 MatterFormSet = forms.formset_factory(MatterForm, extra=1, max_num=10, validate_max=True)
 
 
-EXPIRED = _("This form has expired. Check what you wrote and send it again.")
-
-
-class ResearchReportForm(forms.Form):
+class ResearchReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
     """A representative hands in a research report (调研报告): a title, a summary and/or the file.
 
-    ``token`` is a random nonce set when the form is shown: a second post of the same form (a
-    double tap, a resend after a dropped connection) finds the report the first one made.
+    The one-time ``token`` (``liaison.idempotency``): a second post of the same form (a double
+    tap, a resend after a dropped connection) finds the report the first one made.
     """
 
     title = forms.CharField(label=_("title"), max_length=200)
@@ -176,12 +176,6 @@ class ResearchReportForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
-    token = forms.RegexField(
-        regex=r"^[0-9a-f]{32}$",
-        widget=forms.HiddenInput,
-        error_messages={"required": EXPIRED, "invalid": EXPIRED},
-    )
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = gettext(
@@ -201,7 +195,7 @@ class ResearchReportForm(forms.Form):
         return data
 
 
-class ResearchReportAdminForm(forms.ModelForm):
+class ResearchReportAdminForm(CleanInputMixin, forms.ModelForm):
     """Staff file a report in the admin under the same upload rule as the rep's page."""
 
     class Meta:

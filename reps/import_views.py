@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from liaison.exports import XLSX
+from liaison.forms import CleanInputMixin
 from liaison.models import Region
 from reps import importing
 from reps.models import ImportJob
@@ -28,7 +29,7 @@ Kind = ImportJob.Kind
 RECENT_JOBS = 10
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(CleanInputMixin, forms.Form):
     """An .xlsx sheet of one kind, and the county or township its rows belong to."""
 
     region = forms.ModelChoiceField(label=_("Import into"), queryset=Region.objects.none(), empty_label=None)

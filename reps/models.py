@@ -394,6 +394,8 @@ class HomeVisit(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    # Two posts of one form carry the same nonce: the second finds the visit the first recorded.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     objects = HomeVisitQuerySet.as_manager()
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from liaison import audit
+from liaison import audit, idempotency
 from liaison.models import Category, Region, User
 from liaison.uploads import CleanFile, clean_image
 from liaison.validators import normalize_phone
@@ -102,12 +102,17 @@ def visit_record(
     matters: list[MatterInput] = (),
     photos: list = (),
     co_representatives: list[Representative] = (),
+    submission_token: str | None = None,
 ) -> HomeVisit:
     """Record a home visit by ``representative`` (and co-visitors) to some of their contacts.
 
     The contacts must be linked to the representative; the visit belongs to the township of
-    the first contact's village. Photos are re-encoded without metadata.
+    the first contact's village. Photos are re-encoded without metadata. A ``submission_token``
+    (the form's nonce, ``liaison.idempotency``) seen before returns the visit that post
+    recorded, marked replayed: the form sent twice makes one visit (one toward the duties).
     """
+    if (earlier := idempotency.earlier(HomeVisit, submission_token, recorded_by=actor)) is not None:
+        return earlier
     if not contacts:
         raise ValidationError(_("Choose at least one contact."), code="no_contacts")
     linked = set(
@@ -123,13 +128,16 @@ def visit_record(
     check_matters(matters)
     cleaned_photos = [clean_image(photo) for photo in photos]
     village = contacts[0].village
-    visit = HomeVisit.objects.create(
+    visit = HomeVisit(
         date=date,
         kind=kind,
         township=village.parent if village.parent_id else village,
         notes=notes,
         recorded_by=actor,
     )
+    visit = idempotency.save_once(visit, submission_token, recorded_by=actor)
+    if idempotency.replayed(visit):  # the twin post, at the same instant, saved it first
+        return visit
     visit.representatives.add(representative, *co_representatives)
     visit.contacts.add(*contacts)
     for matter in matters:
@@ -246,12 +254,10 @@ def research_report_submit(
     that post made, so the same form sent twice makes one report; a token of another rep's
     report is refused as an expired form.
     """
-    if submission_token:
-        existing = ResearchReport.objects.filter(submission_token=submission_token).first()
-        if existing is not None:
-            if existing.representative_id != representative.pk:
-                raise ValidationError(_("This form has expired. Check what you wrote and send it again."))
-            return existing
+    if (
+        earlier := idempotency.earlier(ResearchReport, submission_token, representative=representative)
+    ) is not None:
+        return earlier
     title, summary = title.strip(), summary.strip()
     if not title:
         raise ValidationError({"title": _("Give the report a title.")}, code="required")
@@ -263,22 +269,14 @@ def research_report_submit(
         summary=summary,
         submitted_on=today or timezone.localdate(),
         submitted_by=actor,
-        submission_token=submission_token or None,
     )
     if upload is not None:
         report.file_name, report.content_type = upload.name, upload.content_type
         report.file.save(upload.content.name, upload.content, save=False)
-    try:
-        with transaction.atomic():
-            report.save()
-    except IntegrityError:
-        twin = ResearchReport.objects.filter(
-            submission_token=submission_token, representative=representative
-        ).first()
-        if submission_token and twin is not None:  # the twin post won the race
-            report.file.delete(save=False)
-            return twin
-        raise
+    saved = idempotency.save_once(report, submission_token, representative=representative)
+    if idempotency.replayed(saved):  # the twin post won the race
+        report.file.delete(save=False)
+        return saved
     audit.record(
         actor=actor,
         verb="research_report.submitted",

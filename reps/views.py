@@ -4,7 +4,6 @@ committee members who follow them (duty status, contact network)."""
 from __future__ import annotations
 
 import datetime
-import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from liaison import idempotency
 from liaison.exports import xlsx_response
 from liaison.models import Region
 from liaison.regions import county_id_of_path
@@ -92,9 +92,9 @@ def visit_new(request):
         initial={"date": today(), "kind": HomeVisit.Kind.VISIT},
     )
     matters = MatterFormSet(request.POST or None, prefix="matters")
-    if request.method == "POST" and form.is_valid() and matters.is_valid():
+    if request.method == "POST" and all([form.is_valid(), matters.is_valid()]):
         try:
-            visit_record(
+            visit = visit_record(
                 actor=request.user,
                 representative=rep,
                 date=form.cleaned_data["date"],
@@ -103,11 +103,16 @@ def visit_new(request):
                 notes=form.cleaned_data["notes"],
                 matters=[MatterInput(**m.matter_fields()) for m in matters if m.cleaned_data.get("content")],
                 photos=form.cleaned_data["photos"],
+                submission_token=form.cleaned_data["token"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
+            form.renew_token()
         else:
-            messages.success(request, _("The visit was recorded."))
+            if idempotency.replayed(visit):  # a double tap or a resend: the same result page
+                messages.info(request, idempotency.ALREADY_SAVED)
+            else:
+                messages.success(request, _("The visit was recorded."))
             return redirect("reps:me")
     return render(
         request,
@@ -206,31 +211,31 @@ def contact_edit(request, pk: int):
 def report_new(request):
     """A rep hands in a research report: one service call, safe to post twice (the form's token)."""
     rep = own_representative(request)
-    data = request.POST.copy() if request.method == "POST" else None
-    form = ResearchReportForm(data, request.FILES or None, initial={"token": secrets.token_hex(16)})
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                research_report_submit(
-                    actor=request.user,
-                    representative=rep,
-                    title=form.cleaned_data["title"],
-                    summary=form.cleaned_data["summary"],
-                    upload=form.cleaned_data["file"],
-                    submission_token=form.cleaned_data["token"],
-                    today=today(),
-                )
-            except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for name, errors in exc.error_dict.items():
-                        form.add_error(name if name in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+    form = ResearchReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = research_report_submit(
+                actor=request.user,
+                representative=rep,
+                title=form.cleaned_data["title"],
+                summary=form.cleaned_data["summary"],
+                upload=form.cleaned_data["file"],
+                submission_token=form.cleaned_data["token"],
+                today=today(),
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for name, errors in exc.error_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                form.add_error(None, exc)
+            form.renew_token()  # the old one may be another rep's: a fresh form to send again
+        else:
+            if idempotency.replayed(report):  # a double tap or a resend: the same result page
+                messages.info(request, idempotency.ALREADY_SAVED)
             else:
                 messages.success(request, _("Your research report was handed in."))
-                return redirect("reps:reports")
-        if "token" in form.errors or form.non_field_errors():
-            data["token"] = secrets.token_hex(16)  # a fresh form: the old token may be spent
+            return redirect("reps:reports")
     return render(request, "reps/report_form.html", {"form": form, "rep": rep})
 
 

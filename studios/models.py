@@ -477,6 +477,8 @@ class Reception(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    # Two posts of one card carry the same nonce: the second finds the record the first made.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     objects = ReceptionQuerySet.as_manager()
 

@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from liaison.forms import NameAndPhoneForm
+from liaison import idempotency
+from liaison.forms import CleanInputMixin, NameAndPhoneForm
+from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import Category
 from liaison.roles import STAFF_ROLES, Role
 from reps.forms import MatterForm, MultipleFileField
@@ -59,8 +61,9 @@ def _require_recorder(user) -> None:
 # --- forms ---------------------------------------------------------------------------------
 
 
-class ReceptionForm(forms.Form):
-    """The record card. Visitors and matters come as formsets beside it."""
+class ReceptionForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+    """The record card. Visitors and matters come as formsets beside it; the token makes a second
+    post of the same card find the record the first one made (``liaison.idempotency``)."""
 
     kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=MeetingKind.choices)
     starts_at = forms.DateTimeField(
@@ -118,7 +121,7 @@ VisitorFormSet = forms.formset_factory(VisitorForm, extra=1, max_num=20, validat
 ReceptionMatterFormSet = forms.formset_factory(ReceptionMatterForm, extra=1, max_num=20, validate_max=True)
 
 
-class OpinionForm(forms.Form):
+class OpinionForm(CleanInputMixin, forms.Form):
     representative = forms.ModelChoiceField(
         label=gettext_lazy("representative"), queryset=Representative.objects.none()
     )
@@ -212,11 +215,16 @@ def _record(request, *, studio: Studio, slot: DutySlot | None = None):
                     ],
                     matters=[m.as_input() for m in matters if m.has_changed() and m.cleaned_data],
                     photos=form.cleaned_data["photos"],
+                    submission_token=form.cleaned_data["token"],
                 )
             except ValidationError as exc:
                 _attach_errors(exc, form, visitors, matters)
+                form.renew_token()
             else:
-                messages.success(request, _("The reception was recorded."))
+                if idempotency.replayed(reception):  # a double tap or a resend: the same result page
+                    messages.info(request, idempotency.ALREADY_SAVED)
+                else:
+                    messages.success(request, _("The reception was recorded."))
                 return redirect("studios:reception", pk=reception.pk)
     return render(
         request,
@@ -252,6 +260,9 @@ def reception_from_slot(request, pk: int):
         pk=pk,
     )
     existing = Reception.objects.active().filter(slot=slot).first()
+    if existing is not None and idempotency.resent(request, existing):
+        messages.info(request, idempotency.ALREADY_SAVED)  # the card sent twice: its record
+        return redirect("studios:reception", pk=existing.pk)
     if existing is not None:
         visible = Reception.objects.visible_to(request.user).filter(pk=existing.pk).exists()
         return render(

@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison import audit
+from liaison import audit, idempotency
 from liaison.models import Category, Region, User
 from liaison.roles import Role
 from liaison.uploads import clean_image
@@ -163,8 +163,13 @@ def reception_record(
     visitors: list[VisitorInput] = (),
     matters: list[MatterInput] = (),
     photos: list = (),
+    submission_token: str | None = None,
 ) -> Reception:
     """Record a reception at ``studio`` (from the duty ``slot``, if given) with what was raised.
+
+    A ``submission_token`` (the form's nonce, ``liaison.idempotency``) seen before returns the
+    record that post made, marked replayed: the same card sent twice, one after the other or at
+    the same instant, makes one record (and one reception toward the duties).
 
     1. The duty, if given, must be the studio's; its kind and start fill what is not given, and
        it is locked so that two people recording it at once make one record, not two.
@@ -173,6 +178,8 @@ def reception_record(
        metadata, before anything is written: a refusal leaves nothing behind.
     """
     representatives = list(representatives)
+    if (earlier := idempotency.earlier(Reception, submission_token, recorded_by=actor)) is not None:
+        return earlier
     if slot is not None:
         if slot.studio_id != studio.pk:
             raise ValidationError(_("This duty belongs to another studio."), code="wrong_studio")
@@ -185,6 +192,9 @@ def reception_record(
         raise PermissionDenied(_("You may not record a reception at this studio."))
     if slot is not None:
         DutySlot.objects.select_for_update().filter(pk=slot.pk).first()
+        # A twin post that held the lock first recorded it: that record is this post's too.
+        if (earlier := idempotency.earlier(Reception, submission_token, recorded_by=actor)) is not None:
+            return earlier
         if Reception.objects.active().filter(slot=slot).exists():
             raise ValidationError(_("This duty already has a reception record."), code="duplicate")
 
@@ -245,7 +255,9 @@ def reception_record(
         recorded_by=actor,
     )
     reception.full_clean(exclude=["representatives"])
-    reception.save()
+    reception = idempotency.save_once(reception, submission_token, recorded_by=actor)
+    if idempotency.replayed(reception):  # the twin post, at the same instant, saved it first
+        return reception
     reception.representatives.add(*representatives)
     for row in visitor_rows:
         row.reception = reception

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from liaison.forms import CleanInputMixin
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
 from reps.models import Representative
@@ -34,7 +35,7 @@ def _require_roster_role(user) -> None:
         raise PermissionDenied
 
 
-class GenerateForm(forms.Form):
+class GenerateForm(CleanInputMixin, forms.Form):
     start = forms.DateField(
         label=gettext_lazy("from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -167,7 +168,7 @@ def period_publish(request, pk: int):
     return redirect("studios:period", pk=period.pk)
 
 
-class SlotForm(forms.Form):
+class SlotForm(CleanInputMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     date = forms.DateField(
         label=gettext_lazy("date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from liaison.validators import clean_text
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
 HEADER_SEARCH_ROWS = 5  # the header may sit below a title row or two
@@ -50,7 +52,8 @@ def header(value) -> str:
 
 
 def blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    """An empty cell, or one with nothing but spaces and characters ``as_text`` drops."""
+    return value is None or (isinstance(value, str) and not as_text(value))
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -63,8 +66,9 @@ def as_text(value) -> str:
     if isinstance(value, datetime.datetime):
         value = value.date()
     # Control characters (NUL among them, which PostgreSQL refuses in any text) are never
-    # what a person typed: they read as spaces.
-    return " ".join(CONTROL.sub(" ", str(value)).split())
+    # what a person typed: they read as spaces. Direction controls go as in every form
+    # (``liaison.validators.clean_text``).
+    return " ".join(clean_text(CONTROL.sub(" ", str(value))).split())
 
 
 def read_sheet(fileobj, *, max_rows: int = MAX_ROWS, header_only: bool = False) -> Sheet:

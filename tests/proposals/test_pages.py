@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from liaison.idempotency import new_token
 from liaison.roles import Role
 from proposals import services
 from proposals.models import Attachment, Category, Extension, Rating, Ticket, TicketEvent
@@ -645,6 +646,7 @@ def ticket_post(**fields) -> dict:
         "proposers-MAX_NUM_FORMS": "20",
         "proposers-0-name": "李阿姨",
         "proposers-0-phone": "138 1234 0000",
+        "token": new_token(),
     }  # fmt: skip
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}

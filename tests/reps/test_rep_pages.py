@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from liaison.idempotency import new_token
 from reps.models import Contact, ContactLink, HomeVisit, Representative
 from tests.factories import ContactFactory, active_rep, visit
 
@@ -30,6 +31,7 @@ def visit_post(contacts, **extra):
         "matters-1-content": "希望增设公交站",
         "matters-1-handling": "ticket",
         "matters-1-answer": "",
+        "token": new_token(),
     }
     data.update(extra)
     return data

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
+from liaison.idempotency import new_token
 from liaison.models import AuditEvent, Category
 from liaison.roles import Role
 from reps import duties
@@ -112,6 +113,7 @@ def reception_post(reps, **extra):
         "matters-1-content": "希望增设公交站",
         "matters-1-handling": "ticket",
         "matters-1-answer": "",
+        "token": new_token(),
     }
     data.update(extra)
     return data
