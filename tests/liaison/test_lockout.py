@@ -278,3 +278,21 @@ def test_a_new_lock_clears_the_counts_that_ended_over_a_day_ago(client, policy, 
             sign_in(client, "clerk_a", "wrong", ip="10.0.0.2")
     keys = set(LoginThrottle.objects.values_list("key", flat=True))
     assert keys == {"long_lock", "clerk_a", "10.0.0.2"}  # 10.0.0.1's count and the old names: gone
+
+
+@override_settings(
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there: Redis is down
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+)
+def test_with_redis_down_signing_in_and_locking_still_work(client, policy, clerk_a):
+    assert sign_in(client, "clerk_a", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(3):
+        assert sign_in(client, "clerk_a", "wrong").status_code == 200
+    assert LoginThrottle.objects.get(key="clerk_a").is_locked()
+    assert sign_in(client, "clerk_a", PASSWORD).status_code == 200 and not signed_in(client)
