@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from liaison.models import LoginSession
 from liaison.roles import Role
-from liaison.security import policy_for
+from liaison.security import forget, policy_for
 
 LAST_SEEN = "liaison_last_seen"  # epoch seconds of the last refresh
 IDLE_MINUTES = "liaison_idle_minutes"
@@ -71,6 +71,9 @@ def start(sender, request, user, **kwargs) -> None:
     )
     session[TOKEN] = token
     _remember_policy(session, user)
+    # The user object may outlive this sign-in (a test's fixture after force_login): do not leave
+    # it carrying a policy that a later change would not reach.
+    forget(user)
 
 
 def _superseded(session, user) -> bool:

@@ -134,3 +134,11 @@ def test_a_password_change_keeps_the_session_under_the_one_session_policy(client
     )
     assert response.status_code == 302
     assert client.get(reverse("inbox")).status_code == 200 and signed_in(client)
+
+
+def test_signing_in_leaves_no_policy_cached_on_the_user_object(client, county, clerk_a):
+    from liaison.security import policy_for
+
+    client.force_login(clerk_a)
+    SecurityPolicy.objects.create(county=county, idle_timeout_minutes=7)
+    assert policy_for(clerk_a).idle_timeout_minutes == 7
