@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -245,7 +246,9 @@ def _value(form, name, value):
         return value
     if isinstance(value, list | tuple | set):
         return sorted(str(v) for v in value)
-    return str(getattr(value, "name", value)) if hasattr(value, "url") else str(value)
+    if isinstance(value, File):  # a stored or an uploaded file: its name (an empty one has none)
+        return value.name or None
+    return str(value)
 
 
 def _audit_form(request, form, change: bool) -> None:

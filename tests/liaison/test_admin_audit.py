@@ -130,3 +130,18 @@ def test_a_new_user_and_their_inline_role_are_audited_without_the_password(as_cl
 )
 def test_phones_are_masked_to_their_first_three_and_last_four(phone, shown):
     assert mask_phone(phone) == shown
+
+
+def test_file_fields_are_logged_by_name_and_an_empty_one_as_nothing():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db.models.fields.files import FieldFile
+
+    from liaison.admin_mixins import _value
+    from reps.models import ResearchReport
+
+    class NoFields:
+        fields = {}
+
+    empty = FieldFile(ResearchReport(), ResearchReport._meta.get_field("file"), "")
+    assert _value(NoFields, "file", empty) is None  # no file yet: its .url would raise
+    assert _value(NoFields, "file", SimpleUploadedFile("报告.pdf", b"%PDF-1.4")) == "报告.pdf"
