@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison import idempotency
 from liaison.models import HandlingUnit, Region, User
 from liaison.validators import MOBILE_RE, clean_name_and_phone
 from proposals import deadlines
@@ -186,10 +185,10 @@ def ticket_register(
     ticket it made, so a form sent twice makes one ticket.
     """
     now = _now(now)
-    # The ticket an earlier post of this form made (``liaison.idempotency``), marked replayed;
-    # another person's nonce is refused as an expired form.
-    if (earlier := idempotency.earlier(Ticket, submission_token, created_by=actor)) is not None:
-        return earlier
+    if submission_token:
+        existing = Ticket.objects.filter(submission_token=submission_token).first()
+        if existing is not None:
+            return existing
     if actor is not None and not may_register(actor, township, studio=studio):
         raise PermissionDenied
     if township.level != Region.Level.TOWNSHIP:
@@ -233,8 +232,8 @@ def ticket_register(
                 ticket.save()
             break
         except IntegrityError:
-            if (twin := idempotency.earlier(Ticket, submission_token, created_by=actor)) is not None:
-                return twin  # the twin request won
+            if submission_token and Ticket.objects.filter(submission_token=submission_token).exists():
+                return Ticket.objects.get(submission_token=submission_token)  # the twin request won
             if attempt == 4:
                 raise
     if co_signers:

@@ -314,6 +314,15 @@ MOVES: dict[str, Move] = _moves(
         {s: s for s in OPEN},
         TRIAGE,
     ),
+    # The public summary of a closed ticket, corrected (a typo, a wrong figure, a name that
+    # should not be there): /results/ shows it as corrected; the reason is on the timeline.
+    Move(
+        "correct_summary",
+        gettext_lazy("published summary corrected"),
+        {Status.CLOSED: Status.CLOSED, Status.ARCHIVED: Status.ARCHIVED},
+        TRIAGE,
+        note_required=True,
+    ),
 )
 
 # Moves whose target can be one of several statuses, chosen by the service (the map above

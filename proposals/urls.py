@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import matters, views, views_create
+from proposals import matters, views, views_create, views_summary
 
 app_name = "proposals"
 
@@ -16,5 +16,6 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/summary/", views_summary.correct_summary, name="correct_summary"),
     path("<int:pk>/<slug:move>/", views.act, name="act"),
 ]

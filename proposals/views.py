@@ -523,6 +523,7 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
         for e in ticket.events.all()
     ]
     may_edit = "edit" in {m.name for m in allowed_moves(ticket, acting_as)}
+    may_correct_summary = "correct_summary" in {m.name for m in allowed_moves(ticket, acting_as)}
     # What the role allows but the ticket's state refuses now, each with its reason.
     refused = [
         {"move": o.name, "title": MOVE_FORMS[o.name].title, "reason": o.reason}
@@ -545,6 +546,7 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
         "forms": forms,
         "refused": refused,
         "may_edit": may_edit,
+        "may_correct_summary": may_correct_summary,
         "unsaved": unsaved,
         "Status": Status,
     }

@@ -313,7 +313,8 @@ class TestTicketPage:
         signed(ticket, clerk_a, unit_a, unit_a_staff)
         client.force_login(unit_a_staff)
         html = detail(client, ticket).content.decode()
-        for expected in ("村口路灯不亮", "东街社区村口三盏路灯坏了一个月", "张大爷", "13812345678", "城关镇社会事务办",
+        assert "13812345678" not in html  # masked: the full number only through the audited reveal
+        for expected in ("村口路灯不亮", "东街社区村口三盏路灯坏了一个月", "张大爷", "138****5678", "城关镇社会事务办",
                          "2026-03-12", "on time, 10 days left", 'id="timeline"', 'id="attachments"', "photo.png"):  # fmt: skip
             assert expected in html, expected
         attachment = Attachment.objects.get()
@@ -335,7 +336,8 @@ class TestTicketPage:
         for user, sees in ((committee_member, False), (officer, False), (rep_a, True), (clerk_a, True)):
             client.force_login(user)
             html = detail(client, ticket).content.decode()
-            assert ("13812345678" in html) is sees and ("张大爷" in html) is sees, user
+            assert ("138****5678" in html) is sees and ("张大爷" in html) is sees, user
+            assert "13812345678" not in html
 
     def test_the_unknown_holiday_year_warning_is_for_staff(
         self, client, ticket, clerk_a, unit_a, unit_a_staff
@@ -885,4 +887,5 @@ def test_every_move_form_has_its_place_on_the_page():
     from proposals.views import ACTIONS, FORM_ORDER
 
     assert sorted(FORM_ORDER) == sorted(MOVE_FORMS) == sorted(ACTIONS)
-    assert set(MOVES) - set(MOVE_FORMS) == {"edit"}  # editing has a page of its own
+    # editing and correcting the published summary have pages of their own
+    assert set(MOVES) - set(MOVE_FORMS) == {"edit", "correct_summary"}

@@ -86,6 +86,7 @@ EXPECTED: dict[str, dict[str, set[str] | str]] = {
     "close": {"dissatisfied": R},
     "archive": {"closed": STAFF},
     "edit": dict.fromkeys(OPEN, STAFF),
+    "correct_summary": {"closed": STAFF, "archived": STAFF},
 }
 
 SAME = "same"
@@ -115,6 +116,7 @@ TARGET = {
     "close": "closed",
     "archive": "archived",
     "edit": SAME,
+    "correct_summary": SAME,
 }
 
 CASES = [(route, status) for route, statuses in ROUTE_STATUSES.items() for status in statuses]
@@ -267,6 +269,8 @@ DISPATCH = {
     "close": (None, lambda u, t, c: services.ticket_close(actor=u, ticket=t, note="已解释政策")),
     "archive": (None, lambda u, t, c: services.ticket_archive(actor=u, ticket=t)),
     "edit": (None, lambda u, t, c: services.ticket_edit(actor=u, ticket=t, title="村口路灯不亮（已核实）")),
+    "correct_summary": (None, lambda u, t, c: services.ticket_correct_summary(
+        actor=u, ticket=t, summary="已修复路灯（更正）", reason="数字写错")),
 }  # fmt: skip
 
 
