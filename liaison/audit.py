@@ -12,6 +12,7 @@ younger than six months (the trigger checks that too).
 from __future__ import annotations
 
 import datetime
+import logging
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,6 +22,8 @@ from django.utils import timezone
 
 from liaison.http import client_ip
 from liaison.models import AuditEvent, Region
+
+log = logging.getLogger(__name__)
 
 # The client IP of the request being served (None outside requests: tasks, commands).
 _current_ip: ContextVar[str | None] = ContextVar("liaison_audit_ip", default=None)
@@ -194,4 +197,5 @@ def purge(*, now: datetime.datetime | None = None) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:  # in case the caller's transaction goes on
             cursor.execute("SET LOCAL liaison.audit_purge = 'off'")
+    log.info("audit purge: %d rows older than their retention deleted", deleted)
     return deleted
