@@ -35,9 +35,12 @@ def client_ip(request) -> str | None:
     is the client (everything left of it was written by the client and proves nothing). Any
     client can send the header, so from an address that is not a trusted proxy it is ignored.
     """
-    remote = request.META.get("REMOTE_ADDR") or None
+    # Not an address (a Unix socket's peer, say): no client IP, rather than a value the
+    # audit log's and the sign-in counts' IP columns refuse (PostgreSQL's inet).
+    remote_address = _address(request.META.get("REMOTE_ADDR") or "")
+    remote = str(remote_address) if remote_address is not None else None
     proxies = trusted_proxies()
-    if not proxies or not _is_trusted(_address(remote or ""), proxies):
+    if not proxies or not _is_trusted(remote_address, proxies):
         return remote
     hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     hops = [part for part in hops if part]

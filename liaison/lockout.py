@@ -20,6 +20,7 @@ Redis outage never stops anyone signing in. ``LoginForm`` tells a refused user w
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from dataclasses import dataclass
 
 from django import forms
@@ -79,6 +80,15 @@ def lock_for(username: str | None, ip: str | None, now=None) -> Lock | None:
     return Lock(row.kind, row.key, row.locked_until) if row else None
 
 
+def _valid_ip(ip: str | None) -> str | None:
+    """``ip`` if it is an address (the column's type on PostgreSQL), else None: a proxy or a
+    socket may hand over something else in REMOTE_ADDR, and that must not fail a sign-in."""
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
+
+
 def _count(kind: str, key: str, *, limit: int, minutes: int, now, ip, user=None) -> LoginThrottle | None:
     """Add a failure to ``key``'s count; return the row if this failure locked it."""
     window = datetime.timedelta(minutes=minutes)
@@ -89,7 +99,7 @@ def _count(kind: str, key: str, *, limit: int, minutes: int, now, ip, user=None)
         if row.first_failure_at is None or row.first_failure_at <= now - window or row.locked_until:
             row.failures, row.first_failure_at, row.locked_until = 0, now, None
         row.failures += 1
-        row.last_failure_at, row.last_ip = now, ip
+        row.last_failure_at, row.last_ip = now, _valid_ip(ip)
         if user is not None:
             row.user = user
         locked = row.failures >= limit

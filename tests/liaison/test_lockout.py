@@ -296,3 +296,10 @@ def test_with_redis_down_signing_in_and_locking_still_work(client, policy, clerk
         assert sign_in(client, "clerk_a", "wrong").status_code == 200
     assert LoginThrottle.objects.get(key="clerk_a").is_locked()
     assert sign_in(client, "clerk_a", PASSWORD).status_code == 200 and not signed_in(client)
+
+
+def test_a_remote_address_that_is_not_an_ip_still_counts_and_never_fails_the_sign_in(client, policy, clerk_a):
+    for _ in range(3):
+        assert sign_in(client, "clerk_a", "wrong", ip="unix:/run/gunicorn.sock").status_code == 200
+    row = LoginThrottle.objects.get(kind="username", key="clerk_a")
+    assert row.is_locked() and row.last_ip is None
