@@ -226,7 +226,7 @@ def from_reception_matter(request, pk: int):
     user = request.user
     matter = get_object_or_404(
         ReceptionMatter.objects.filter(
-            reception__in=Reception.objects.visible_to(user).values("pk")
+            reception__in=Reception.objects.active().visible_to(user).values("pk")
         ).select_related("reception__studio", "reception__township"),
         pk=pk,
     )
@@ -267,9 +267,9 @@ def from_visit_matter(request, pk: int):
     """A matter raised on a home visit, as a ticket: prefilled from the visit."""
     user = request.user
     matter = get_object_or_404(
-        VisitMatter.objects.filter(visit__in=HomeVisit.objects.visible_to(user).values("pk")).select_related(
-            "visit__township"
-        ),
+        VisitMatter.objects.filter(
+            visit__in=HomeVisit.objects.active().visible_to(user).values("pk")
+        ).select_related("visit__township"),
         pk=pk,
     )
     visit = matter.visit

@@ -346,7 +346,7 @@ def reception_list(request):
 def reception_detail(request, pk: int):
     reception = get_object_or_404(
         Reception.objects.visible_to(request.user)
-        .select_related("studio", "township", "slot", "recorded_by")
+        .select_related("studio", "township", "slot", "recorded_by", "withdrawn_by")
         .prefetch_related("representatives", "matters", "visitors", "photos"),
         pk=pk,
     )

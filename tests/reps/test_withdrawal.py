@@ -136,3 +136,28 @@ def test_a_withdrawn_reception_drops_out_of_duties_and_statistics(client, clerk_
     assert counted() == (0, 0)
     assert Reception.objects.filter(pk=a_reception.pk).exists()
     assert a_reception.pk not in [r.pk for r in Reception.objects.active()]
+
+
+def test_a_withdrawn_reception_says_so_and_its_matters_no_longer_become_tickets(
+    client, clerk_a, a_reception, a_visit
+):
+    from reps.models import VisitMatter
+    from studios.models import ReceptionMatter
+
+    reception_matter = ReceptionMatter.objects.create(
+        reception=a_reception, content="路灯坏了", for_ticket=True
+    )
+    visit_matter = VisitMatter.objects.create(visit=a_visit, content="路面积水", for_ticket=True)
+    client.force_login(clerk_a)
+    from_reception = reverse("proposals:from_reception_matter", args=[reception_matter.pk])
+    from_visit = reverse("proposals:from_visit_matter", args=[visit_matter.pk])
+    assert client.get(from_reception).status_code == 200
+    assert client.get(from_visit).status_code == 200
+
+    client.post(withdraw_url(a_reception), {"reason": "不是本站接待"})
+    client.post(withdraw_url(a_visit), {"reason": "重复录入"})
+
+    page = client.get(reverse("studios:reception", args=[a_reception.pk])).content.decode()
+    assert 'id="withdrawn"' in page and "不是本站接待" in page
+    assert client.get(from_reception).status_code == 404
+    assert client.get(from_visit).status_code == 404
