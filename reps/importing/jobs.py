@@ -131,6 +131,9 @@ def import_upload(*, actor, kind: str, region: Region, upload) -> ImportJob:
     # Our own file name: the user's may be anything; the original is kept in file_name.
     job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
     job.save()
+    audit.record(
+        actor=actor, verb="import.uploaded", subject=job, region=region, kind=kind, file=job.file_name
+    )
     transaction.on_commit(lambda: tasks.import_check.delay(job.pk), robust=True)
     return job
 

@@ -1,5 +1,5 @@
-"""A contact edited through the rep's page is audited with the before and after of what changed,
-the phone masked, and the client's IP."""
+"""Writes through pages are audited: a contact edited on the rep's page (before and after of
+what changed, the phone masked, the client's IP), an import sheet uploaded by staff."""
 
 from django.urls import reverse
 
@@ -25,3 +25,13 @@ def test_editing_a_contact_records_before_and_after(client, rep_a, my_rep, my_co
         "name": [contact.name, "改过的名字"],
         "phone": ["138****5678", "139****4321"],
     }
+
+
+def test_an_uploaded_import_sheet_is_audited(clerk_a, township_a):
+    from tests.reps.test_import_export import REP_HEADER, REPS, new_job, rep_row, xlsx
+
+    job = new_job(clerk_a, township_a, REPS, xlsx(REP_HEADER, [rep_row(1)]))
+
+    row = AuditEvent.objects.get(verb="import.uploaded")
+    assert (row.actor, row.subject_id, row.region) == (clerk_a, str(job.pk), township_a)
+    assert row.data == {"kind": REPS, "file": job.file_name}
