@@ -156,3 +156,18 @@ def test_record_still_takes_its_old_keywords(liaison_office, township_a):
         actor=liaison_office, verb="x.tried", subject=township_a, ip="192.0.2.1", outcome="refused"
     )
     assert (refused.ip, refused.outcome, refused.data) == ("192.0.2.1", "refused", {})
+
+
+def test_the_purge_is_scheduled_nightly_and_keeps_six_months_at_least(township_a):
+    from liaison.celery import app
+
+    assert app.conf.beat_schedule["purge-audit"]["task"] == "liaison.tasks.purge_audit"
+    now = timezone.now()
+    AuditEvent.objects.bulk_create(
+        [
+            row(township_a, label="七个月前", at=now - datetime.timedelta(days=215)),
+            row(township_a, label="五个月前", at=now - datetime.timedelta(days=150)),
+        ]
+    )
+    assert audit.purge(now=now) == 1
+    assert list(AuditEvent.objects.values_list("subject_label", flat=True)) == ["五个月前"]
