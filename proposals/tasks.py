@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from proposals import reminders
+from proposals import anonymise, reminders
 
 
 @shared_task
@@ -16,3 +16,9 @@ def send_ticket_reminders() -> dict[str, int]:
 def notify_ticket_events() -> dict[str, int]:
     """Notify the moves of the last days (reminders.ticket_events_notify); safe to run twice."""
     return reminders.ticket_events_notify(now=timezone.now())
+
+
+@shared_task
+def anonymise_closed() -> dict[str, int]:
+    """Erase residents' names and phones from tickets closed long ago (proposals.anonymise)."""
+    return anonymise.anonymise_closed_send_due()
