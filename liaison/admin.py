@@ -140,11 +140,24 @@ class SecurityPolicyAdmin(ScopedAdmin):
 
 
 class LockedNowFilter(admin.SimpleListFilter):
+    """Locked now (what the list opens on), not locked, or all the counts."""
+
     title = _("status")
     parameter_name = "locked"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("locked now")), ("no", _("not locked"))]
+        return [("yes", _("locked now")), ("no", _("not locked")), ("all", _("all"))]
+
+    def value(self):
+        return super().value() or "yes"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         now = timezone.now()

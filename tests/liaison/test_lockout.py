@@ -140,16 +140,21 @@ def test_the_admin_login_is_the_guarded_one(client, policy, liaison_office):
     assert not signed_in(client)
 
 
-def test_the_liaison_office_unlocks_an_account_in_the_admin(client, policy, liaison_office, clerk_a, clerk_b):
+def test_the_liaison_office_unlocks_an_account_in_the_admin(
+    client, policy, liaison_office, clerk_a, clerk_b, rep_a
+):
     for name in ("clerk_a", "clerk_b"):
         for _ in range(3):
             sign_in(client, name, "wrong")
     outsider = LoginThrottle.objects.create(kind="username", key="elsewhere", user=UserFactory())
+    sign_in(client, "daibiao", "wrong")  # a count that locks nothing
     client.force_login(liaison_office)
-    listing = client.get(reverse("admin:liaison_loginthrottle_changelist") + "?locked=yes")
+    listing = client.get(reverse("admin:liaison_loginthrottle_changelist"))  # opens on the locked
     rows = list(listing.context["cl"].result_list)
     assert {row.key for row in rows} == {"clerk_a", "clerk_b"}  # not a user of another county
     assert outsider not in rows
+    everything = client.get(reverse("admin:liaison_loginthrottle_changelist") + "?locked=all")
+    assert {row.key for row in everything.context["cl"].result_list} == {"clerk_a", "clerk_b", "daibiao"}
     row_a = LoginThrottle.objects.get(key="clerk_a")
     response = client.post(
         reverse("admin:liaison_loginthrottle_changelist"),
