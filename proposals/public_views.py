@@ -105,16 +105,20 @@ def _add_service_errors(form, exc: ValidationError) -> None:
 def intake(request):
     """File a matter. ``?rep=<id>`` (the contact card's QR code) or ``?studio=<id>`` preselect.
 
-    1. Count the post against the address's hourly limit (429 over it).
+    1. Count the post against the hourly limits of its form and its address (429 over either).
     2. A filled honeypot is a bot: pretend success, create nothing.
     3. Validate; register through the service with the form's signed submission token, so the
        same form sent twice (double click, back and resend) makes one ticket.
     4. Redirect to the receipt, which only this session can see.
     """
     if request.method == "POST":
-        verdict = ratelimit.hit("intake", ratelimit.client_ip(request))
-        if not verdict.allowed:
-            return ratelimit.too_many(request, verdict)
+        ip = ratelimit.client_ip(request)
+        # Per form and address (one form resent over and over), and a ceiling per address high
+        # enough for a studio's shared Wi-Fi on a reception day, each resident with their form.
+        form_token = request.POST.get("token", "")[:200]
+        for verdict in (ratelimit.hit("intake", f"{ip} {form_token}"), ratelimit.hit("intake_ip", ip)):
+            if not verdict.allowed:
+                return ratelimit.too_many(request, verdict)
         if request.POST.get("homepage"):
             request.session[SESSION_RECEIPT] = HONEYPOT
             return redirect("public:receipt")
@@ -240,7 +244,8 @@ def _match(code: str, last4: str) -> tuple[Ticket, Proposer] | None:
 def track(request):
     """Look a matter up by tracking code and the last four digits of the proposer's phone.
 
-    Wrong pairs count against the address (``track_ip``) and the code (``track_code``); over
+    Wrong pairs count against the address (``track_ip``, across codes) and the code from that
+    address (``track_code``: someone else's guesses never lock the code's owner out); over
     either limit the page answers 429 before looking anything up. An unknown code and a wrong
     phone get the same page, and the typed values are not echoed back, so the two are
     indistinguishable.
@@ -256,7 +261,7 @@ def track(request):
             return ratelimit.too_many(request, verdict)
         if form.is_valid():
             code, last4 = form.cleaned_data["code"], form.cleaned_data["phone_last4"]
-            verdict = ratelimit.peek("track_code", code)
+            verdict = ratelimit.peek("track_code", f"{code} {ip}")
             if not verdict.allowed:
                 return ratelimit.too_many(request, verdict)
             found = _match(code, last4)
@@ -266,7 +271,7 @@ def track(request):
                 request.session[SESSION_TRACK] = {"ticket": ticket.pk, "proposer": proposer.pk}
                 return redirect("public:track_ticket")
             ratelimit.hit("track_ip", ip)
-            ratelimit.hit("track_code", code)
+            ratelimit.hit("track_code", f"{code} {ip}")
             failed = True
             form = TrackForm()
     return render(request, "proposals/public/track.html", {"form": form, "failed": failed})
@@ -423,6 +428,7 @@ def published_results():
             "id",
             "title",
             "reply_summary",
+            "summary_corrected_at",
             "resolution",
             "round",
             "created_at",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from liaison import idempotency
 from liaison.models import HandlingUnit, Region, User
 from liaison.validators import MOBILE_RE, clean_name_and_phone
 from proposals import deadlines
@@ -185,10 +186,10 @@ def ticket_register(
     ticket it made, so a form sent twice makes one ticket.
     """
     now = _now(now)
-    if submission_token:
-        existing = Ticket.objects.filter(submission_token=submission_token).first()
-        if existing is not None:
-            return existing
+    # The ticket an earlier post of this form made (``liaison.idempotency``), marked replayed;
+    # another person's nonce is refused as an expired form.
+    if (earlier := idempotency.earlier(Ticket, submission_token, created_by=actor)) is not None:
+        return earlier
     if actor is not None and not may_register(actor, township, studio=studio):
         raise PermissionDenied
     if township.level != Region.Level.TOWNSHIP:
@@ -232,8 +233,8 @@ def ticket_register(
                 ticket.save()
             break
         except IntegrityError:
-            if submission_token and Ticket.objects.filter(submission_token=submission_token).exists():
-                return Ticket.objects.get(submission_token=submission_token)  # the twin request won
+            if (twin := idempotency.earlier(Ticket, submission_token, created_by=actor)) is not None:
+                return twin  # the twin request won
             if attempt == 4:
                 raise
     if co_signers:
@@ -988,6 +989,27 @@ def ticket_edit(*, actor: User, ticket: Ticket, now: datetime.datetime | None = 
     before = {k: str(getattr(ticket, k)) for k in changed}
     _move(ticket, move="edit", actor=actor, acting_as=acting_as, now=_now(now), changes=changed,
           data={"before": before, "after": {k: str(v) for k, v in changed.items()}})  # fmt: skip
+    return ticket
+
+
+@transaction.atomic
+def ticket_correct_summary(
+    *, actor: User, ticket: Ticket, summary: str, reason: str, now: datetime.datetime | None = None
+) -> Ticket:
+    """Correct the public summary of a closed (or archived) ticket: township staff or the office.
+
+    The timeline records the reason and the summary before and after; ``summary_corrected_at``
+    makes /results/ say that it was corrected, and when."""
+    acting_as = _acting(ticket, "correct_summary", actor)
+    summary = (summary or "").strip()[:300]
+    if not summary:
+        raise ValidationError({"summary": _("Write the corrected summary.")})
+    if summary == ticket.reply_summary:
+        raise ValidationError({"summary": _("The summary is unchanged.")})
+    now = _now(now)
+    _move(ticket, move="correct_summary", actor=actor, acting_as=acting_as, now=now, note=reason,
+          changes={"reply_summary": summary, "summary_corrected_at": now},
+          data={"before": {"reply_summary": ticket.reply_summary}, "after": {"reply_summary": summary}})  # fmt: skip
     return ticket
 
 
