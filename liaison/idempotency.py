@@ -93,14 +93,20 @@ def earlier(model: type[models.Model], nonce: str | None, **owner) -> models.Mod
     """
     if not nonce:
         return None
-    rows = model._base_manager.filter(submission_token=nonce)
-    found = rows.filter(**owner).first() if owner else rows.first()
+    # One query: a twin post may commit at any moment, and two reads could see two states.
+    found = model._base_manager.filter(submission_token=nonce).first()
     if found is None:
-        if owner and rows.exists():
-            raise ValidationError(EXPIRED, code="token")
         return None
+    if not all(_same(found, name, value) for name, value in owner.items()):
+        raise ValidationError(EXPIRED, code="token")
     setattr(found, REPLAYED, True)
     return found
+
+
+def _same(record: models.Model, name: str, value) -> bool:
+    """``record.<name>`` is ``value`` (a related object compared by its key, None as no object)."""
+    have = getattr(record, record._meta.get_field(name).attname)
+    return have == (value.pk if isinstance(value, models.Model) else value)
 
 
 def save_once(instance: models.Model, nonce: str | None, **owner) -> models.Model:

@@ -45,3 +45,11 @@ def post_at_once(posts) -> list:
     assert not any(t.is_alive() for t in threads), "a post is stuck (a lock never released?)"
     assert errors == []
     return responses
+
+
+def refusals(responses) -> list:
+    """What each response that showed its form again said (for a failing assertion's message)."""
+    return [
+        dict(r.context["form"].errors) if r.status_code == 200 and r.context and "form" in r.context else None
+        for r in responses
+    ]

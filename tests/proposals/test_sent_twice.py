@@ -22,7 +22,7 @@ from tests.helpers import reload
 from tests.proposals.pages_helpers import post_move, version
 from tests.proposals.public_helpers import visitor, walk_to_forwarded
 from tests.proposals.test_pages import ticket_post
-from tests.twice import messages_of, page_token, post_at_once
+from tests.twice import messages_of, page_token, post_at_once, refusals
 
 CREATE = "/tickets/new/"
 TRACK_PAGE = "/track/ticket/"
@@ -212,7 +212,7 @@ class TestAtTheSameInstant:
             tab.force_login(clerk_a)
         responses = post_at_once([(tab, CREATE, data) for tab in tabs])
         ticket = Ticket.objects.get()
-        assert [r.status_code for r in responses] == [302, 302]
+        assert [r.status_code for r in responses] == [302, 302], refusals(responses)
         assert {r["Location"] for r in responses} == {reverse("proposals:detail", args=[ticket.pk])}
         assert ticket.proposers.count() == 1 and ticket.events.filter(move="register").count() == 1
 
@@ -220,7 +220,7 @@ class TestAtTheSameInstant:
         walk_to_forwarded(ticket, clerk=clerk_a, unit=unit_a, unit_staff=unit_a_staff)
         tabs = [tracking(ticket), tracking(ticket)]
         responses = post_at_once([(tab, TRACK_PAGE, {"score": "satisfied"}) for tab in tabs])
-        assert [r.status_code for r in responses] == [302, 302]
+        assert [r.status_code for r in responses] == [302, 302], refusals(responses)
         assert Rating.objects.filter(ticket=ticket).count() == 1
 
     def test_the_reps_rating_sent_twice_counts_once(self, ticket, clerk_a, unit_a, unit_a_staff, rep_a):

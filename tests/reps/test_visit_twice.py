@@ -17,7 +17,7 @@ from reps import duties
 from reps.models import HomeVisit, Representative, VisitMatter
 from reps.services import visit_record
 from tests.reps.test_rep_pages import visit_post
-from tests.twice import messages_of, page_token, post_at_once
+from tests.twice import messages_of, page_token, post_at_once, refusals
 
 URL = "/reps/visits/new/"
 
@@ -126,7 +126,7 @@ def test_the_form_sent_twice_at_the_same_instant_records_one_visit(client, rep_a
     for tab in tabs:
         tab.force_login(rep_a)
     responses = post_at_once([(tab, URL, data) for tab in tabs])
-    assert [r.status_code for r in responses] == [302, 302]
+    assert [r.status_code for r in responses] == [302, 302], refusals(responses)
     assert {r["Location"] for r in responses} == {reverse("reps:me")}
     assert sorted(messages_of(r)[-1] == str(ALREADY_SAVED) for r in responses) == [False, True]
     visit = HomeVisit.objects.get()

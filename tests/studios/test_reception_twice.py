@@ -26,7 +26,7 @@ from studios.models import (
 )
 from tests.factories import StudioFactory, user_with_role
 from tests.studios.test_receptions import TODAY, local, reception_post
-from tests.twice import messages_of, page_token, post_at_once
+from tests.twice import messages_of, page_token, post_at_once, refusals
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_the_card_sent_twice_at_the_same_instant_makes_one_record(where, request
     with time_machine.travel(local(2026, 5, 20, 10, 0), tick=False):
         responses = post_at_once([(tab, url, data) for tab in tabs])
         reception = Reception.objects.get()
-        assert [r.status_code for r in responses] == [302, 302]
+        assert [r.status_code for r in responses] == [302, 302], refusals(responses)
         assert {r["Location"] for r in responses} == {reverse("studios:reception", args=[reception.pk])}
         assert reception.matters.count() == 2 and reception.visitors.count() == 1
         assert AuditEvent.objects.filter(verb="reception.recorded").count() == 1
