@@ -108,11 +108,11 @@ def test_a_visit_with_a_photo_becomes_a_ticket_with_the_photo_attached(
     assert attachment.purpose == Attachment.Purpose.MATTER and attachment.content_type == "image/jpeg"
     assert attachment.file.read() == kept and attachment.file.name != stored.image.name
     clerk.goto(f"/tickets/{ticket.pk}/")
-    expect(clerk.locator("#attachments .attachment img")).to_have_count(1)
-    assert (
-        clerk.locator("#attachments .attachment img").evaluate("img => img.complete && img.naturalWidth")
-        == 64
-    )
+    image = clerk.locator("#attachments .attachment img")
+    expect(image).to_have_count(1)
+    # The thumbnail loads lazily: once scrolled to, wait for it rather than racing its download.
+    image.scroll_into_view_if_needed()
+    assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 64
     screenshot(clerk, "story-visit-ticket")
     # The whole story: one visit on the phone, one matter registered at the desk.
     assert visit.count + register.count <= 10
