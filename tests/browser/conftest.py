@@ -58,11 +58,12 @@ def new_page(browser, live_server, audits):
         contexts.append(context)
         page = context.new_page()
 
-        # Chromium reports what the Content-Security-Policy blocked on the console ("Refused to
-        # execute inline script ...", "Refused to apply inline style ..."): a page's own script or
-        # style that the policy refuses is a bug, even when the test's clicks still happen to work.
+        # Chromium reports what the Content-Security-Policy blocked on the console ("Executing
+        # inline script violates the following Content Security Policy directive ...", "Applying
+        # inline style violates ...", older versions "Refused to ..."): a page's own script or style
+        # that the policy refuses is a bug, even when the test's clicks still happen to work.
         def note_refused(message, page=page):
-            if "Refused to" in message.text:
+            if "Content Security Policy" in message.text or "Refused to" in message.text:
                 refused.append(f"{page.url}: {message.text}")
 
         page.on("console", note_refused)
