@@ -49,7 +49,7 @@ def test_seed_demo_refuses_a_production_database(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--i-know-this-is-not-production") as refused:
         call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    assert "DEBUG is off" in str(refused.value)
+    assert "DEBUG 已关闭" in str(refused.value)  # in the default language, zh-hans
     assert not User.objects.exists()  # no superuser admin/demo-2026, nothing at all
 
 

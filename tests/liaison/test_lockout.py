@@ -42,7 +42,7 @@ def test_the_policys_number_of_failures_locks_the_account(client, policy, clerk_
     with translation.override("en"):
         response = sign_in(client, "clerk_a", "wrong")
     [message] = form_errors(response)
-    assert "This account is locked" in message and "liaison office" in message
+    assert "已被锁定" in message and "联络办公室" in message  # the page speaks zh-hans
     assert "2026" in message  # until when: 10 minutes from now, local time
     row = LoginThrottle.objects.get(kind="username", key="clerk_a")
     assert row.user == clerk_a and row.failures == 3
@@ -57,7 +57,7 @@ def test_the_right_password_is_refused_while_locked(client, clerk_a):
     with translation.override("en"):
         response = sign_in(client, "clerk_a", PASSWORD)
     assert response.status_code == 200 and not signed_in(client)
-    assert "This account is locked" in form_errors(response)[0]
+    assert "已被锁定" in form_errors(response)[0]
     # Tries during the lock neither extend it nor pile up.
     row = LoginThrottle.objects.get(kind="username", key="clerk_a")
     assert row.failures == 5 and row.locked_until == START + datetime.timedelta(minutes=15)
@@ -103,7 +103,7 @@ def test_an_unknown_username_locks_like_an_account_does(client, db):
     for _ in range(5):
         response = sign_in(client, "nobody", "wrong")
     with translation.override("en"):
-        assert "This account is locked" in form_errors(sign_in(client, "nobody", "wrong"))[0]
+        assert "已被锁定" in form_errors(sign_in(client, "nobody", "wrong"))[0]
     row = LoginThrottle.objects.get(kind="username", key="nobody")
     assert row.user is None and row.is_locked()
     assert response.status_code == 200
@@ -117,7 +117,7 @@ def test_an_ip_failing_across_usernames_is_refused_even_for_a_right_password(cli
         with translation.override("en"):
             response = sign_in(client, "clerk_a", PASSWORD, ip="203.0.113.7")
         assert not signed_in(client)
-        assert "from your network address" in form_errors(response)[0]
+        assert "您所在网络地址" in form_errors(response)[0]
         # Another address is not affected, nor is the account itself locked.
         assert sign_in(client, "clerk_a", PASSWORD, ip="203.0.113.8").status_code == 302
         client.logout()

@@ -40,7 +40,7 @@ def test_an_idle_user_is_signed_out_after_the_policys_minutes(client, county, cl
             response = client.get(reverse("inbox"), follow=True)
     assert not signed_in(client)
     assert response.redirect_chain[-1][0].startswith(reverse("login"))
-    assert "signed out after 10 minutes without activity" in response.content.decode()
+    assert "您已连续 10 分钟无操作" in response.content.decode()
 
 
 def test_the_default_idle_timeout_is_thirty_minutes(client, clerk_a):
@@ -112,7 +112,7 @@ def test_one_session_per_user_ends_the_older_one(county, clerk_a):
     with translation.override("en"):
         response = first.get(reverse("inbox"), follow=True)
     assert not signed_in(first)
-    assert "signed in on another browser or device" in response.content.decode()
+    assert "已在其他浏览器或设备上登录" in response.content.decode()
     assert second.get(reverse("inbox")).status_code == 200 and signed_in(second)
 
 

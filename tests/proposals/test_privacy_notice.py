@@ -40,7 +40,7 @@ def test_the_form_shows_the_notice_the_retention_and_a_link_to_the_full_page(db,
     assert 'name="privacy_consent"' in html and "required" in html.split('name="privacy_consent"')[1][:80]
     with translation.override("en"):
         html = visitor(HTTP_ACCEPT_LANGUAGE="en").get(INTAKE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "at the latest 3 years after the matter is closed" in html
+    assert "事项办结后最迟 3 年" in html
 
 
 def test_the_full_page_names_what_why_who_how_long_and_the_rights(db, county):

@@ -130,7 +130,7 @@ def test_the_tick_with_a_landline_is_refused_on_the_tick(township_a, category):
 
 
 def test_the_service_refuses_consent_for_a_landline(make_ticket):
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Exception) as caught, translation.override("en"):
         make_ticket(proposers=[("张大爷", "0513-88123456", True)])
     assert "mobile" in str(refusal(caught.value)["proposers"])
     assert not Ticket.objects.exists()

@@ -92,7 +92,7 @@ def test_the_admin_withdraws_a_visit_with_a_reason_and_keeps_it(client, clerk_a,
     listed = client.get(reverse("admin:reps_homevisit_changelist") + "?withdrawn=yes")
     shown = listed.context["cl"]
     assert [v.pk for v in shown.result_list] == [a_visit.pk]
-    assert shown.model_admin.withdrawal(shown.result_list[0]).endswith(f"{timezone.localdate():%Y-%m-%d}")
+    assert f"{timezone.localdate():%Y-%m-%d}" in shown.model_admin.withdrawal(shown.result_list[0])
     assert client.get(withdraw_url(a_visit)).status_code == 403
     changed = client.get(change_url(a_visit))
     assert changed.status_code == 200 and not changed.context["has_change_permission"]

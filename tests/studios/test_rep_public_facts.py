@@ -94,7 +94,7 @@ def test_the_feed_it_links_holds_the_reps_duties_in_shanghai_time(client, liaiso
 
 def test_a_draft_roster_gives_no_next_duty(liaison_office, studio, wang):
     roster(liaison_office, studio, publish=False)
-    assert [link.text for link in facts(wang)["next_duty"]] == ["None published yet"]
+    assert [link.text for link in facts(wang)["next_duty"]] == ["尚未发布"]  # zh-hans, the default
     assert [link.text for link in facts(wang)["studio"]] == ["城关镇党代表工作室"]
 
 
