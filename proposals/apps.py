@@ -14,6 +14,7 @@ class ProposalsConfig(AppConfig):
             notifications,  # noqa: F401  (registers the ticket notification kinds)
         )
         from proposals import todo as proposals_todo
+
         __import__("proposals.pii_rules").pii_rules.register()
 
         todo.register("proposals", proposals_todo.sections, order=10)

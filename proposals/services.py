@@ -1009,7 +1009,8 @@ def ticket_correct_summary(
     now = _now(now)
     _move(ticket, move="correct_summary", actor=actor, acting_as=acting_as, now=now, note=reason,
           changes={"reply_summary": summary, "summary_corrected_at": now},
-          data={"before": {"reply_summary": ticket.reply_summary}, "after": {"reply_summary": summary}})  # fmt: skip
+          data={"before": {"reply_summary": ticket.reply_summary},
+                "after": {"reply_summary": summary}})  # fmt: skip
     return ticket
 
 

@@ -11,6 +11,7 @@ class RepsConfig(AppConfig):
         from liaison.roles import Role, crud, grant
         from reps import notifications
         from reps import todo as reps_todo
+
         __import__("reps.pii_rules").pii_rules.register()
 
         todo.register("reps", reps_todo.sections, order=30)

@@ -176,6 +176,7 @@ class ResearchReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = gettext(

@@ -11,6 +11,7 @@ class StudiosConfig(AppConfig):
         from liaison.roles import STAFF_ROLES, Role, crud, grant
         from studios import duties, notifications
         from studios import todo as studios_todo
+
         __import__("studios.pii_rules").pii_rules.register()
 
         todo.register("studios", studios_todo.sections, order=20)
