@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import TypeVar
 
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
+
+M = TypeVar("M", bound=models.Model)
 
 SALT = "liaison.submission"
 MAX_AGE = 2 * 24 * 3600  # a form left open over a weekend night still goes through
@@ -85,7 +88,7 @@ class SubmissionTokenMixin:
         return any(e.code == "token" for e in self.errors.as_data().get(forms.forms.NON_FIELD_ERRORS, []))
 
 
-def earlier(model: type[models.Model], nonce: str | None, **owner) -> models.Model | None:
+def earlier(model: type[M], nonce: str | None, **owner) -> M | None:
     """The record an earlier post with ``nonce`` made, marked ``replayed``; None if none did.
 
     ``owner`` (e.g. ``recorded_by=actor``) must match: another person's nonce is refused as an

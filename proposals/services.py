@@ -168,7 +168,7 @@ def ticket_register(
     studio: Studio | None = None,
     representative: Representative | None = None,
     co_signers: Sequence[Representative] = (),
-    proposers: Sequence[tuple[str, str]] = (),
+    proposers: Sequence[tuple] = (),
     files: Sequence[CleanFile] = (),
     is_public_interest: bool = False,
     reception_matter: ReceptionMatter | None = None,
@@ -199,8 +199,8 @@ def ticket_register(
         raise ValidationError({"studio": _("The studio is not in this township.")})
     if kind == Ticket.Kind.MOTION and representative is None:
         raise ValidationError({"representative": _("A formal motion is made by a representative.")})
-    proposers = _clean_proposers(proposers)
-    if source == Ticket.Source.INTAKE and not any(phone for _name, phone, _sms in proposers):
+    people = _clean_proposers(proposers)
+    if source == Ticket.Source.INTAKE and not any(phone for _name, phone, _sms in people):
         raise ValidationError({"proposers": _("Give a name and phone so that we can reply.")})
     for matter, field in ((reception_matter, "reception_matter"), (visit_matter, "visit_matter")):
         if matter is not None and Ticket.objects.filter(**{field: matter}).exists():
@@ -243,7 +243,7 @@ def ticket_register(
         Proposer(
             ticket=ticket, name=name, phone=phone, sms_consent=sms, privacy_consent_at=privacy_consent_at
         )
-        for name, phone, sms in proposers
+        for name, phone, sms in people
     )
     attach_files(ticket, files, purpose=Attachment.Purpose.MATTER, now=now)
     attach_files(
@@ -264,7 +264,7 @@ def ticket_register(
         data={"source": source},
         is_public=True,
     )
-    if any(sms for _name, _phone, sms in proposers):
+    if any(sms for _name, _phone, sms in people):
         # The receipt by SMS, from the outbox as every move's news (exactly once: reminders.py).
         transaction.on_commit(_notify_ticket_events, robust=True)
     return ticket
@@ -293,6 +293,8 @@ def matter_photos(matter: ReceptionMatter | VisitMatter | None) -> list[CleanFil
     )
     copies = []
     for image in photos:
+        if not image.name:
+            continue
         try:
             with image.storage.open(image.name, "rb") as stored:
                 copies.append(clean_attachment(stored))
