@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from liaison import audit
 from liaison.admin_mixins import RecordAdmin, ScopedAdmin, ScopedInline
 from liaison.exports import xlsx_response
 from liaison.pii_admin import MaskedPhoneAdmin
@@ -75,9 +76,19 @@ class ExcelExportMixin:
 
     def xlsx(self, request, queryset):
         header, rows = importing.export_rows(self.export_kind, queryset, user=request.user)
-        return xlsx_response(
+        response = xlsx_response(
             self.opts.verbose_name_plural, header, rows, filename=f"{self.opts.verbose_name_plural}.xlsx"
         )
+        # An export of people's names and phones is itself audited (等保: exports of personal data).
+        audit.record(
+            actor=request.user,
+            verb="pii.exported",
+            subject=request.user,
+            region=audit.region_of(request.user, request.user),
+            kind=str(self.export_kind),
+            rows=queryset.count(),
+        )
+        return response
 
 
 @admin.register(Representative)

@@ -72,3 +72,12 @@ def test_contacts_phones_go_to_the_network_staff_not_to_a_studio_officer(
         content = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
         text = str([list(r) for r in content.iter_rows(values_only=True)])
         assert "13800001111" not in text and "13900002222" not in text
+
+
+def test_an_export_of_people_is_audited(client, clerk_a, two_reps):
+    from liaison.models import AuditEvent
+
+    client.force_login(clerk_a)
+    rows(client, "admin:reps_representative_export")
+    event = AuditEvent.objects.get(verb="pii.exported")
+    assert event.actor == clerk_a and event.data == {"kind": str(importing.Kind.REPRESENTATIVES), "rows": 2}
