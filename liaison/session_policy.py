@@ -76,6 +76,13 @@ def start(sender, request, user, **kwargs) -> None:
     forget(user)
 
 
+def _signed_out(user, verb: str, **data) -> None:
+    """The policy signed ``user`` out: audited like a sign-in (the address comes from the request)."""
+    from liaison import audit
+
+    audit.record(actor=user, verb=verb, subject=user, region=audit.region_of(user, user), **data)
+
+
 def _superseded(session, user) -> bool:
     current = LoginSession.objects.filter(user=user).values_list("token", flat=True).first()
     return current is not None and current != session.get(TOKEN)
@@ -107,6 +114,7 @@ class SessionPolicyMiddleware:
             return
         idle = session.get(IDLE_MINUTES) or 30
         if now - last > idle * 60:
+            _signed_out(user, "auth.idle_timeout", idle_minutes=idle)
             logout(request)
             messages.info(
                 request,
@@ -115,6 +123,7 @@ class SessionPolicyMiddleware:
             )
             return
         if session.get(SINGLE) and _superseded(session, user):
+            _signed_out(user, "auth.superseded")
             logout(request)
             messages.warning(
                 request,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from liaison import session_policy
-from liaison.models import SecurityPolicy
+from liaison.models import AuditEvent, SecurityPolicy
 
 PASSWORD = "pw-for-tests"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
@@ -41,6 +41,8 @@ def test_an_idle_user_is_signed_out_after_the_policys_minutes(client, county, cl
     assert not signed_in(client)
     assert response.redirect_chain[-1][0].startswith(reverse("login"))
     assert "您已连续 10 分钟无操作" in response.content.decode()
+    signed_out = AuditEvent.objects.get(verb="auth.idle_timeout")
+    assert signed_out.actor == clerk_a and signed_out.data == {"idle_minutes": 10}
 
 
 def test_the_default_idle_timeout_is_thirty_minutes(client, clerk_a):
@@ -113,6 +115,7 @@ def test_one_session_per_user_ends_the_older_one(county, clerk_a):
         response = first.get(reverse("inbox"), follow=True)
     assert not signed_in(first)
     assert "已在其他浏览器或设备上登录" in response.content.decode()
+    assert AuditEvent.objects.get(verb="auth.superseded").actor == clerk_a
     assert second.get(reverse("inbox")).status_code == 200 and signed_in(second)
 
 
