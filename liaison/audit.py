@@ -18,6 +18,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, models, transaction
+from django.utils.translation import pgettext_lazy
 from django.utils import timezone
 
 from liaison.http import client_ip
@@ -48,6 +49,55 @@ def _row(actor, verb, subject, region, ip, outcome, data) -> AuditEvent:
         outcome=outcome,
         data=data,
     )
+
+
+# What each action means, for the readers of the audit log (/audit/). Admin writes are
+# "<model>.added/changed/deleted" and withdrawals "<model>.withdrawn" (ACTIONS, the record type
+# says which model); every other verb a service writes is named here. A test keeps the two lists
+# complete against the code.
+ACTIONS = {
+    "added": pgettext_lazy("audit action", "added"),
+    "changed": pgettext_lazy("audit action", "changed"),
+    "deleted": pgettext_lazy("audit action", "deleted"),
+    "withdrawn": pgettext_lazy("audit action", "withdrawn"),
+}
+VERBS = {
+    "auth.login": pgettext_lazy("audit action", "signed in"),
+    "auth.login_failed": pgettext_lazy("audit action", "sign-in failed"),
+    "auth.locked": pgettext_lazy("audit action", "sign-in locked"),
+    "auth.unlocked": pgettext_lazy("audit action", "sign-in unlocked"),
+    "auth.idle_timeout": pgettext_lazy("audit action", "signed out when idle"),
+    "auth.superseded": pgettext_lazy("audit action", "signed out by a newer sign-in"),
+    "auth.2fa_enrolled": pgettext_lazy("audit action", "two-step sign-in set up"),
+    "auth.2fa_failed": pgettext_lazy("audit action", "two-step code refused"),
+    "auth.2fa_reset": pgettext_lazy("audit action", "two-step sign-in reset"),
+    "auth.2fa_recovery_codes": pgettext_lazy("audit action", "new recovery codes"),
+    "audit.exported": pgettext_lazy("audit action", "audit log downloaded"),
+    "pii.exported": pgettext_lazy("audit action", "people exported"),
+    "pii.phone_revealed": pgettext_lazy("audit action", "phone number revealed"),
+    "pii.anonymised": pgettext_lazy("audit action", "closed matters anonymised"),
+    "import.uploaded": pgettext_lazy("audit action", "import sheet uploaded"),
+    "import.applied": pgettext_lazy("audit action", "import applied"),
+    "contact.added": pgettext_lazy("audit action", "contact added"),
+    "contact.updated": pgettext_lazy("audit action", "contact changed"),
+    "visit.recorded": pgettext_lazy("audit action", "visit recorded"),
+    "reception.recorded": pgettext_lazy("audit action", "reception recorded"),
+    "opinion.submitted": pgettext_lazy("audit action", "public-opinion report handed in"),
+    "research_report.submitted": pgettext_lazy("audit action", "research report handed in"),
+    "roster.generated": pgettext_lazy("audit action", "rosters generated"),
+    "roster.published": pgettext_lazy("audit action", "rosters published"),
+    "slot.changed": pgettext_lazy("audit action", "duty changed"),
+    "attendance.marked": pgettext_lazy("audit action", "attendance marked"),
+    "delivery.resent": pgettext_lazy("audit action", "message resent"),
+}
+
+
+def verb_label(verb: str) -> str:
+    """The words for ``verb`` (the code itself when it is unknown, so nothing is hidden)."""
+    if verb in VERBS:
+        return str(VERBS[verb])
+    action = verb.rpartition(".")[2]
+    return str(ACTIONS[action]) if action in ACTIONS else verb
 
 
 def record(

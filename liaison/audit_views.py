@@ -47,6 +47,15 @@ def type_label(subject_type: str) -> str:
         return subject_type
 
 
+def record_types() -> list[str]:
+    """The project's models and the accounts (``app.model``): what a row of the log can be about."""
+    return [
+        model._meta.label_lower
+        for app in ("auth", "liaison", "reps", "studios", "proposals")
+        for model in apps.get_app_config(app).get_models()
+    ]
+
+
 class AuditFilterForm(forms.Form):
     date_from = forms.DateField(
         label=gettext_lazy("from"), required=False, widget=forms.DateInput({"type": "date"})
@@ -60,12 +69,17 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(label=gettext_lazy("outcome"), required=False)
     q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=100)
 
-    def __init__(self, *args, verbs=(), types=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         anything = [("", _("All"))]
-        self.fields["verb"].choices = anything + [(v, v) for v in verbs]
+        # From the code, not from the rows: no DISTINCT over the whole log on every page.
+        self.fields["verb"].choices = (
+            anything
+            + [(verb, str(label)) for verb, label in audit.VERBS.items()]
+            + [(f"*.{action}", str(label)) for action, label in audit.ACTIONS.items()]
+        )
         self.fields["subject_type"].choices = anything + sorted(
-            ((t, type_label(t)) for t in types), key=lambda choice: choice[1]
+            ((t, type_label(t)) for t in record_types()), key=lambda choice: choice[1]
         )
         self.fields["outcome"].choices = anything + list(AuditEvent.Outcome.choices)
 
@@ -81,7 +95,11 @@ class AuditFilterForm(forms.Form):
             events = events.filter(
                 Q(actor__name__icontains=data["actor"]) | Q(actor__username__icontains=data["actor"])
             )
-        for name in ("verb", "subject_type", "outcome"):
+        if data["verb"].startswith("*."):  # any record's "added", "changed", ...
+            events = events.filter(verb__endswith=data["verb"][1:])
+        elif data["verb"]:
+            events = events.filter(verb=data["verb"])
+        for name in ("subject_type", "outcome"):
             if data[name]:
                 events = events.filter(**{name: data[name]})
         if text := data["q"].strip():
@@ -120,12 +138,7 @@ def audit_log(request):
     if not may_read_audit(user):
         raise PermissionDenied
     visible = AuditEvent.objects.visible_to(user)
-    distinct = visible.order_by()
-    form = AuditFilterForm(
-        request.GET,
-        verbs=sorted(distinct.values_list("verb", flat=True).distinct()),
-        types=list(distinct.values_list("subject_type", flat=True).distinct()),
-    )
+    form = AuditFilterForm(request.GET)
     events = form.filter(visible).select_related("actor", "region").order_by("-at", "-id")
     if request.GET.get("format") == "xlsx":
         return _export(request, form, events)
@@ -133,6 +146,7 @@ def audit_log(request):
     for event in page:
         event.details = details(event)
         event.type_label = type_label(event.subject_type)
+        event.verb_label = audit.verb_label(event.verb)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
@@ -163,7 +177,7 @@ def _export(request, form, events):
             e.actor.username if e.actor else "",
             e.actor.name if e.actor else "",
             e.ip or "",
-            e.verb,
+            f"{audit.verb_label(e.verb)} ({e.verb})",
             type_label(e.subject_type),
             e.subject_id,
             e.subject_label,

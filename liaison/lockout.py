@@ -120,6 +120,7 @@ def note_failure(username: str | None, ip: str | None, *, reason: str = "passwor
         actor=None,
         verb="auth.login_failed",
         subject=subject,
+        region=_region(user),
         ip=ip,
         outcome="refused",
         username=username,
@@ -163,11 +164,18 @@ def _throttle_row(username: str, ip: str | None) -> LoginThrottle:
     return LoginThrottle.objects.get_or_create(kind=Kind.IP, key=ip or "-")[0]
 
 
+def _region(user):
+    """Where a sign-in row is read in the audit log: the user's own region (their office sees
+    it); None for a username with no account (superusers only)."""
+    return audit.region_of(user, user) if user is not None else None
+
+
 def _audit_lock(row: LoginThrottle, subject, ip) -> None:
     audit.record(
         actor=None,
         verb="auth.locked",
         subject=row.user or (subject if row.kind == Kind.USERNAME else row),
+        region=_region(row.user),
         ip=ip,
         kind=row.kind,
         key=row.key,
@@ -179,7 +187,7 @@ def _audit_lock(row: LoginThrottle, subject, ip) -> None:
 def note_success(user, ip: str | None) -> None:
     """A sign-in succeeded: its username's count starts again; audit it."""
     LoginThrottle.objects.filter(kind=Kind.USERNAME, key=user.get_username()).delete()
-    audit.record(actor=user, verb="auth.login", subject=user, ip=ip)
+    audit.record(actor=user, verb="auth.login", subject=user, region=_region(user), ip=ip)
 
 
 def unlock(rows, *, actor, ip: str | None = None) -> int:
@@ -192,7 +200,13 @@ def unlock(rows, *, actor, ip: str | None = None) -> int:
         if was_locked:
             count += 1
             audit.record(
-                actor=actor, verb="auth.unlocked", subject=row.user or row, ip=ip, kind=row.kind, key=row.key
+                actor=actor,
+                verb="auth.unlocked",
+                subject=row.user or row,
+                region=_region(row.user),
+                ip=ip,
+                kind=row.kind,
+                key=row.key,
             )
     return count
 

@@ -197,7 +197,7 @@ def test_a_superuser_sees_and_unlocks_ip_addresses(client, db):
 
 
 @time_machine.travel(START, tick=False)
-def test_sign_ins_failures_and_locks_are_audited_with_the_ip(client, policy, clerk_a):
+def test_sign_ins_failures_and_locks_are_audited_with_the_ip(client, policy, clerk_a, township_a):
     for _ in range(3):
         sign_in(client, "clerk_a", "wrong", ip="192.0.2.5")
     sign_in(client, "clerk_a", PASSWORD, ip="192.0.2.5")  # refused: locked
@@ -213,11 +213,15 @@ def test_sign_ins_failures_and_locks_are_audited_with_the_ip(client, policy, cle
     ghost = events[5]  # no such account: the audit names the username's count
     assert ghost.subject_type == "liaison.loginthrottle" and ghost.subject_label == "ghost"
     assert all(_ip(e) in ("192.0.2.5", "192.0.2.6") for e in events)
+    # The clerk's rows are filed under the clerk's township, so their offices read them in /audit/;
+    # a username with no account is read by superusers only.
+    assert [e.region for e in events] == [township_a] * 5 + [None]
 
     LoginThrottle.objects.all().delete()
     sign_in(client, "clerk_a", PASSWORD, ip="192.0.2.5")
     login = AuditEvent.objects.get(verb="auth.login")
     assert (login.actor, login.subject_id, _ip(login)) == (clerk_a, str(clerk_a.pk), "192.0.2.5")
+    assert login.region == township_a
 
 
 def _ip(event) -> str | None:
