@@ -18,8 +18,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.db import connection, models, transaction
-from django.utils.translation import pgettext_lazy
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from liaison.http import client_ip
 from liaison.models import AuditEvent, Region
