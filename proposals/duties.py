@@ -9,10 +9,12 @@ person, on the day it was registered; a ticket merged into another is counted th
 import datetime
 from collections import defaultdict
 
+from django.db.models import Q
 from django.utils import timezone
 
 from proposals.models import Ticket
 from reps import duties
+from studios import statistics
 
 
 def suggestion_days(rep_ids, start: datetime.date, end: datetime.date) -> dict[int, list[datetime.date]]:
@@ -30,5 +32,12 @@ def suggestion_days(rep_ids, start: datetime.date, end: datetime.date) -> dict[i
     return {rep: list(days.values()) for rep, days in found.items()}
 
 
+def has_ticket(prefix: str) -> Q:
+    """A reception matter a ticket was registered from (``Ticket.reception_matter``'s reverse side)."""
+    return Q(**{f"{prefix}ticket__isnull": False})
+
+
 def register() -> None:
     duties.register_tally("suggestions", suggestion_days)
+    # The reception statistics count matters really turned into tickets, not the flag.
+    statistics.register_ticketed(has_ticket)

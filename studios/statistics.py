@@ -12,8 +12,11 @@ Definitions, for a range of local dates [start, end] (both included):
   whose ``starts_at``, in local time, falls on a date in the range.
 - **matters raised**: the ``ReceptionMatter`` rows of those receptions;
   **answered on the spot**: those with ``answered_on_spot``;
-  **turned into tickets**: counted by ``ticket_counts`` alone (today: matters with
-  ``for_ticket``), so that counting real tickets later changes one function.
+  **turned into tickets**: those a suggestion ticket was really registered from (the ticket
+  links back to its matter), not those merely flagged ``for_ticket`` and still waiting to be
+  handed in. ``studios`` does not know tickets: the app that does (``proposals``) registers,
+  with ``register_ticketed``, the condition that says a matter has its ticket; without it,
+  none counts.
 - **townships** add up their studios: a studio belongs to the township that is its region, or
   its region's parent (a village studio). A county-level studio is grouped under its county.
   Rates are recomputed from the summed counts, never averaged.
@@ -28,7 +31,7 @@ Periods: ``period_of(kind, year, n)`` gives the month, quarter or year (``reps.d
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -135,15 +138,32 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+# "Has a ticket": given the lookup prefix from the queried model to a reception matter ("" on
+# ``ReceptionMatter`` itself, "matters__" from ``Reception``), the condition that a suggestion
+# ticket was registered from the matter. Registered by ``proposals`` (which owns tickets).
+Ticketed = Callable[[str], Q]
+_NONE = Q(pk__in=[])
+_ticketed: Ticketed | None = None
+
+
+def register_ticketed(condition: Ticketed) -> Ticketed:
+    global _ticketed
+    _ticketed = condition
+    return condition
+
+
+def ticketed(prefix: str = "") -> Q:
+    """The condition "this reception matter has a registered ticket" (matches none unregistered)."""
+    return _ticketed(prefix) if _ticketed is not None else _NONE
+
+
 def ticket_counts(matters: QuerySet) -> dict[int, int]:
     """Count, per studio id, the matters of ``matters`` turned into suggestion tickets.
 
-    The one place that says what "turned into a ticket" means: today the matter's own
-    ``for_ticket`` flag. When tickets link back to their matter, count those here instead.
+    The one place that says what "turned into a ticket" means: a ticket was registered from
+    the matter (``ticketed``), whatever its ``for_ticket`` flag says.
     """
-    rows = (
-        matters.filter(for_ticket=True).values_list("reception__studio_id").annotate(n=Count("id")).order_by()
-    )
+    rows = matters.filter(ticketed()).values_list("reception__studio_id").annotate(n=Count("id")).order_by()
     return dict(rows)
 
 

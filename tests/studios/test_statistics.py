@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from liaison.roles import Role
+from proposals.models import Ticket, new_tracking_code
 from studios.models import (
     DutySlot,
     Reception,
@@ -45,12 +46,20 @@ def local(*args) -> datetime.datetime:
     return datetime.datetime(*args, tzinfo=LOCAL)
 
 
+def ticket_from(matter: ReceptionMatter, township, category) -> Ticket:
+    """A suggestion ticket registered from ``matter`` (linked back to it, as the intake does)."""
+    return Ticket.objects.create(
+        title=matter.content[:20], content=matter.content, category=category, source="reception",
+        township=township, tracking_code=new_tracking_code(), reception_matter=matter,
+    )  # fmt: skip
+
+
 def figures(row: Row) -> tuple[int, ...]:
     return tuple(getattr(row, name) for name in FIGURES)
 
 
 @pytest.fixture
-def county_year(county, township_a, township_b, village_a, village_b, liaison_office):
+def county_year(county, township_a, township_b, village_a, village_b, liaison_office, category):
     """Two townships, four studios (two in villages), a generated 2026, three of four published.
 
     Returns the studios by key and the township each belongs to.
@@ -126,7 +135,7 @@ def county_year(county, township_a, township_b, village_a, village_b, liaison_of
                 people_received=n % 7 + 1,
                 recorded_by=liaison_office,
             )
-            ReceptionMatter.objects.bulk_create(
+            matters = ReceptionMatter.objects.bulk_create(
                 ReceptionMatter(
                     reception=reception,
                     content=f"事项{n}-{i}",
@@ -136,6 +145,11 @@ def county_year(county, township_a, township_b, village_a, village_b, liaison_of
                 )
                 for i in range(n % 4)
             )
+            # Every other matter flagged for a ticket really became one; the rest wait to be
+            # handed in (flagged, no ticket) and must not count as turned into tickets.
+            for matter in matters:
+                if matter.for_ticket and n % 2:
+                    ticket_from(matter, township_of[key], category)
     # A home reception outside any studio counts for no studio.
     Reception.objects.create(
         studio=None,
@@ -162,7 +176,7 @@ def expected_by_studio(start, end, now) -> dict[int, Counter]:
                 tally[slot.studio_id]["attended"] += 1
             if assignment.attendance in (A.ATTENDED, A.SUBSTITUTED, A.ABSENT):
                 tally[slot.studio_id]["marked"] += 1
-    for reception in Reception.objects.prefetch_related("matters"):
+    for reception in Reception.objects.prefetch_related("matters__ticket"):
         day = timezone.localtime(reception.starts_at).date()
         if reception.studio_id is None or not start <= day <= end:
             continue
@@ -170,7 +184,7 @@ def expected_by_studio(start, end, now) -> dict[int, Counter]:
         tally[reception.studio_id]["people"] += reception.people_received
         tally[reception.studio_id]["matters"] += len(matters)
         tally[reception.studio_id]["answered"] += sum(m.answered_on_spot for m in matters)
-        tally[reception.studio_id]["tickets"] += sum(m.for_ticket for m in matters)
+        tally[reception.studio_id]["tickets"] += sum(hasattr(m, "ticket") for m in matters)
     return tally
 
 
@@ -233,6 +247,32 @@ def test_the_year_has_real_figures_and_the_draft_counts_for_nothing(county_year)
     )
 
 
+def test_turned_into_tickets_counts_registered_tickets_not_the_flag(township_a, liaison_office, category):
+    studio = studio_with_reps(township_a, 1, name="城关镇党代表工作室")
+    reception = Reception.objects.create(
+        studio=studio, township=township_a, kind="regular", starts_at=local(YEAR, 8, 5, 9, 30),
+        people_received=3, recorded_by=liaison_office,
+    )  # fmt: skip
+    flagged = ReceptionMatter.objects.create(reception=reception, content="路灯不亮", for_ticket=True)
+    ReceptionMatter.objects.create(reception=reception, content="答复", answered_on_spot=True, answer="已答")
+
+    def tickets() -> int:
+        [row] = studio_statistics(
+            Studio.objects.filter(pk=studio.pk),
+            start=datetime.date(YEAR, 8, 1),
+            end=datetime.date(YEAR, 8, 31),
+        )
+        return row.tickets
+
+    assert tickets() == 0  # flagged for a ticket, not yet registered: not turned into one
+    ticket_from(flagged, township_a, category)
+    assert tickets() == 1
+    # A ticket registered from a matter that was never flagged counts too: the ticket is the fact.
+    plain = ReceptionMatter.objects.create(reception=reception, content="井盖缺失")
+    ticket_from(plain, township_a, category)
+    assert tickets() == 2
+
+
 def test_the_attendance_rate_is_a_percentage_or_a_dash():
     assert Row(name="x", attended=2, marked=3).attendance_display == "66.7%"
     assert Row(name="x", attended=3, marked=3).attendance_display == "100.0%"
@@ -292,6 +332,7 @@ def test_the_page_runs_the_same_queries_for_10_and_500_studios(
     queries,
     django_assert_num_queries,
     in_september,
+    category,
 ):
     studios = Studio.objects.bulk_create(
         Studio(
@@ -328,7 +369,9 @@ def test_the_page_runs_the_same_queries_for_10_and_500_studios(
             people_received=4,
             recorded_by=clerk_a,
         )
-        ReceptionMatter.objects.create(reception=reception, content="路灯", for_ticket=True)
+        matter = ReceptionMatter.objects.create(reception=reception, content="路灯", for_ticket=True)
+        ticket_from(matter, township_a, category)
+        ReceptionMatter.objects.create(reception=reception, content="井盖", for_ticket=True)  # not handed in
     client.force_login(liaison_office)
     with django_assert_num_queries(queries):
         response = client.get(URL, {"kind": "quarter", "year": YEAR, "n": 3, **params})
