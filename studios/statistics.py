@@ -17,6 +17,9 @@ Definitions, for a range of local dates [start, end] (both included):
   handed in. ``studios`` does not know tickets: the app that does (``proposals``) registers,
   with ``register_ticketed``, the condition that says a matter has its ticket; without it,
   none counts.
+- **by meeting kind** (the 接访统计表's split): the receptions, people, matters, answered and
+  tickets above, split by the reception's kind into daily duty (regular duty and reception
+  days), thematic, concentrated and appointed meetings (``SPLIT``); the parts add up to the row.
 - **townships** add up their studios: a studio belongs to the township that is its region, or
   its region's parent (a village studio). A county-level studio is grouped under its county.
   Rates are recomputed from the summed counts, never averaged.
@@ -41,12 +44,57 @@ from django.utils.translation import gettext as _
 
 from liaison.models import Region
 from reps.duties import MONTH, QUARTER, YEAR, Period
-from studios.models import DutySlot, Reception, ReceptionMatter, RosterPeriod, SlotAssignment, Studio
+from studios.models import (
+    DutySlot,
+    MeetingKind,
+    Reception,
+    ReceptionMatter,
+    RosterPeriod,
+    SlotAssignment,
+    Studio,
+)
 
 KINDS = (MONTH, QUARTER, YEAR)
 PRESENT = (SlotAssignment.Attendance.ATTENDED, SlotAssignment.Attendance.SUBSTITUTED)
 MARKED = (*PRESENT, SlotAssignment.Attendance.ABSENT)
 FIGURES = ("slots", "attended", "marked", "people", "matters", "answered", "tickets")
+KIND_FIGURES = ("receptions", "people", "matters", "answered", "tickets")
+# The meeting kinds the 接访统计表 is split by; a reception day is a day of the daily duty.
+SPLIT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("duty", (MeetingKind.REGULAR, MeetingKind.RECEPTION_DAY)),
+    ("thematic", (MeetingKind.THEMATIC,)),
+    ("concentrated", (MeetingKind.CONCENTRATED,)),
+    ("appointed", (MeetingKind.APPOINTED,)),
+)
+PART_OF = {kind: key for key, kinds in SPLIT for kind in kinds}
+
+
+def split_names() -> dict[str, str]:
+    return {
+        "duty": _("Daily duty"),
+        "thematic": _("Thematic meeting"),
+        "concentrated": _("Concentrated meeting"),
+        "appointed": _("Appointed meeting"),
+    }
+
+
+@dataclass
+class KindFigures:
+    """One meeting kind's part of a row."""
+
+    receptions: int = 0
+    people: int = 0
+    matters: int = 0
+    answered: int = 0
+    tickets: int = 0
+
+    def add(self, other: KindFigures) -> None:
+        for name in KIND_FIGURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _empty_split() -> dict[str, KindFigures]:
+    return {key: KindFigures() for key, _kinds in SPLIT}
 
 
 @dataclass
@@ -65,6 +113,16 @@ class Row:
     answered: int = 0
     tickets: int = 0
     studios: list[Studio] = field(default_factory=list)
+    by_kind: dict[str, KindFigures] = field(default_factory=_empty_split)
+
+    @property
+    def receptions(self) -> int:
+        return sum(part.receptions for part in self.by_kind.values())
+
+    @property
+    def parts(self) -> list[KindFigures]:
+        """The meeting kinds' parts in ``SPLIT`` order (for the table's columns)."""
+        return [self.by_kind[key] for key, _kinds in SPLIT]
 
     @property
     def attendance_rate(self) -> Decimal | None:
@@ -80,11 +138,13 @@ class Row:
 
     @property
     def is_empty(self) -> bool:
-        return not any(getattr(self, name) for name in FIGURES)
+        return not (self.receptions or any(getattr(self, name) for name in FIGURES))
 
     def add(self, other: Row) -> None:
         for name in FIGURES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, part in other.by_kind.items():
+            self.by_kind[key].add(part)
 
 
 # --- periods ---------------------------------------------------------------------------------
@@ -157,14 +217,19 @@ def ticketed(prefix: str = "") -> Q:
     return _ticketed(prefix) if _ticketed is not None else _NONE
 
 
-def ticket_counts(matters: QuerySet) -> dict[int, int]:
-    """Count, per studio id, the matters of ``matters`` turned into suggestion tickets.
+def ticket_counts(matters: QuerySet) -> dict[tuple[int, str], int]:
+    """Count, per (studio id, reception kind), the matters of ``matters`` turned into tickets.
 
     The one place that says what "turned into a ticket" means: a ticket was registered from
     the matter (``ticketed``), whatever its ``for_ticket`` flag says.
     """
-    rows = matters.filter(ticketed()).values_list("reception__studio_id").annotate(n=Count("id")).order_by()
-    return dict(rows)
+    rows = (
+        matters.filter(ticketed())
+        .values_list("reception__studio_id", "reception__kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(studio_id, kind): n for studio_id, kind, n in rows}
 
 
 def studio_statistics(
@@ -203,21 +268,30 @@ def studio_statistics(
     receptions = Reception.objects.active().filter(
         studio__in=ids, starts_at__gte=_local_midnight(start), starts_at__lt=_local_midnight(end + _DAY)
     )
-    for studio_id, people in (
-        receptions.values_list("studio_id").annotate(people=Sum("people_received")).order_by()
+    for studio_id, kind, n, people in (
+        receptions.values_list("studio_id", "kind")
+        .annotate(n=Count("id"), people=Sum("people_received"))
+        .order_by()
     ):
-        rows[studio_id].people = people or 0
+        row, part = rows[studio_id], rows[studio_id].by_kind[PART_OF[kind]]
+        part.receptions += n
+        part.people += people or 0
+        row.people += people or 0
 
     matters = ReceptionMatter.objects.filter(reception__in=receptions.values("pk"))
-    for studio_id, n, answered in (
-        matters.values_list("reception__studio_id")
+    for studio_id, kind, n, answered in (
+        matters.values_list("reception__studio_id", "reception__kind")
         .annotate(n=Count("id"), answered=Count("id", filter=Q(answered_on_spot=True)))
         .order_by()
     ):
-        row = rows[studio_id]
-        row.matters, row.answered = n, answered
-    for studio_id, n in ticket_counts(matters).items():
-        rows[studio_id].tickets = n
+        row, part = rows[studio_id], rows[studio_id].by_kind[PART_OF[kind]]
+        part.matters += n
+        part.answered += answered
+        row.matters += n
+        row.answered += answered
+    for (studio_id, kind), n in ticket_counts(matters).items():
+        rows[studio_id].by_kind[PART_OF[kind]].tickets += n
+        rows[studio_id].tickets += n
 
     return [row for row in rows.values() if row.studio.is_active or not row.is_empty]
 

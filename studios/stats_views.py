@@ -7,7 +7,8 @@ else gets 403. The figures come from ``studios.statistics`` in a fixed number of
 from __future__ import annotations
 
 import datetime
-from urllib.parse import urlencode
+import io
+from urllib.parse import quote, urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,19 +18,22 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 
-from liaison.exports import xlsx_response
+from liaison.exports import XLSX, append_row, xlsx_bytes
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
 from reps.duties import MONTH, QUARTER, YEAR, Period
 from studios.models import Studio
 from studios.statistics import (
+    KIND_FIGURES,
     KINDS,
+    SPLIT,
     Row,
     by_township,
     period_label,
     period_number,
     period_of,
     quarter_names,
+    split_names,
     studio_statistics,
     total,
 )
@@ -95,7 +99,27 @@ def _header(group: str) -> list[str]:
         _("matters raised"),
         _("answered on the spot"),
         _("turned into tickets"),
+        *(_("receptions: %(kind)s") % {"kind": name} for name in split_names().values()),
     ]
+
+
+def _kind_header() -> list[str]:
+    return [
+        _("meeting kind"),
+        _("receptions held"),
+        _("people received"),
+        _("matters raised"),
+        _("answered on the spot"),
+        _("turned into tickets"),
+    ]
+
+
+def by_kind(totals: Row) -> list[tuple[str, list[int]]]:
+    """The table split by meeting kind: each kind's figures for the whole table, then the total."""
+    names = split_names()
+    lines = [(names[key], [getattr(totals.by_kind[key], f) for f in KIND_FIGURES]) for key, _kinds in SPLIT]
+    lines.append((_("Total"), [totals.receptions, *(getattr(totals, f) for f in KIND_FIGURES[1:])]))
+    return lines
 
 
 def _second_cell(row: Row, group: str) -> str | int:
@@ -117,15 +141,24 @@ def _xlsx(rows: list[Row], totals: Row, group: str, period: Period) -> HttpRespo
             row.matters,
             row.answered,
             row.tickets,
+            *(part.receptions for part in row.parts),
         ]
         for row in [*rows, totals]
     ]
-    return xlsx_response(
-        _("Reception statistics"),
-        header,
-        body,
-        filename=f"{_('Reception statistics')}-{period_label(period)}.xlsx",
-    )
+    # A second sheet: the whole table split by meeting kind.
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(xlsx_bytes(_("Reception statistics"), header, body)))
+    sheet = book.create_sheet(_("By meeting kind")[:31])
+    append_row(sheet, _kind_header())
+    for name, figures in by_kind(totals):
+        append_row(sheet, [name, *figures])
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(), content_type=XLSX)
+    filename = f"{_('Reception statistics')}-{period_label(period)}.xlsx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
 
 
 @login_required
@@ -165,6 +198,8 @@ def statistics(request):
         "place": place,
         "title": " ".join(part for part in (_("Reception statistics"), label, place) if part),
         "header": _header(group),
+        "kind_header": _kind_header(),
+        "by_kind": by_kind(totals),
         "kinds": kinds,
         "number": period_number(period),
         "numbers": numbers,

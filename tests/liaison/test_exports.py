@@ -129,7 +129,10 @@ def test_the_reception_statistics_write_a_studio_name_as_text_and_counts_as_numb
     found = hostile_cells(response)
     assert_text(found)
     [row] = {cell.row for cell in found}
-    numbers = [c for c in cells(response.content) if c.row == row and c.column == 3]
+    sheet = found[0].parent.title  # the table, not the by-meeting-kind sheet after it
+    numbers = [
+        c for c in cells(response.content) if c.parent.title == sheet and c.row == row and c.column == 3
+    ]
     assert [c.data_type for c in numbers] == ["n"]  # the duty slots count
 
 

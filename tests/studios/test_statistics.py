@@ -40,6 +40,10 @@ LOCAL = ZoneInfo(settings.TIME_ZONE)
 NOW = datetime.datetime(YEAR, 9, 15, 12, 0, tzinfo=LOCAL)
 FIGURES = ("slots", "attended", "marked", "people", "matters", "answered", "tickets")
 A = SlotAssignment.Attendance
+KIND_CYCLE = ("regular", "thematic", "reception_day", "concentrated", "appointed")
+# The hand tally's reading of the split: a reception day is part of the daily duty.
+PART = {"regular": "duty", "reception_day": "duty", "thematic": "thematic"}
+PART_FIGURES = ("receptions", "people", "matters", "answered", "tickets")
 
 
 def local(*args) -> datetime.datetime:
@@ -130,7 +134,7 @@ def county_year(county, township_a, township_b, village_a, village_b, liaison_of
             reception = Reception.objects.create(
                 studio=studio,
                 township=township_of[key],
-                kind="regular",
+                kind=KIND_CYCLE[n % len(KIND_CYCLE)],
                 starts_at=when,
                 people_received=n % 7 + 1,
                 recorded_by=liaison_office,
@@ -181,15 +185,32 @@ def expected_by_studio(start, end, now) -> dict[int, Counter]:
         if reception.studio_id is None or not start <= day <= end:
             continue
         matters = list(reception.matters.all())
-        tally[reception.studio_id]["people"] += reception.people_received
-        tally[reception.studio_id]["matters"] += len(matters)
-        tally[reception.studio_id]["answered"] += sum(m.answered_on_spot for m in matters)
-        tally[reception.studio_id]["tickets"] += sum(hasattr(m, "ticket") for m in matters)
+        part = PART.get(reception.kind, reception.kind)
+        for prefix in ("", f"{part}."):
+            tally[reception.studio_id][f"{prefix}people"] += reception.people_received
+            tally[reception.studio_id][f"{prefix}matters"] += len(matters)
+            tally[reception.studio_id][f"{prefix}answered"] += sum(m.answered_on_spot for m in matters)
+            tally[reception.studio_id][f"{prefix}tickets"] += sum(hasattr(m, "ticket") for m in matters)
+        tally[reception.studio_id][f"{part}.receptions"] += 1
     return tally
 
 
 def as_tuple(counter: Counter) -> tuple[int, ...]:
     return tuple(counter[name] for name in FIGURES)
+
+
+def split(row: Row) -> dict[str, int]:
+    """The row's meeting-kind parts, as "kind.figure" keys (zeros left out)."""
+    return {
+        f"{key}.{name}": getattr(part, name)
+        for key, part in row.by_kind.items()
+        for name in PART_FIGURES
+        if getattr(part, name)
+    }
+
+
+def expected_split(counter: Counter) -> dict[str, int]:
+    return {name: n for name, n in counter.items() if "." in name and n}
 
 
 PERIODS = [
@@ -214,6 +235,12 @@ def test_statistics_for_a_generated_year_equal_tallies_from_the_rows(county_year
     assert {r.studio.pk: figures(r) for r in rows} == {
         s.pk: as_tuple(expected[s.pk]) for s in studios.values()
     }
+    # The split by meeting kind, against the hand tally; the parts add up to the row.
+    assert {r.studio.pk: split(r) for r in rows} == {
+        s.pk: expected_split(expected[s.pk]) for s in studios.values()
+    }
+    for r in rows:
+        assert sum(p.people for p in r.parts) == r.people and sum(p.tickets for p in r.parts) == r.tickets
 
     by_township: dict[int, Counter] = defaultdict(Counter)
     for key, studio in studios.items():
@@ -223,6 +250,9 @@ def test_statistics_for_a_generated_year_equal_tallies_from_the_rows(county_year
         pk: as_tuple(counter) for pk, counter in by_township.items()
     }
     assert {r.region.pk: len(r.studios) for r in townships} == dict.fromkeys(by_township, 2)
+    assert {r.region.pk: split(r) for r in townships} == {
+        pk: expected_split(counter) for pk, counter in by_township.items()
+    }
 
 
 def test_the_year_has_real_figures_and_the_draft_counts_for_nothing(county_year):
@@ -412,18 +442,36 @@ def test_the_excel_export_equals_the_page(client, liaison_office, county_year, i
     )
     sheet = load_workbook(io.BytesIO(export.content)).active
     values = list(sheet.iter_rows(values_only=True))
-    assert len(values[0]) == 8
+    assert len(values[0]) == 12
     body, last = values[1:-1], values[-1]
 
     def numbers(row: Row) -> list:
         rate = float(row.attendance_rate) if row.attendance_rate is not None else "—"
-        return [row.slots, rate, row.people, row.matters, row.answered, row.tickets]
+        return [
+            row.slots, rate, row.people, row.matters, row.answered, row.tickets,
+            *(part.receptions for part in row.parts),
+        ]  # fmt: skip
 
     rows = page.context["rows"]
     assert len(rows) == 4
     assert [[r[0], r[1], *r[2:]] for r in body] == [[r.name, r.township.name, *numbers(r)] for r in rows]
     assert list(last[2:]) == numbers(page.context["totals"])
     assert page.context["totals"].slots == sum(r.slots for r in rows) > 0
+    # The second sheet: the whole table by meeting kind, the same as the page's by-kind table.
+    book = load_workbook(io.BytesIO(export.content))
+    kinds = list(book[book.sheetnames[1]].iter_rows(values_only=True))
+    assert [list(line) for line in kinds[1:]] == [
+        [name, *figures] for name, figures in page.context["by_kind"]
+    ]
+    totals = page.context["totals"]
+    assert kinds[-1][1:] == (
+        totals.receptions,
+        totals.people,
+        totals.matters,
+        totals.answered,
+        totals.tickets,
+    )
+    assert sum(line[1] for line in kinds[1:-1]) == totals.receptions > 0
 
 
 def test_grouped_by_township_the_page_adds_up_the_studios(client, liaison_office, county_year, in_september):
