@@ -46,3 +46,12 @@ class ProposalsConfig(AppConfig):
                 order=5,
             )
         )
+        # The suggestion statistics: the township's staff and the liaison office.
+        navigation.register(
+            navigation.NavItem(
+                _("Suggestion statistics"),
+                "proposals:statistics",
+                roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
+                order=35,
+            )
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import matters, views, views_create, views_summary
+from proposals import matters, stats_views, views, views_create, views_summary
 
 app_name = "proposals"
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("new/", views_create.create, name="create"),
     path("matters/", matters.matter_list, name="matters"),
+    path("statistics/", stats_views.suggestion_statistics, name="statistics"),
+    path("statistics.xlsx", stats_views.statistics_export, name="statistics_export"),
     path("overdue-by-unit/", views.overdue_by_unit, name="overdue_by_unit"),
     path("from-reception/<int:pk>/", views_create.from_reception_matter, name="from_reception_matter"),
     path("from-visit/<int:pk>/", views_create.from_visit_matter, name="from_visit_matter"),

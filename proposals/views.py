@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.db.models import BooleanField, Case, Prefetch, Value, When
+from django.db.models import BooleanField, Case, Prefetch, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from liaison.exports import xlsx_response
 from liaison.models import HandlingUnit, Region
 from liaison.roles import STAFF_ROLES, Role
-from proposals import deadlines, services, todo
+from proposals import deadlines, services, statistics, todo
 from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterForm, parse_version, version_of
 from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
 from proposals.queues import (
@@ -148,6 +148,12 @@ def _filtered(request):
             created_at__lt=_day_start(chosen["registered_to"] + datetime.timedelta(days=1))
         )
     kept = {"queue": key}
+    # The filters the statistics page links with (proposals.statistics): a source, a responsible
+    # rep, and ``stat``, the very rule that counted a column there. A bad value is dropped.
+    extra = _statistics_filters(request)
+    for name, (value, rule) in extra.items():
+        tickets = tickets.filter(rule)
+        kept[name] = value
     if request.GET.get(SHOW_CLOSED) == "1":
         kept[SHOW_CLOSED] = "1"
     # A to-do item of the home page (proposals.todo): the same filter that counted it there.
@@ -163,6 +169,21 @@ def _filtered(request):
         if value and chosen.get(name):
             kept[name] = value
     return queues, BY_KEY[key], form, tickets.by_due(), kept
+
+
+def _statistics_filters(request) -> dict:
+    found = {}
+    source = request.GET.get("source", "")
+    if source in Ticket.Source.values:
+        found["source"] = (source, Q(source=source))
+    rep = request.GET.get("rep", "")
+    if rep.isdigit():
+        found["rep"] = (rep, Q(representative_id=int(rep)))
+    stat = request.GET.get("stat", "")
+    rule = statistics.column_q(stat) if stat else None
+    if rule is not None:
+        found["stat"] = (stat, rule)
+    return found
 
 
 @login_required

@@ -1,0 +1,174 @@
+"""Suggestion statistics (建议办理统计): the figures an office is judged by, for a period and a breakdown.
+
+``suggestion_statistics(user, start=, end=, by=)`` counts the tickets the user may see that were
+registered (collected) from ``start`` to ``end`` (local dates, both included), grouped by one
+breakdown. Every other column counts among those same tickets, as they stand now (a cohort), so
+each figure is a subset of "collected" and opens as a list in the workspace: ``column_q(key)`` is
+the very filter that counted it, and the workspace applies it for ``?stat=key``.
+
+Two queries whatever the number of tickets: one conditional aggregation over the tickets (events,
+extensions and assignments as EXISTS subqueries), one over the ratings of each ticket's last round.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
+from proposals.transitions import Status
+
+CLOSED = (Status.CLOSED, Status.ARCHIVED)
+SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    key: str
+    label: object
+    field: str  # the Ticket field grouped on (its id)
+    name: str  # the field giving the group's name
+    param: str  # the workspace filter that narrows to one group
+
+
+BREAKDOWNS = [
+    Breakdown("township", _("township"), "township_id", "township__name", "township"),
+    Breakdown("unit", _("handling unit"), "lead_unit_id", "lead_unit__name", "unit"),
+    Breakdown("category", _("category"), "category_id", "category__name", "category"),
+    Breakdown("source", _("source"), "source", "source", "source"),
+    Breakdown("rep", _("responsible representative"), "representative_id", "representative__name", "rep"),
+]
+BREAKDOWN_BY_KEY = {b.key: b for b in BREAKDOWNS}
+
+
+def _event(move: str) -> Exists:
+    return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), move=move))
+
+
+def _first_reply_on_time() -> Exists:
+    # The reply event records whether it came by the due time in force then (services.ticket_reply);
+    # the first reply decides, so a re-handled ticket keeps its first lateness.
+    earlier = TicketEvent.objects.filter(ticket=OuterRef("ticket"), move="reply", at__lt=OuterRef("at"))
+    return Exists(
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), move="reply", data__on_time=True).exclude(
+            Exists(earlier)
+        )
+    )
+
+
+def column_q(key: str) -> Q | None:
+    """The filter (over tickets) of one counted column; None for an unknown key."""
+    rules = {
+        "collected": lambda: Q(),
+        "on_spot": lambda: Q(resolution=Ticket.Resolution.ON_SPOT),
+        "explained": lambda: Q(resolution=Ticket.Resolution.EXPLAINED),
+        "assigned": lambda: Q(
+            Exists(Assignment.objects.filter(ticket=OuterRef("pk"), role=Assignment.Role.LEAD))
+        ),
+        "closed": lambda: Q(status__in=CLOSED),
+        "replied": lambda: Q(_event("reply")),
+        "on_time": lambda: Q(_first_reply_on_time()),
+        "ext_asked": lambda: Q(Exists(Extension.objects.filter(ticket=OuterRef("pk")))),
+        "ext_granted": lambda: Q(
+            Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.APPROVED))
+        ),
+        "returned": lambda: Q(_event("return")),
+        "rehandled": lambda: Q(_event("rehandle")),
+        "no_resident": lambda: Q(resolution=Ticket.Resolution.NO_RESIDENT_RATING),
+    }
+    rule = rules.get(key)
+    return rule() if rule else None
+
+
+TICKET_COLUMNS = [
+    ("collected", _("collected")),
+    ("on_spot", _("answered on the spot")),
+    ("explained", _("explained")),
+    ("assigned", _("assigned")),
+    ("closed", _("closed")),
+    ("replied", _("replied")),
+    ("on_time", _("replied on time")),
+    ("ext_asked", _("extension asked")),
+    ("ext_granted", _("extension granted")),
+    ("returned", _("returned (退回)")),
+    ("rehandled", _("re-handled (重办)")),
+    ("no_resident", _("closed without a resident rating")),
+]
+RATING_COLUMNS = [
+    ("rep_ratings", _("rep ratings")),
+    ("rep_satisfied", _("rep: satisfied or basically")),
+    ("res_ratings", _("resident ratings")),
+    ("res_satisfied", _("resident: satisfied or basically")),
+]
+RATES = [
+    ("closure_rate", _("closure rate"), "closed", "collected"),
+    ("on_time_rate", _("on-time rate"), "on_time", "replied"),
+    ("rep_satisfaction", _("rep satisfaction"), "rep_satisfied", "rep_ratings"),
+    ("res_satisfaction", _("resident satisfaction"), "res_satisfied", "res_ratings"),
+]
+COUNT_KEYS = [k for k, _label in TICKET_COLUMNS + RATING_COLUMNS]
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    """00:00 of ``day``, local (Beijing) time."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def period_tickets(user, start: datetime.date, end: datetime.date):
+    """The tickets the user may see that were registered on ``start`` … ``end`` (local dates)."""
+    return Ticket.objects.visible_to(user).filter(
+        created_at__gte=day_start(start), created_at__lt=day_start(end + datetime.timedelta(days=1))
+    )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _with_rates(row: dict) -> dict:
+    for key, _label, part, whole in RATES:
+        row[key] = _rate(row[part], row[whole])
+    return row
+
+
+def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by: str) -> list[dict]:
+    """One row per group (``group``: its id or value, ``name``), then a totals row (``group`` None,
+    ``total`` True). Each row has every key of ``COUNT_KEYS`` and of ``RATES`` (percent, or None
+    when there is nothing to divide by)."""
+    breakdown = BREAKDOWN_BY_KEY[by]
+    tickets = period_tickets(user, start, end)
+    aggregates = {key: Count("pk", filter=column_q(key)) for key, _label in TICKET_COLUMNS}
+    grouped = tickets.values(breakdown.field, breakdown.name).annotate(**aggregates).order_by(breakdown.name)
+    ratings = (
+        Rating.objects.filter(ticket__in=tickets.values("pk"), round=F("ticket__round"))
+        .values(f"ticket__{breakdown.field}")
+        .annotate(
+            rep_ratings=Count("pk", filter=Q(proposer__isnull=True)),
+            rep_satisfied=Count("pk", filter=Q(proposer__isnull=True, score__in=SATISFIED_SCORES)),
+            res_ratings=Count("pk", filter=Q(proposer__isnull=False)),
+            res_satisfied=Count("pk", filter=Q(proposer__isnull=False, score__in=SATISFIED_SCORES)),
+        )
+        .order_by()
+    )
+    by_group = {r.pop(f"ticket__{breakdown.field}"): r for r in ratings}
+    choices = dict(Ticket.Source.choices)
+    rows = []
+    for g in grouped:
+        group = g.pop(breakdown.field)
+        name = g.pop(breakdown.name, group)
+        if by == "source":
+            name = choices.get(group, group)
+        row = {"group": group, "name": name, "total": False, **g}
+        rated = by_group.get(group, {})
+        for key, _label in RATING_COLUMNS:
+            row[key] = rated.get(key, 0)
+        rows.append(_with_rates(row))
+    totals = {"group": None, "name": _("Total"), "total": True}
+    for key in COUNT_KEYS:
+        totals[key] = sum(r[key] for r in rows)
+    rows.append(_with_rates(totals))
+    return rows

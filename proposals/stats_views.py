@@ -1,0 +1,158 @@
+"""The suggestion statistics page (``/tickets/statistics/``), its Excel export and print view."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liaison.exports import xlsx_response
+from liaison.roles import Role
+from proposals import statistics
+
+PERIODS = ("month", "quarter", "year", "custom")
+
+
+def may_see_statistics(user) -> bool:
+    scope = user.scope
+    return scope.sees_all or bool(scope.roles & {Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF})
+
+
+def _int(value: str, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if low <= number <= high else default
+
+
+def _date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def period_from(params) -> dict:
+    """The chosen period as local dates: ``start``, ``end`` (both included) and the query keeping it.
+
+    A bad value falls back to the current month (never an error page)."""
+    today = timezone.localdate()
+    kind = params.get("period") if params.get("period") in PERIODS else "month"
+    year = _int(params.get("year"), today.year, 2000, 2100)
+    if kind == "custom":
+        start, end = _date(params.get("start")), _date(params.get("end"))
+        if start and end and start <= end:
+            return {
+                "kind": kind,
+                "start": start,
+                "end": end,
+                "query": {"period": kind, "start": start, "end": end},
+            }
+        kind = "month"
+    if kind == "year":
+        start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        return {
+            "kind": kind,
+            "start": start,
+            "end": end,
+            "year": year,
+            "query": {"period": kind, "year": year},
+        }
+    if kind == "quarter":
+        quarter = _int(params.get("quarter"), (today.month - 1) // 3 + 1, 1, 4)
+        start = datetime.date(year, 3 * quarter - 2, 1)
+        end = _month_end(year, 3 * quarter)
+        query = {"period": kind, "year": year, "quarter": quarter}
+        return {"kind": kind, "start": start, "end": end, "year": year, "quarter": quarter, "query": query}
+    if params.get("year") is None and params.get("month") is None:
+        year = today.year
+    month = _int(params.get("month"), today.month, 1, 12)
+    start, end = datetime.date(year, month, 1), _month_end(year, month)
+    query = {"period": "month", "year": year, "month": month}
+    return {"kind": "month", "start": start, "end": end, "year": year, "month": month, "query": query}
+
+
+def _month_end(year: int, month: int) -> datetime.date:
+    first_next = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return first_next - datetime.timedelta(days=1)
+
+
+def cell_url(breakdown, group, key: str, start: datetime.date, end: datetime.date) -> str | None:
+    """The workspace list of exactly the tickets a count holds; None where no filter says it
+    (a group of tickets without a unit or rep)."""
+    if group is None and breakdown is not None:
+        return None
+    query = {"queue": "all", "closed": "1", "registered_from": start, "registered_to": end}
+    if breakdown is not None:
+        query[breakdown.param] = group
+    if key != "collected":
+        query["stat"] = key
+    return f"{reverse('proposals:workspace')}?{urlencode(query)}"
+
+
+def _context(request) -> dict:
+    user = request.user
+    if not may_see_statistics(user):
+        raise PermissionDenied
+    period = period_from(request.GET)
+    by = request.GET.get("by") if request.GET.get("by") in statistics.BREAKDOWN_BY_KEY else "township"
+    breakdown = statistics.BREAKDOWN_BY_KEY[by]
+    rows = statistics.suggestion_statistics(user, start=period["start"], end=period["end"], by=by)
+    for row in rows:
+        row["cells"] = [
+            {
+                "key": key,
+                "value": row[key],
+                "url": cell_url(
+                    None if row["total"] else breakdown, row["group"], key, period["start"], period["end"]
+                ),
+            }
+            for key, _label in statistics.TICKET_COLUMNS
+        ] + [{"key": key, "value": row[key], "url": None} for key, _label in statistics.RATING_COLUMNS]
+        row["rates"] = [{"key": key, "value": row[key]} for key, *_rest in statistics.RATES]
+    query = {**period["query"], "by": by}
+    return {
+        "period": period,
+        "by": by,
+        "breakdown": breakdown,
+        "breakdowns": statistics.BREAKDOWNS,
+        "rows": rows,
+        "columns": statistics.TICKET_COLUMNS + statistics.RATING_COLUMNS,
+        "rates": statistics.RATES,
+        "months": range(1, 13),
+        "quarters": range(1, 5),
+        "export_url": f"{reverse('proposals:statistics_export')}?{urlencode(query)}",
+    }
+
+
+@login_required
+def suggestion_statistics(request):
+    return render(request, "proposals/statistics.html", _context(request))
+
+
+@login_required
+def statistics_export(request):
+    context = _context(request)
+    header = [str(context["breakdown"].label)]
+    header += [str(label) for _key, label in context["columns"]]
+    header += [f"{label} (%)" for _key, label, *_rest in context["rates"]]
+    rows = [
+        [str(row["name"] or _("(none)"))]
+        + [cell["value"] for cell in row["cells"]]
+        + [rate["value"] for rate in row["rates"]]
+        for row in context["rows"]
+    ]
+    period = context["period"]
+    return xlsx_response(
+        _("Suggestion statistics"),
+        header,
+        rows,
+        filename=f"{_('suggestion-statistics')}-{period['start']:%Y%m%d}-{period['end']:%Y%m%d}.xlsx",
+    )
