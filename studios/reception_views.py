@@ -337,6 +337,7 @@ def reception_list(request):
             "studios": studios,
             "chosen": chosen,
             "awaiting": awaiting,
+            "may_see_book": user.scope.sees_all or bool(user.scope.roles & (STAFF_ROLES | {Role.STUDIO_OFFICER})),
             "query": urlencode({k: v for k, v in chosen.items() if v}),
         },
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studios import reception_views, stats_views, views
+from studios import book_views, reception_views, stats_views, views
 
 app_name = "studios"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("today/", views.today, name="today"),
     path("statistics/", stats_views.statistics, name="statistics"),
     path("receptions/", reception_views.reception_list, name="receptions"),
+    path("receptions/book/", book_views.reception_book, name="reception_book"),
     path("receptions/new/", reception_views.reception_new, name="reception_new"),
     path("receptions/<int:pk>/", reception_views.reception_detail, name="reception"),
     path("slots/<int:pk>/reception/", reception_views.reception_from_slot, name="slot_reception"),
