@@ -49,6 +49,7 @@ from studios.todo import awaiting_record
 
 PAGE_SIZE = 30
 RECORDER_ROLES = STAFF_ROLES | {Role.STUDIO_OFFICER, Role.REPRESENTATIVE}
+BOOK_ROLES = STAFF_ROLES | {Role.STUDIO_OFFICER}  # who keeps the registers (studios.book_views)
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -337,7 +338,7 @@ def reception_list(request):
             "studios": studios,
             "chosen": chosen,
             "awaiting": awaiting,
-            "may_see_book": user.scope.sees_all or bool(user.scope.roles & (STAFF_ROLES | {Role.STUDIO_OFFICER})),
+            "may_see_book": user.scope.sees_all or bool(user.scope.roles & BOOK_ROLES),
             "query": urlencode({k: v for k, v in chosen.items() if v}),
         },
     )
