@@ -1,12 +1,13 @@
 from django.urls import path
 
-from studios import book_views, reception_views, stats_views, views
+from studios import book_views, notice_views, reception_views, stats_views, views
 
 app_name = "studios"
 
 urlpatterns = [
     path("rosters/", views.rosters, name="rosters"),
     path("rosters/generate/", views.generate, name="generate"),
+    path("rosters/<int:pk>/door-notice/", notice_views.door_notice, name="door_notice"),
     path("periods/<int:pk>/", views.period_detail, name="period"),
     path("periods/<int:pk>/publish/", views.period_publish, name="period_publish"),
     path("slots/<int:pk>/edit/", views.slot_edit, name="slot_edit"),
