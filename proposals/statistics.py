@@ -37,7 +37,7 @@ class Breakdown:
 
 BREAKDOWNS = [
     Breakdown("township", _("township"), "township_id", "township__name", "township"),
-    Breakdown("unit", _("handling unit"), "lead_unit_id", "lead_unit__name", "unit"),
+    Breakdown("unit", _("handling unit"), "lead_unit_id", "lead_unit__name", "lead"),
     Breakdown("category", _("category"), "category_id", "category__name", "category"),
     Breakdown("source", _("source"), "source", "source", "source"),
     Breakdown("rep", _("responsible representative"), "representative_id", "representative__name", "rep"),

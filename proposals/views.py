@@ -176,9 +176,12 @@ def _statistics_filters(request) -> dict:
     source = request.GET.get("source", "")
     if source in Ticket.Source.values:
         found["source"] = (source, Q(source=source))
-    rep = request.GET.get("rep", "")
-    if rep.isdigit():
-        found["rep"] = (rep, Q(representative_id=int(rep)))
+    # A rep or a lead unit by id, over tickets already scoped: a township's ticket led by a county
+    # unit opens too, which the ``unit`` choice (the township's own units) would refuse.
+    for name, field in (("rep", "representative_id"), ("lead", "lead_unit_id")):
+        value = request.GET.get(name, "")
+        if value.isdigit():
+            found[name] = (value, Q(**{field: int(value)}))
     stat = request.GET.get("stat", "")
     rule = statistics.column_q(stat) if stat else None
     if rule is not None:
@@ -231,6 +234,8 @@ def workspace(request):
             "queues": [(q, counted.get(q.key, 0)) for q in queues],
             "current": current,
             "todo_label": todo.BY_KEY[kept["todo"]].label if "todo" in kept else "",
+            "stat_filtered": any(k in kept for k in ("stat", "source", "rep", "lead")),
+            "stat_label": dict(statistics.TICKET_COLUMNS).get(kept.get("stat", ""), ""),
             "form": form,
             "townships_shown": townships_shown,
             "units_shown": scope.sees_all or bool(scope.roles & STAFF_ROLES),

@@ -330,3 +330,31 @@ def test_queries_do_not_grow_with_tickets(
     with django_assert_num_queries(len(few.captured_queries)):
         total = client.get(url, {**PERIOD, "by": "unit"}).context["rows"][-1]
     assert total["collected"] == 1000 and total["rep_ratings"] == 1000
+
+
+def test_a_township_opens_its_links_even_for_a_county_unit(client, clerk_a, township_a, county_unit, my_rep):
+    """A township's ticket led by a county unit: the township's staff open that unit's row too."""
+    now = local(2026, 3, 15, 10)
+    Ticket.objects.bulk_create(
+        [
+            ticket_row(township=township_a, now=now, lead_unit=county_unit, representative=my_rep),
+            ticket_row(township=township_a, now=now, lead_unit=county_unit, source=Ticket.Source.VISIT),
+        ]
+    )
+    client.force_login(clerk_a)
+    for by in ("unit", "rep", "source"):
+        response = client.get(reverse("proposals:statistics"), {**PERIOD, "by": by})
+        for row in response.context["rows"]:
+            cell = row["cells"][0]
+            if cell["url"]:
+                assert _listed(client, cell["url"]) == cell["value"], (by, row["name"])
+
+
+def test_the_list_says_it_is_a_statistics_figure(client, pattern, liaison_office):
+    client.force_login(liaison_office)
+    response = client.get(reverse("proposals:workspace"), {"queue": "all", "closed": "1", "stat": "on_time"})
+    assert response.context["stat_label"] == "replied on time"
+    assert 'id="stat-filter"' in response.content.decode()
+    # An unknown column is dropped, never an error page.
+    plain = client.get(reverse("proposals:workspace"), {"queue": "all", "closed": "1", "stat": "nope"})
+    assert not plain.context["stat_filtered"]
