@@ -83,6 +83,7 @@ VERBS = {
     "visit.recorded": pgettext_lazy("audit action", "visit recorded"),
     "reception.recorded": pgettext_lazy("audit action", "reception recorded"),
     "opinion.submitted": pgettext_lazy("audit action", "public-opinion report handed in"),
+    "opinion_register.submitted": pgettext_lazy("audit action", "public-opinion register sent"),
     "research_report.submitted": pgettext_lazy("audit action", "research report handed in"),
     "roster.generated": pgettext_lazy("audit action", "rosters generated"),
     "roster.published": pgettext_lazy("audit action", "rosters published"),

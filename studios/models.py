@@ -591,3 +591,33 @@ class OpinionReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.representative} {self.month:%Y-%m} {self.category}"
+
+
+class OpinionRegisterSubmission(models.Model):
+    """A studio's quarterly 民情民意收集登记表 marked as sent, once per quarter, by its officer or staff."""
+
+    studio = models.ForeignKey(
+        Studio,
+        verbose_name=_("studio"),
+        on_delete=models.CASCADE,
+        related_name="opinion_register_submissions",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("public-opinion register submitted")
+        verbose_name_plural = _("public-opinion registers submitted")
+        constraints = [
+            models.UniqueConstraint(fields=["studio", "year", "quarter"], name="opinion_register_once"),
+            models.CheckConstraint(
+                condition=models.Q(quarter__gte=1, quarter__lte=4), name="opinion_register_quarter"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.studio} {self.year}Q{self.quarter}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studios import book_views, notice_views, reception_views, stats_views, views
+from studios import book_views, notice_views, opinion_register_views, reception_views, stats_views, views
 
 app_name = "studios"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("receptions/<int:pk>/", reception_views.reception_detail, name="reception"),
     path("slots/<int:pk>/reception/", reception_views.reception_from_slot, name="slot_reception"),
     path("opinions/", reception_views.opinions, name="opinions"),
+    path("opinions/register/", opinion_register_views.opinion_register, name="opinion_register"),
 ]

@@ -58,6 +58,7 @@ MUST_RENDER = [
     "studios:receptions",
     "studios:reception_book",
     "studios:door_notice",
+    "studios:opinion_register",
     "studios:reception_new",
     "schedule:index",
     "proposals:workspace",
