@@ -594,12 +594,22 @@ class OpinionReport(models.Model):
 
 
 class OpinionRegisterSubmission(models.Model):
-    """A studio's quarterly 民情民意收集登记表 marked as sent, once per quarter, by its officer or staff."""
+    """A quarterly 民情民意收集登记表 marked as sent, once per quarter, for a studio or a township."""
 
     studio = models.ForeignKey(
         Studio,
         verbose_name=_("studio"),
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="opinion_register_submissions",
+    )
+    township = models.ForeignKey(
+        Region,
+        verbose_name=_("township"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="opinion_register_submissions",
     )
     year = models.PositiveSmallIntegerField(_("year"))
@@ -613,11 +623,25 @@ class OpinionRegisterSubmission(models.Model):
         verbose_name = _("public-opinion register submitted")
         verbose_name_plural = _("public-opinion registers submitted")
         constraints = [
-            models.UniqueConstraint(fields=["studio", "year", "quarter"], name="opinion_register_once"),
+            models.UniqueConstraint(
+                fields=["studio", "year", "quarter"],
+                condition=models.Q(studio__isnull=False),
+                name="opinion_register_once",
+            ),
+            models.UniqueConstraint(
+                fields=["township", "year", "quarter"],
+                condition=models.Q(township__isnull=False),
+                name="opinion_register_township_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(studio__isnull=False, township__isnull=True)
+                | models.Q(studio__isnull=True, township__isnull=False),
+                name="opinion_register_studio_or_township",
+            ),
             models.CheckConstraint(
                 condition=models.Q(quarter__gte=1, quarter__lte=4), name="opinion_register_quarter"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.studio} {self.year}Q{self.quarter}"
+        return f"{self.studio or self.township} {self.year}Q{self.quarter}"

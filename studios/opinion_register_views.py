@@ -1,12 +1,15 @@
-"""The quarterly 民情民意收集登记表 of a studio: its representatives' public-opinion reports.
+"""The quarterly 民情民意收集登记表 of a studio or a township: its reps' public-opinion reports.
 
-One line per report (``OpinionReport``) of a representative serving at the studio during the
-quarter, for a month of that quarter: month, representative, category, what was heard. On
-screen, as Excel and as a print view. The studio's liaison officer (or staff over the studio)
-marks the quarter's register as sent once (``OpinionRegisterSubmission``, audited as
-``opinion_register.submitted``); a second mark finds the first.
+One line per report (``OpinionReport``) for a month of the quarter: month, representative,
+category, what was heard. A studio's register holds the reports of the reps serving at the
+studio at some time in the quarter; a township's, those of the reps based in the township (its
+villages included). On screen, as Excel and as a print view. The studio's liaison officer (or
+staff over the studio), or the township's staff, mark the quarter's register as sent once
+(``OpinionRegisterSubmission``, audited as ``opinion_register.submitted``); a second mark
+finds the first.
 
-Who sees it: staff of the studio's region and the studio's officer (``Studio.visible_to``).
+Who sees it: a studio's, staff of its region and its officer (``Studio.visible_to``); a
+township's, staff whose region holds it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from django.utils.translation import gettext as _
 
 from liaison import audit
 from liaison.exports import xlsx_response
+from liaison.models import Region
+from liaison.roles import STAFF_ROLES
 from reps.duties import QUARTER, Period
 from studios.book_views import _require_book_role
 from studios.models import OpinionRegisterSubmission, OpinionReport, Studio, StudioAssignment
@@ -59,6 +64,27 @@ def register_reports(studio: Studio, period: Period):
     )
 
 
+def township_reports(township: Region, period: Period):
+    """The reports of the quarter by the reps based in ``township`` or its villages (one query)."""
+    return (
+        OpinionReport.objects.filter(
+            representative__region__path__startswith=township.path,
+            month__gte=period.start,
+            month__lte=period.end,
+        )
+        .select_related("representative", "category")
+        .order_by("month", "representative__name", "pk")
+    )
+
+
+def _townships(user):
+    """The townships whose register the user keeps: staff's, within their region."""
+    scope = user.scope
+    if not (scope.sees_all or scope.roles & STAFF_ROLES):
+        return Region.objects.none()
+    return Region.objects.filter(level=Region.Level.TOWNSHIP).filter(scope.region_q("")).order_by("path")
+
+
 def _header() -> list[str]:
     return [_("month"), _("representative"), _("category"), _("what was heard"), _("submitted at")]
 
@@ -67,27 +93,36 @@ def _header() -> list[str]:
 def opinion_register(request):
     user = request.user
     _require_book_role(user)
+    params = request.POST if request.method == "POST" else request.GET
     studios = Studio.objects.visible_to(user).select_related("region").order_by("region__path", "name")
-    raw = request.GET.get("studio") or request.POST.get("studio") or ""
-    studio = get_object_or_404(studios, pk=int(raw)) if raw.isdigit() else studios.first()
-    if studio is None:
-        raise PermissionDenied
-    period = _quarter(request.POST if request.method == "POST" else request.GET, timezone.localdate())
+    townships = _townships(user)
+    raw_studio, raw_township = params.get("studio", ""), params.get("township", "")
+    studio = township = None
+    if raw_township.isdigit():
+        township = get_object_or_404(townships, pk=int(raw_township))
+        place, region, key = township, township, {"township": township}
+    else:
+        studio = get_object_or_404(studios, pk=int(raw_studio)) if raw_studio.isdigit() else studios.first()
+        if studio is None:
+            raise PermissionDenied
+        place, region, key = studio, studio.region, {"studio": studio}
+    period = _quarter(params, timezone.localdate())
     year, quarter = period.start.year, period_number(period)
-    query = urlencode({"studio": studio.pk, "year": year, "quarter": quarter})
+    query = urlencode({**{name: obj.pk for name, obj in key.items()}, "year": year, "quarter": quarter})
+    may_submit = may_manage_studio(user, studio) if studio else user.scope.covers_path(township.path)
     if request.method == "POST":
-        if not may_manage_studio(user, studio):
+        if not may_submit:
             raise PermissionDenied
         try:
             with transaction.atomic():
                 submission = OpinionRegisterSubmission.objects.create(
-                    studio=studio, year=year, quarter=quarter, submitted_by=user
+                    **key, year=year, quarter=quarter, submitted_by=user
                 )
                 audit.record(
                     actor=user,
                     verb="opinion_register.submitted",
                     subject=submission,
-                    region=studio.region,
+                    region=region,
                     year=year,
                     quarter=quarter,
                 )
@@ -95,9 +130,9 @@ def opinion_register(request):
         except IntegrityError:  # marked already (a second click, or someone else): the first stands
             messages.info(request, _("The register was already marked as submitted."))
         return redirect(f"{request.path}?{query}")
-    reports = register_reports(studio, period)
+    reports = register_reports(studio, period) if studio else township_reports(township, period)
     title = _("Public-opinion register, %(studio)s, %(quarter)s") % {
-        "studio": studio.name,
+        "studio": place.name,
         "quarter": period_label(period),
     }
     if request.GET.get("format") == "xlsx":
@@ -113,14 +148,16 @@ def opinion_register(request):
         ]
         return xlsx_response(_("Public-opinion register"), _header(), rows, filename=f"{title}.xlsx")
     submission = (
-        OpinionRegisterSubmission.objects.filter(studio=studio, year=year, quarter=quarter)
+        OpinionRegisterSubmission.objects.filter(**key, year=year, quarter=quarter)
         .select_related("submitted_by")
         .first()
     )
     context = {
         "title": title,
         "studio": studio,
+        "township": township,
         "studios": studios,
+        "townships": townships,
         "period": period,
         "year": year,
         "quarter": quarter,
@@ -129,7 +166,7 @@ def opinion_register(request):
         "reports": list(reports),
         "header": _header(),
         "submission": submission,
-        "may_submit": submission is None and may_manage_studio(user, studio),
+        "may_submit": submission is None and may_submit,
         "query": query,
         "today": timezone.localdate(),
     }

@@ -126,7 +126,38 @@ def test_the_page_costs_the_same_queries_for_10_and_1000_reports(
         for i in range(size)
     )
     client.force_login(clerk_a)
-    # Session, user, scope, studio, submission, reports, header badge, the studios for the filter.
-    with django_assert_num_queries(8):
+    # Session, user, scope, studio, submission, reports, header badge, studios and townships to choose.
+    with django_assert_num_queries(9):
         response = client.get(URL, {"studio": studio.pk})
     assert len(response.context["reports"]) == size
+    with django_assert_num_queries(8):  # the township instead of the studio; no studio list
+        response = client.get(URL, {"township": township_a.pk})
+    assert len(response.context["reports"]) == size
+
+
+def test_a_townships_register_holds_its_reps_reports_and_is_submitted_by_its_staff(
+    client, clerk_a, register, township_a, township_b, village_a, category, in_august
+):
+    villager = active_rep(village_a, name="孙村民")
+    OpinionReport.objects.create(
+        representative=villager, month=datetime.date(2026, 8, 1), category=category, content="村道"
+    )
+    client.force_login(clerk_a)
+    params = {"township": township_a.pk, "year": 2026, "quarter": 3}
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    # Every rep based in the township or its villages, whatever their studio (the one who left too).
+    assert sorted(contents(response)) == sorted(["路灯不亮", '=HYPERLINK("x")医保', "离任后", "村道"])
+    assert client.post(URL, params).status_code == 302
+    [submission] = OpinionRegisterSubmission.objects.all()
+    assert (submission.township, submission.studio) == (township_a, None)
+    assert client.get(URL, params).context["submission"] == submission
+    # The studio's register of the same quarter is a separate mark, still open.
+    studio, _elsewhere = register
+    assert client.get(URL, {"studio": studio.pk, "year": 2026, "quarter": 3}).context["submission"] is None
+    # Another township: not found; a studio officer keeps no township register.
+    assert client.get(URL, {"township": township_b.pk}).status_code == 404
+    officer = user_with_role(Role.STUDIO_OFFICER, region=township_a, username="lianluoyuan")
+    Studio.objects.filter(pk=studio.pk).update(liaison_officer=officer)
+    client.force_login(officer)
+    assert client.get(URL, params).status_code == 404
