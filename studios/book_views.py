@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from reps.duties import MONTH, Period
 from reps.models import Representative
 from studios.models import Reception, ReceptionMatter, Studio
 from studios.reception_views import _month_range
-from studios.statistics import PART_OF, SPLIT, period_label, split_names
+from studios.statistics import PART_OF, SPLIT, period_label, split_names, ticketed
 
 PAGE_SIZE = 30
 
@@ -48,6 +48,8 @@ def handling(matter: ReceptionMatter) -> str:
             if matter.answer
             else _("answered on the spot")
         )
+    if getattr(matter, "has_ticket", False):
+        return _("registered as a suggestion ticket")
     if matter.for_ticket:
         return _("to become a suggestion ticket")
     return _("recorded")
@@ -113,7 +115,12 @@ def reception_book(request):
         receptions.select_related("studio")
         .prefetch_related(
             Prefetch("representatives", queryset=Representative.objects.only("pk", "name").order_by("name")),
-            Prefetch("matters", queryset=ReceptionMatter.objects.order_by("pk")),
+            Prefetch(
+                "matters",
+                queryset=ReceptionMatter.objects.annotate(
+                    has_ticket=ExpressionWrapper(ticketed(), output_field=BooleanField())
+                ).order_by("pk"),
+            ),
         )
         .order_by("starts_at", "id")
     )

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from liaison.roles import Role
 from studios.models import Reception, ReceptionMatter, Studio
@@ -84,6 +85,30 @@ def test_a_clerk_sees_only_their_township_and_an_officer_their_studio(client, cl
     Studio.objects.filter(pk=a.pk).update(liaison_officer=officer)
     client.force_login(officer)
     assert kinds(client.get(URL, {"month": "2026-08"})) == ["regular", "reception_day", "thematic"]
+
+
+def test_how_handled_says_whether_the_ticket_was_really_registered(client, liaison_office, book, category):
+    from proposals.models import Ticket, new_tracking_code
+
+    client.force_login(liaison_office)
+
+    def handled() -> list[str]:
+        lines = client.get(URL, {"month": "2026-08"}).context["lines"]
+        return [how for line in lines for _content, how in line["matters"]]
+
+    with translation.override("zh-hans"):
+        flagged, registered = (
+            gettext("to become a suggestion ticket"),
+            gettext("registered as a suggestion ticket"),
+        )
+        answered = gettext("answered on the spot: %(answer)s") % {"answer": "已答复"}
+    assert handled() == [flagged, answered]
+    matter = ReceptionMatter.objects.get(content="路灯不亮")
+    Ticket.objects.create(
+        title="路灯", content="路灯不亮", category=category, source="reception", township=matter.reception.township,
+        tracking_code=new_tracking_code(), reception_matter=matter,
+    )  # fmt: skip
+    assert handled() == [registered, answered]
 
 
 def test_a_representative_is_refused(client, rep_a, book):
