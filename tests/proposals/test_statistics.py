@@ -353,7 +353,7 @@ def test_a_township_opens_its_links_even_for_a_county_unit(client, clerk_a, town
 def test_the_list_says_it_is_a_statistics_figure(client, pattern, liaison_office):
     client.force_login(liaison_office)
     response = client.get(reverse("proposals:workspace"), {"queue": "all", "closed": "1", "stat": "on_time"})
-    assert response.context["stat_label"] == "replied on time"
+    assert response.context["stat_label"] == "按时答复"  # the column's name, in the page's language
     assert 'id="stat-filter"' in response.content.decode()
     # An unknown column is dropped, never an error page.
     plain = client.get(reverse("proposals:workspace"), {"queue": "all", "closed": "1", "stat": "nope"})
