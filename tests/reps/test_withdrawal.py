@@ -43,7 +43,10 @@ def a_reception(township_a, clerk_a):
         studio=studio,
         township=township_a,
         kind="regular",
-        starts_at=timezone.now() - datetime.timedelta(hours=1),
+        # The start of today in Beijing: never tomorrow's or yesterday's, whatever the hour the
+        # suite runs (an hour ago was yesterday between 00:00 and 01:00, and the statistics of
+        # today then counted nobody).
+        starts_at=timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0),
         people_received=4,
         recorded_by=clerk_a,
     )
