@@ -32,13 +32,25 @@ def append_row(sheet, values: Iterable) -> None:
     sheet.append(cells)
 
 
-def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """Write one sheet with a bold, frozen header row and sensible column widths."""
+def xlsx_bytes(
+    title: str, header: Sequence[str], rows: Iterable[Sequence], *, more: Sequence[tuple] = ()
+) -> bytes:
+    """Write one sheet with a bold, frozen header row and sensible column widths, and then each
+    ``(title, header, rows)`` of ``more`` as a further sheet of the same book."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook(write_only=False)
-    sheet = book.active
+    _write_sheet(book.active, title, header, rows)
+    for extra in more:
+        _write_sheet(book.create_sheet(), *extra)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _write_sheet(sheet, title: str, header: Sequence[str], rows: Iterable[Sequence]) -> None:
+    from openpyxl.styles import Font
+
     sheet.title = str(title)[:31]
     append_row(sheet, [str(h) for h in header])
     for cell in sheet[1]:
@@ -51,14 +63,11 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> b
         widths = [max(w, len(str(v))) for w, v in zip(widths, values, strict=False)]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = min(2 + width * 2, 60)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def xlsx_response(
-    title: str, header: Sequence[str], rows: Iterable[Sequence], *, filename: str
+    title: str, header: Sequence[str], rows: Iterable[Sequence], *, filename: str, more: Sequence[tuple] = ()
 ) -> HttpResponse:
-    response = HttpResponse(xlsx_bytes(title, header, rows), content_type=XLSX)
+    response = HttpResponse(xlsx_bytes(title, header, rows, more=more), content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response

@@ -7,8 +7,7 @@ else gets 403. The figures come from ``studios.statistics`` in a fixed number of
 from __future__ import annotations
 
 import datetime
-import io
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 
-from liaison.exports import XLSX, append_row, xlsx_bytes
+from liaison.exports import xlsx_response
 from liaison.models import Region
 from liaison.roles import STAFF_ROLES, Role
 from reps.duties import MONTH, QUARTER, YEAR, Period
@@ -146,19 +145,15 @@ def _xlsx(rows: list[Row], totals: Row, group: str, period: Period) -> HttpRespo
         for row in [*rows, totals]
     ]
     # A second sheet: the whole table split by meeting kind.
-    from openpyxl import load_workbook
-
-    book = load_workbook(io.BytesIO(xlsx_bytes(_("Reception statistics"), header, body)))
-    sheet = book.create_sheet(_("By meeting kind")[:31])
-    append_row(sheet, _kind_header())
-    for name, figures in by_kind(totals):
-        append_row(sheet, [name, *figures])
-    out = io.BytesIO()
-    book.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
-    filename = f"{_('Reception statistics')}-{period_label(period)}.xlsx"
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return response
+    return xlsx_response(
+        _("Reception statistics"),
+        header,
+        body,
+        filename=f"{_('Reception statistics')}-{period_label(period)}.xlsx",
+        more=[
+            (_("By meeting kind"), _kind_header(), [[name, *figures] for name, figures in by_kind(totals)])
+        ],
+    )
 
 
 @login_required
