@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -468,17 +468,6 @@ def _fresh(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_related("township", "representative", "lead_unit").get(pk=ticket.pk)
 
 
-def _one_sweep_on_commit() -> None:
-    """Every move asks, on commit, for one run of the ticket-event sweep; one run covers them all,
-    so keep one request per callback instead of one per move (thousands of broker messages)."""
-    seen, kept = set(), []
-    for entry in connection.run_on_commit:
-        if entry[1] not in seen:
-            seen.add(entry[1])
-            kept.append(entry)
-    connection.run_on_commit[:] = kept
-
-
 def generate(
     *,
     shape: Shape,
@@ -508,8 +497,7 @@ def generate(
     with transaction.atomic():
         maker = _Year(shape=shape, county_name=county_name, code=code, year=year, seed=seed, say=say)
         maker.organisation()
-        maker.tickets()
-        _one_sweep_on_commit()
+        maker.tickets()  # one sweep asked for on commit (transitions.sweep_after_commit)
     return maker.county
 
 

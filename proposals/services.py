@@ -41,6 +41,7 @@ from proposals.transitions import (
     bump,
     check,
     parties,
+    sweep_after_commit,
     transition,
 )
 from reps.models import Representative, VisitMatter
@@ -266,14 +267,8 @@ def ticket_register(
     )
     if any(sms for _name, _phone, sms in people):
         # The receipt by SMS, from the outbox as every move's news (exactly once: reminders.py).
-        transaction.on_commit(_notify_ticket_events, robust=True)
+        sweep_after_commit()
     return ticket
-
-
-def _notify_ticket_events() -> None:
-    from proposals.tasks import notify_ticket_events  # lazy: tasks import the services
-
-    notify_ticket_events.delay()
 
 
 STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}

@@ -449,7 +449,7 @@ def transition(
         ticket.refresh_from_db(fields=[k for k, v in changes.items() if hasattr(v, "resolve_expression")])
     ticket.status, ticket.updated_at = target, version
     # Tell the people concerned within seconds (the outbox sweep; beat runs it as a safety net).
-    transaction.on_commit(_notify_ticket_events, robust=True)
+    sweep_after_commit()
     return TicketEvent.objects.create(
         ticket=ticket,
         at=now,
@@ -531,7 +531,7 @@ def transition_many(
     with transaction.atomic(savepoint=False):
         moved = _move_many(ids, source, target, event, details, json.dumps(data or {}), changes or {}, now)
         if moved:
-            transaction.on_commit(_notify_ticket_events, robust=True)
+            sweep_after_commit()
     return moved
 
 
@@ -581,6 +581,15 @@ def _move_many(
     if moved != recorded_count:  # the rows were locked in step 2: only a broken lock gets here
         raise Conflict(f"{event['move']}: {recorded_count} events recorded for {moved} tickets moved")
     return moved
+
+
+def sweep_after_commit() -> None:
+    """Ask for one run of the ticket-event outbox sweep when the transaction commits. One run
+    sends every move's news, so a transaction of many moves (a batch, ``generate_year``) asks
+    once, not once per move. Outside a transaction the sweep is asked for at once."""
+    if any(entry[1] is _notify_ticket_events for entry in connection.run_on_commit):
+        return  # already asked for in this transaction
+    transaction.on_commit(_notify_ticket_events, robust=True)
 
 
 def _notify_ticket_events() -> None:
