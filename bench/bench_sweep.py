@@ -214,8 +214,8 @@ def _insert_co_units_and_matters(*, recorder: int) -> None:
             """
             WITH received AS (
                 INSERT INTO studios_reception (township_id, kind, starts_at, place, people_received, notes,
-                                               recorded_by_id, created_at)
-                SELECT r.id, 'regular', %(then)s, '', 3, '', %(recorder)s, %(then)s
+                                               recorded_by_id, created_at, withdrawn_reason)
+                SELECT r.id, 'regular', %(then)s, '', 3, '', %(recorder)s, %(then)s, ''
                 FROM liaison_region r WHERE r.level = 'township' AND r.name LIKE '基准镇%%'
                 ORDER BY r.id LIMIT %(n)s
                 RETURNING id, township_id
