@@ -90,6 +90,9 @@ VERBS = {
     "slot.changed": pgettext_lazy("audit action", "duty changed"),
     "attendance.marked": pgettext_lazy("audit action", "attendance marked"),
     "delivery.resent": pgettext_lazy("audit action", "message resent"),
+    "bulletin.drafted": pgettext_lazy("audit action", "bulletin drafted"),
+    "bulletin.edited": pgettext_lazy("audit action", "bulletin edited"),
+    "bulletin.published": pgettext_lazy("audit action", "bulletin published"),
 }
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("studios/", include("studios.urls")),
     path("schedule/", include("studios.schedule_urls")),
     path("tickets/", include("proposals.urls")),
+    path("bulletins/", include("proposals.bulletin_urls")),
     path("", include("proposals.public_urls")),
     path(
         "accounts/login/",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import ScopedAdmin
 from proposals import holidays
-from proposals.models import CalendarYear, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
+from proposals.models import Bulletin, CalendarYear, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
 
 
 @admin.register(DeadlinePolicy)
@@ -170,3 +170,43 @@ class TicketAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(ScopedAdmin):
+    """Read-only: bulletins are drafted, edited and published on their pages (``/bulletins/``),
+    where the services refuse any change to a published one; only a draft may be deleted here."""
+
+    list_display = ["county", "kind", "year", "number", "status", "issue_label", "published_at"]
+    list_filter = ["status", "kind", "year", "county"]
+    list_select_related = ["county"]
+    fields = [
+        "page_link",
+        ("county", "kind", "year", "number"),
+        ("start", "end", "status"),
+        ("serial_year", "serial", "published_by", "published_at"),
+        ("created_by", "created_at", "figures_at"),
+        "commentary",
+    ]
+
+    @admin.display(description=_("issue"))
+    def issue_label(self, obj):
+        return obj.issue_label
+
+    @admin.display(description=_("page"))
+    def page_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("bulletins:detail", args=[obj.pk]), _("Open the bulletin page")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for row in self.fields for f in (row if isinstance(row, tuple) else (row,))]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and not obj.is_published and super().has_delete_permission(request, obj)

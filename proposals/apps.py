@@ -27,6 +27,7 @@ class ProposalsConfig(AppConfig):
             *crud("proposals.deadlinepolicy", "view", "add", "change", "delete"),
             *crud("proposals.workcalendarday", "view", "add", "change", "delete"),
             *crud("proposals.calendaryear", "view", "add", "change", "delete"),
+            *crud("proposals.bulletin", "view", "delete"),  # the admin: read-only, drafts deletable
         )
         grant(
             Role.TOWNSHIP_STAFF,
@@ -53,5 +54,15 @@ class ProposalsConfig(AppConfig):
                 "proposals:statistics",
                 roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
                 order=35,
+            )
+        )
+        # The periodic bulletins (定期通报): the liaison office drafts and publishes them, the
+        # county's township staff and representatives read them.
+        navigation.register(
+            navigation.NavItem(
+                _("Bulletins"),
+                "bulletins:index",
+                roles=frozenset({Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF, Role.REPRESENTATIVE}),
+                order=36,
             )
         )

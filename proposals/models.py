@@ -22,6 +22,7 @@ from liaison.models import Category, HandlingUnit, Region  # the one category li
 from proposals.querysets import (
     AssignmentQuerySet,
     AttachmentQuerySet,
+    BulletinQuerySet,
     DeadlinePolicyQuerySet,
     TicketEventQuerySet,
     TicketQuerySet,
@@ -609,3 +610,113 @@ class TicketEvent(models.Model):
         from proposals.transitions import MOVES
 
         return str(MOVES[self.move].label) if self.move in MOVES else str(_("registered"))
+
+
+class Bulletin(models.Model):
+    """A periodic bulletin (定期通报) of a county's liaison office: see ``proposals.bulletins``.
+
+    A draft holds figures computed from the records (refreshable) and the office's commentary
+    and typical matters; publishing numbers it and freezes it (on PostgreSQL a trigger refuses
+    any UPDATE or DELETE of a published row).
+    """
+
+    class Kind(models.TextChoices):
+        MONTH = "month", _("monthly")
+        QUARTER = "quarter", _("quarterly")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="bulletins",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    number = models.PositiveSmallIntegerField(_("month or quarter"))
+    start = models.DateField(_("from"))
+    end = models.DateField(_("until"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    serial_year = models.PositiveSmallIntegerField(_("issue year"), null=True, blank=True, editable=False)
+    serial = models.PositiveSmallIntegerField(_("issue number"), null=True, blank=True, editable=False)
+    commentary = models.TextField(_("commentary"), blank=True, max_length=8000)
+    figures = models.JSONField(_("figures"), default=dict, blank=True, editable=False)
+    figures_at = models.DateTimeField(_("figures computed at"), null=True, blank=True, editable=False)
+    typical_matters = models.JSONField(_("typical matters"), default=list, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drafted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("drafted at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
+
+    objects = BulletinQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bulletin")
+        verbose_name_plural = _("bulletins")
+        ordering = ["-end", "-kind", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "kind", "year", "number"], name="bulletin_one_per_period"
+            ),
+            models.UniqueConstraint(
+                fields=["county", "serial_year", "serial"],
+                condition=models.Q(serial__isnull=False),
+                name="bulletin_unique_serial",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="month", number__gte=1, number__lte=12)
+                | models.Q(kind="quarter", number__gte=1, number__lte=4),
+                name="bulletin_number_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft", serial__isnull=True)
+                | models.Q(
+                    status="published",
+                    serial__isnull=False,
+                    serial_year__isnull=False,
+                    published_at__isnull=False,
+                ),
+                name="bulletin_published_is_numbered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.period_label}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def period_label(self) -> str:
+        if self.kind == self.Kind.QUARTER:
+            return _("%(year)s, quarter %(number)s") % {"year": self.year, "number": self.number}
+        return _("%(year)s-%(number)02d") % {"year": self.year, "number": self.number}
+
+    @property
+    def issue_label(self) -> str:
+        """The issue as printed on the bulletin: "2026年第3期" (empty for a draft)."""
+        if self.serial is None:
+            return ""
+        return _("%(year)s, issue %(serial)s") % {"year": self.serial_year, "serial": self.serial}

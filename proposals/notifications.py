@@ -10,6 +10,7 @@ Periods, as written by ``proposals.reminders``:
 - ``ticket.overdue``, ``ticket.co_opinion_overdue``, ``ticket.feedback_overdue``: the due date;
 - ``ticket.escalated``: ``"+1d:2026-03-29"`` (days overdue, due date);
 - ``ticket.overdue_digest``: the day; ``ticket.bulletin``: the month reported on, ``"2026-03"``;
+- ``bulletin.published``: ``""``, the subject being the published bulletin;
 - the event kinds (``ticket.assigned`` ...): ``""``, the subject being the event itself.
 """
 
@@ -21,8 +22,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, F, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ HANDIN_OVERDUE = "ticket.handin_overdue"
 FEEDBACK_OVERDUE = "ticket.feedback_overdue"
 OVERDUE_DIGEST = "ticket.overdue_digest"
 BULLETIN = "ticket.bulletin"
+BULLETIN_PUBLISHED = "bulletin.published"  # event-driven: proposals.bulletins.bulletin_publish
 
 # Kinds owed by a move (proposals.reminders.ticket_events_notify): move → kind.
 EVENT_KINDS = {
@@ -62,7 +63,6 @@ PROPOSER_REHANDLED = "proposer.rehandled"  # handled again (重办) after dissat
 
 NOTE_LENGTH = 120  # a note quoted in a message is cut here: an SMS is short
 SMS_TITLE_LENGTH = 20  # the matter's title, in a resident's SMS
-BULLETIN_LINES = 10  # units listed in the bulletin's message; the rest are in the ticket lists
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -303,50 +303,22 @@ def render_overdue_digest(notifications: list[Notification]) -> list[Message]:
     return messages
 
 
-def bulletin_ranking(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], list[dict]]:
-    """Rank the units of each (county, "YYYY-MM") by replies late, then on time, in one query.
-
-    A reply is on time when it came by the ticket's due time (the due time now in force, so a
-    reply before an approved extension's new date counts as on time).
-    """
-    from proposals.models import TicketEvent
-
-    if not pairs:
-        return {}
-    tz = timezone.get_default_timezone()
-    within = Q(pk__in=[])
-    for county_id, month in pairs:
-        start = datetime.datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=tz)  # noqa: DTZ007
-        end = (start + datetime.timedelta(days=32)).replace(day=1)
-        within |= Q(ticket__township__parent_id=county_id, at__gte=start, at__lt=end)
-    rows = (
-        TicketEvent.objects.filter(within, move="reply", ticket__lead_unit__isnull=False)
-        .values(
-            county=F("ticket__township__parent_id"),
-            month=TruncMonth("at", tzinfo=tz),
-            unit=F("ticket__lead_unit__name"),
-        )
-        .annotate(
-            # Each reply event records whether it came by the due time in force then.
-            late=Count("pk", filter=Q(data__on_time=False)),
-            on_time=Count("pk", filter=Q(data__on_time=True)),
-        )
-        .order_by()
-    )
-    ranking: dict[tuple[int, str], list[dict]] = defaultdict(list)
-    for row in rows:
-        key = (row["county"], f"{timezone.localtime(row['month'], tz):%Y-%m}")
-        ranking[key].append(row)
-    for lines in ranking.values():
-        lines.sort(key=lambda r: (-r["late"], -r["on_time"], r["unit"]))
-    return ranking
-
-
 def render_bulletin(notifications: list[Notification]) -> list[Message]:
-    """The monthly bulletin (定期通报): units ranked by late replies, then replies on time."""
+    """The monthly bulletin (定期通报) is drafted: the county office edits and publishes it.
+
+    The subject is the county, the period the month ("2026-03"); the sweep drafted that month's
+    bulletin (``proposals.bulletins``) before telling the office, and the message links to it.
+    """
+    from proposals.models import Bulletin
+
     periods = _periods(notifications)
     regions = Region.objects.in_bulk({n.subject_id for n in notifications})
-    ranking = bulletin_ranking({(n.subject_id, periods.get(n.reminder_id, "")) for n in notifications})
+    wanted = Q(pk__in=[])
+    for n in notifications:
+        year, _sep, month = periods.get(n.reminder_id, "").partition("-")
+        if year.isdigit() and month.isdigit():
+            wanted |= Q(county_id=n.subject_id, kind=Bulletin.Kind.MONTH, year=int(year), number=int(month))
+    bulletins = {(b.county_id, f"{b.year}-{b.number:02d}"): b for b in Bulletin.objects.filter(wanted)}
     messages = []
     for n in notifications:
         month = periods.get(n.reminder_id, "")
@@ -354,20 +326,50 @@ def render_bulletin(notifications: list[Notification]) -> list[Message]:
         if region is None:
             messages.append(_gone())
             continue
-        lines = ranking.get((region.pk, month), [])
-        body = [_("Replies by unit in %(month)s (late, on time):") % {"month": month}]
-        body += [
-            _("%(rank)d. %(unit)s: %(late)d late, %(on_time)d on time")
-            % {"rank": i, "unit": r["unit"], "late": r["late"], "on_time": r["on_time"]}
-            for i, r in enumerate(lines[:BULLETIN_LINES], start=1)
-        ]
-        if not lines:
-            body.append(_("No unit replied to a ticket this month."))
+        bulletin = bulletins.get((region.pk, month))
+        url = reverse("bulletins:detail", args=[bulletin.pk]) if bulletin else reverse("bulletins:index")
+        fields = {"month": month, "county": region.name}
+        if bulletin is not None and bulletin.is_published:
+            body = _("The bulletin on %(month)s has been published.") % fields
+        else:
+            body = (
+                _(
+                    "The draft bulletin on %(month)s is ready, with the month's figures. Write the "
+                    "commentary, choose the typical matters and publish it."
+                )
+                % fields
+            )
         messages.append(
             Message(
-                title=_("Monthly bulletin %(month)s: %(county)s") % {"month": month, "county": region.name},
-                body="\n".join(body),
-                url=_workspace_url(queue="office"),
+                title=_("Monthly bulletin %(month)s: %(county)s") % fields,
+                body=body,
+                url=url,
+            )
+        )
+    return messages
+
+
+def render_bulletin_published(notifications: list[Notification]) -> list[Message]:
+    """A bulletin was published: its readers are told once, with a link to it."""
+    from proposals.models import Bulletin
+
+    bulletins = Bulletin.objects.select_related("county").in_bulk({n.subject_id for n in notifications})
+    messages = []
+    for n in notifications:
+        bulletin = bulletins.get(n.subject_id)
+        if bulletin is None:
+            messages.append(_gone())
+            continue
+        fields = {
+            "county": bulletin.county.name,
+            "issue": bulletin.issue_label,
+            "period": bulletin.period_label,
+        }
+        messages.append(
+            Message(
+                title=_("Bulletin %(issue)s: %(county)s") % fields,
+                body=_("The liaison office of %(county)s has published its bulletin on %(period)s.") % fields,
+                url=reverse("bulletins:detail", args=[bulletin.pk]),
             )
         )
     return messages
@@ -573,6 +575,7 @@ KINDS = (
     Kind(HANDIN_OVERDUE, render_handin_overdue),
     Kind(OVERDUE_DIGEST, render_overdue_digest, channels=EMAIL_ONLY),
     Kind(BULLETIN, render_bulletin, channels=EMAIL_ONLY),
+    Kind(BULLETIN_PUBLISHED, render_bulletin_published, channels=EMAIL_ONLY),
     *(Kind(code, render_event) for code in EVENT_KINDS.values()),
     *(Kind(code, render_proposer, channels=SMS_ONLY) for code in _PROPOSER_TEXT),
 )

@@ -17,8 +17,9 @@ from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
 from liaison.querysets import ScopedQuerySet
+from liaison.regions import county_id_of_path
 from liaison.roles import Role
-from liaison.scoping import NOTHING
+from liaison.scoping import NOTHING, scope_of
 
 
 class TicketQuerySet(ScopedQuerySet):
@@ -139,3 +140,42 @@ class DeadlinePolicyQuerySet(ScopedQuerySet):
 
     def in_force(self, county_id: int, on: datetime.date):
         return self.filter(county_id=county_id, effective_from__lte=on).order_by("-effective_from").first()
+
+
+# Who reads a county's published bulletins besides its liaison office: township staff and
+# representatives (group leaders are representatives), by role or by their representative record.
+BULLETIN_READER_ROLES = (Role.TOWNSHIP_STAFF, Role.REPRESENTATIVE)
+
+
+class BulletinQuerySet(ScopedQuerySet):
+    """The county's liaison office sees its bulletins, drafts too; readers only published ones."""
+
+    region_field = "county"
+
+    def published(self):
+        return self.filter(status="published")
+
+    def managed_by(self, user):
+        """The bulletins ``user`` may draft, edit and publish: their county office's."""
+        scope = scope_of(user)
+        if scope.sees_all:
+            return self
+        paths = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
+        return self.filter(county__path__in=paths) if paths else self.none()
+
+    def scope_filter(self, scope) -> Q:
+        office = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
+        own = Q(county__path__in=office) if office else NOTHING
+        anchors = [path for role in BULLETIN_READER_ROLES for path in scope.anchor_paths.get(role, ())]
+        counties = {county_id_of_path(path) for path in anchors}
+        readers = Q(county_id__in=counties) if counties else NOTHING
+        if scope.user_id:
+            Representative = apps.get_model("reps", "Representative")
+            readers |= Q(
+                Exists(
+                    Representative.objects.filter(
+                        user_id=scope.user_id, region__path__startswith=OuterRef("county__path")
+                    )
+                )
+            )
+        return own | (Q(status="published") & readers)

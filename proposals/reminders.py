@@ -8,7 +8,8 @@ management command of the same name:
   the lead unit and the assigning office; escalation (``escalate_after_days``) to the township
   staff and the county liaison office; co-unit opinions overdue; matters not handed in within
   ``handin_days``; feedback not returned (a reminder to the representative, then the ticket is
-  concluded when the policy says so); a daily overdue digest per office; the monthly bulletin.
+  concluded when the policy says so); a daily overdue digest per office; on the 1st, the month's
+  bulletin drafted (``proposals.bulletins``) and announced to each county's liaison office.
 - ``ticket_events_notify(now=...)``: what a move makes owed, read from the ``TicketEvent``
   outbox (each transition also enqueues it on commit, so people hear within seconds).
 
@@ -50,7 +51,8 @@ from liaison import health, notify
 from liaison.models import Delivery, Heartbeat, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
-from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.bulletins import bulletin_draft
+from proposals.models import Assignment, Bulletin, DeadlinePolicy, Rating, Ticket, TicketEvent
 from proposals.queues import RECEPTION_MATTER_TO_HAND_IN, VISIT_MATTER_TO_HAND_IN
 from proposals.services import feedback_outcome
 from proposals.transitions import Party, Status, transition_many
@@ -70,8 +72,8 @@ CONCLUDE_MAX_PER_SWEEP = 20 * CONCLUDE_BATCH
 HANDIN_LOOKBACK = datetime.timedelta(days=60)
 # The daily overdue digest goes out from this hour (Beijing time) on, once per office and day.
 DIGEST_HOUR = 8
-# The monthly bulletin for the month just ended is owed from the 1st; a sweep up to this day
-# of the month still sends it (catch-up after downtime), later ones do not start a backlog.
+# The monthly bulletin for the month just ended is drafted and announced from the 1st; a sweep up
+# to this day of the month still does it (catch-up after downtime), later ones start no backlog.
 BULLETIN_CATCH_UP_DAYS = 7
 # Events this recent are always read: a window wide enough for an event committed late (the
 # sweep ran in between), narrow enough that the sweep reads a bounded slice of the outbox.
@@ -465,12 +467,24 @@ def _overdue_digest(now) -> int:
 
 
 def _bulletin(now) -> int:
-    """The bulletin on the month just ended, to each county's liaison office, from the 1st."""
+    """Draft the bulletin on the month just ended for each county, and tell its liaison office
+    once, from the 1st (``proposals.bulletins``: the office edits and publishes it)."""
     today = timezone.localdate(now)
     if today.day > BULLETIN_CATCH_UP_DAYS:
         return 0
-    month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
+    last_month = today.replace(day=1) - datetime.timedelta(days=1)
+    month = last_month.strftime("%Y-%m")
     counties = Region.objects.filter(level=Region.Level.COUNTY)
+    drafted = Bulletin.objects.filter(kind=Bulletin.Kind.MONTH, year=last_month.year, number=last_month.month)
+    for county in counties.exclude(pk__in=drafted.values("county_id")):
+        bulletin_draft(
+            actor=None,
+            county=county,
+            kind=Bulletin.Kind.MONTH,
+            year=last_month.year,
+            number=last_month.month,
+            now=now,
+        )
     office = RoleAssignment.objects.filter(
         role=Role.LIAISON_OFFICE, region__level=Region.Level.COUNTY
     ).values("user_id", subject_id=F("region_id"))

@@ -19,7 +19,7 @@ from liaison import health, notify
 from liaison.models import Notification, Region, Reminder
 from liaison.roles import Role
 from proposals import reminders, services
-from proposals.models import Assignment, DeadlinePolicy, Rating, Ticket, TicketEvent
+from proposals.models import Assignment, Bulletin, DeadlinePolicy, Rating, Ticket, TicketEvent
 from proposals.transitions import Conflict, InvalidMove, Status
 from reps.models import HomeVisit, VisitMatter
 from studios.models import Reception, ReceptionMatter
@@ -373,51 +373,24 @@ def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
     assert message.body == "1 ticket assigned by 城关镇 is overdue now."
 
 
-def test_the_bulletin_ranks_the_units_by_late_then_on_time_replies(
-    make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, county_unit, unit_staff
-):
-    """Unit A replied once late and once on time in March; the county bureau twice on time."""
-    for lead, staff, replied_on in ((unit_a, unit_a_staff, 14), (unit_a, unit_a_staff, 5), (county_unit, unit_staff, 5), (county_unit, unit_staff, 6)):  # fmt: skip
-        ticket = make_ticket()
-        if lead == county_unit:
-            services.ticket_forward_to_county(actor=clerk_a, ticket=reload(ticket), now=ASSIGNED)
-            services.ticket_assign(actor=liaison_office, ticket=reload(ticket), lead_unit=lead, now=ASSIGNED)
-        else:
-            services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=lead, now=ASSIGNED)
-        replied_and_forwarded(ticket, staff, liaison_office, forwarded_at=at(replied_on, 15))
+def test_the_bulletin_sweep_drafts_the_month_just_ended_and_links_the_office_to_it(liaison_office, county):
+    """The figures, the ranking of the units and the publishing: tests/proposals/test_bulletins.py."""
     sweep(at(31))
     assert told(kind="ticket.bulletin") == []  # not the 1st
+    assert not Bulletin.objects.exists()
     april_first = datetime.datetime(2026, 4, 1, 0, 5, tzinfo=TZ)
     assert sweep(april_first)["bulletin"] == 1
     assert sweep(april_first + DAY)["bulletin"] == 0
     assert told(kind="ticket.bulletin") == [("ticket.bulletin", "lianban", "2026-03")]
-    message = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0]
-    lines = message.body.splitlines()
-    assert "2026-03" in message.title + lines[0] and len(lines) == 3  # a heading, one line per unit
-    assert unit_a.name in lines[1]  # one late reply (and one on time) ranks first
-    assert county_unit.name in lines[2]  # two on time
-    assert message.url == "/tickets/?queue=office"
-
-
-def test_a_late_reply_stays_late_in_the_bulletin_after_a_rehandling_moves_the_due_date(
-    make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, rep_a
-):
-    ticket = make_ticket(proposers=[])
-    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=ASSIGNED)
-    replied_and_forwarded(ticket, unit_a_staff, liaison_office, forwarded_at=at(14, 15))  # due the 12th
-    services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="dissatisfied", now=at(15))
-    services.ticket_rehandle(actor=clerk_a, ticket=reload(ticket), note="再核实", now=at(16))
-    assert reload(ticket).due_at > at(20)  # the new round's due date is well after the late reply
-    sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
-    body = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0].body
-    with translation.override("zh-hans"):
-        expected = gettext("%(rank)d. %(unit)s: %(late)d late, %(on_time)d on time") % {
-            "rank": 1,
-            "unit": unit_a.name,
-            "late": 1,
-            "on_time": 0,
-        }
-    assert expected in body.splitlines()
+    bulletin = Bulletin.objects.get()
+    assert (bulletin.county, bulletin.kind, bulletin.year, bulletin.number, bulletin.status) == (
+        county, "month", 2026, 3, "draft",
+    )  # fmt: skip
+    with translation.override("en"):
+        message = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0]
+    assert message.title == "Monthly bulletin 2026-03: 和平县"
+    assert message.body.startswith("The draft bulletin on 2026-03 is ready")
+    assert message.url == f"/bulletins/{bulletin.pk}/"
 
 
 def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_office):
@@ -425,6 +398,7 @@ def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_offic
     assert sweep(datetime.datetime(2026, 4, 8, 9, tzinfo=TZ))["bulletin"] == 0
     assert sweep(datetime.datetime(2026, 5, 9, 9, tzinfo=TZ))["bulletin"] == 0  # April's is not owed any more
     assert told() == [("ticket.bulletin", "lianban", "2026-03")]
+    assert Bulletin.objects.get().number == 3  # drafted once, by the first sweep
 
 
 # --- events ---------------------------------------------------------------------------------------
