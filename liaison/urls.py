@@ -18,6 +18,7 @@ urlpatterns = [
     path("schedule/", include("studios.schedule_urls")),
     path("tickets/", include("proposals.urls")),
     path("bulletins/", include("proposals.bulletin_urls")),
+    path("overview/", include("proposals.overview_urls")),
     path("", include("proposals.public_urls")),
     path(
         "accounts/login/",

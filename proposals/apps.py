@@ -47,7 +47,15 @@ class ProposalsConfig(AppConfig):
                 order=5,
             )
         )
-        # The suggestion statistics: the township's staff and the liaison office.
+        # The overview and the suggestion statistics: the township's staff and the liaison office.
+        navigation.register(
+            navigation.NavItem(
+                _("Overview"),
+                "overview:index",
+                roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
+                order=34,
+            )
+        )
         navigation.register(
             navigation.NavItem(
                 _("Suggestion statistics"),

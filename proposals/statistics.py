@@ -72,6 +72,8 @@ def column_q(key: str) -> Q | None:
         "closed": lambda: Q(status__in=CLOSED),
         "replied": lambda: Q(_event("reply")),
         "on_time": lambda: Q(_first_reply_on_time()),
+        # Replied, and the first reply came late (the overview's late bars open this).
+        "late": lambda: Q(_event("reply")) & ~Q(_first_reply_on_time()),
         "ext_asked": lambda: Q(Exists(Extension.objects.filter(ticket=OuterRef("pk")))),
         "ext_granted": lambda: Q(
             Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.APPROVED))
@@ -83,6 +85,9 @@ def column_q(key: str) -> Q | None:
     rule = rules.get(key)
     return rule() if rule else None
 
+
+# The figures a workspace link may name besides the columns (the overview's "replied late").
+OTHER_FIGURES = [("late", _("replied late"))]
 
 TICKET_COLUMNS = [
     ("collected", _("collected")),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from liaison.exports import xlsx_response
 from liaison.roles import Role
+from proposals import overview as overview_figures
 from proposals import statistics
 
 PERIODS = ("month", "quarter", "year", "custom")
@@ -155,4 +156,25 @@ def statistics_export(request):
         header,
         rows,
         filename=f"{_('suggestion-statistics')}-{period['start']:%Y%m%d}-{period['end']:%Y%m%d}.xlsx",
+    )
+
+
+@login_required
+def overview(request):
+    """The county overview: headline figures with 同比/环比, and charts that link to their lists."""
+    if not may_see_statistics(request.user):
+        raise PermissionDenied
+    # The overview opens on the current year; the statistics page on the current month.
+    period = period_from(request.GET if "period" in request.GET else {"period": "year"})
+    context = overview_figures.county_overview(request.user, period)
+    return render(
+        request,
+        "proposals/overview.html",
+        {
+            **context,
+            "period": period,
+            "months": range(1, 13),
+            "quarters": range(1, 5),
+            "statistics_url": f"{reverse('proposals:statistics')}?{urlencode(period['query'])}",
+        },
     )

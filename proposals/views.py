@@ -171,6 +171,9 @@ def _filtered(request):
     return queues, BY_KEY[key], form, tickets.by_due(), kept
 
 
+STATISTICS_FILTERS = ("stat", "source", "rep", "lead", "closed_from", "closed_to")
+
+
 def _statistics_filters(request) -> dict:
     found = {}
     source = request.GET.get("source", "")
@@ -186,6 +189,13 @@ def _statistics_filters(request) -> dict:
     rule = statistics.column_q(stat) if stat else None
     if rule is not None:
         found["stat"] = (stat, rule)
+    # The overview's "closed in a month" bars: closing dates, Beijing time, both days included.
+    for name, lookup, shift in (("closed_from", "closed_at__gte", 0), ("closed_to", "closed_at__lt", 1)):
+        try:
+            day = datetime.date.fromisoformat(request.GET.get(name, ""))
+        except ValueError:
+            continue
+        found[name] = (day.isoformat(), Q(**{lookup: _day_start(day + datetime.timedelta(days=shift))}))
     return found
 
 
@@ -234,8 +244,10 @@ def workspace(request):
             "queues": [(q, counted.get(q.key, 0)) for q in queues],
             "current": current,
             "todo_label": todo.BY_KEY[kept["todo"]].label if "todo" in kept else "",
-            "stat_filtered": any(k in kept for k in ("stat", "source", "rep", "lead")),
-            "stat_label": dict(statistics.TICKET_COLUMNS).get(kept.get("stat", ""), ""),
+            "stat_filtered": any(k in kept for k in STATISTICS_FILTERS),
+            "stat_label": dict(statistics.TICKET_COLUMNS + statistics.OTHER_FIGURES).get(
+                kept.get("stat", ""), ""
+            ),
             "form": form,
             "townships_shown": townships_shown,
             "units_shown": scope.sees_all or bool(scope.roles & STAFF_ROLES),

@@ -1,0 +1,407 @@
+"""The county overview (``/overview/``): the figures an office is judged by, as charts that link.
+
+What it shows, for the user's scope (a township its township, the office its county) and a
+period (a month, quarter, year or custom range of registration dates, as on the statistics page):
+
+1. Headline figures, each with its change on the previous period (环比) and on the same period
+   last year (同比): collected, closed, closure rate, on-time rate, the two satisfaction rates
+   (``proposals.statistics``: cohort of the tickets registered in the period), and the studios'
+   duties held, attendance rate and people received (``studios.statistics``).
+2. Tickets of the period by status now.
+3. A monthly trend over the twelve months ending with the period: registered vs closed, each
+   counted in the month it happened.
+4. Handling units ranked by tickets overdue now, then by replies late in the period.
+5. Satisfaction by unit (resident and rep, last round's ratings of the period's tickets).
+6. Reps' duty standing by township: behind / on track / met (``reps.duties.standing``, the
+   rep's worst cell, as on the duty status page).
+7. Studio activity by township: duties held, attendance rate, people received.
+
+Every bar links to the list it counts. The number of queries does not depend on the number of
+tickets, reps or studios.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from urllib.parse import urlencode
+
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liaison import charts
+from liaison.models import Region
+from proposals import statistics
+from proposals.models import Ticket
+from proposals.queues import overdue_by_unit
+from proposals.transitions import Status
+from reps import duties
+from reps.models import Representative
+from studios.models import Studio
+from studios.statistics import by_township, studio_statistics, total
+
+
+def shifted(period: dict, *, years: int = 0) -> tuple[datetime.date, datetime.date]:
+    """The previous period (``years=0``) or the same period ``years`` years back."""
+    start, end = period["start"], period["end"]
+    if years:
+        return _minus_years(start, years), _minus_years(end, years)
+    if period["kind"] == "month":
+        last = start - datetime.timedelta(days=1)
+        return last.replace(day=1), last
+    if period["kind"] == "quarter":
+        last = start - datetime.timedelta(days=1)
+        return datetime.date(last.year, last.month - 2, 1), last
+    if period["kind"] == "year":
+        return datetime.date(start.year - 1, 1, 1), datetime.date(start.year - 1, 12, 31)
+    length = end - start + datetime.timedelta(days=1)
+    return start - length, start - datetime.timedelta(days=1)
+
+
+def _minus_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _figures(user, start: datetime.date, end: datetime.date, studios, now) -> dict:
+    """The headline figures of one period (the tickets' totals and the studios' totals)."""
+    tickets = statistics.suggestion_statistics(user, start=start, end=end, by="township")[-1]
+    studio = total(studio_statistics(studios, start=start, end=end, now=now))
+    rate = studio.attendance_rate
+    return {
+        **{key: tickets[key] for key in ("collected", "closed", "closure_rate", "on_time_rate")},
+        "res_satisfaction": tickets["res_satisfaction"],
+        "rep_satisfaction": tickets["rep_satisfaction"],
+        "slots": studio.slots,
+        "attendance_rate": float(rate) if rate is not None else None,
+        "people": studio.people,
+    }
+
+
+HEADLINES = [
+    # key, is a rate (its change is in percentage points)
+    ("collected", False),
+    ("closed", False),
+    ("closure_rate", True),
+    ("on_time_rate", True),
+    ("res_satisfaction", True),
+    ("rep_satisfaction", True),
+    ("slots", False),
+    ("attendance_rate", True),
+    ("people", False),
+]
+
+
+def headline_labels() -> dict[str, str]:
+    return {
+        "collected": _("collected"),
+        "closed": _("closed"),
+        "closure_rate": _("closure rate"),
+        "on_time_rate": _("on-time rate"),
+        "res_satisfaction": _("resident satisfaction"),
+        "rep_satisfaction": _("rep satisfaction"),
+        "slots": _("studio duties held"),
+        "attendance_rate": _("attendance rate"),
+        "people": _("people received"),
+    }
+
+
+def definitions() -> list[tuple[str, str]]:
+    """How each rate is defined here (places define them differently, so the page says it)."""
+    return [
+        (
+            _("closure rate"),
+            _(
+                "tickets registered in the period that are closed now, over all tickets registered "
+                "in the period"
+            ),
+        ),
+        (
+            _("on-time rate"),
+            _(
+                "tickets whose first reply came by the due time then in force (an approved extension "
+                "counts), over the tickets of the period that were replied to; a re-handled ticket "
+                "keeps its first reply's lateness"
+            ),
+        ),
+        (
+            _("resident satisfaction"),
+            _(
+                "residents' ratings 'satisfied' or 'basically satisfied' over all residents' ratings of "
+                "the last handling round, for the tickets registered in the period"
+            ),
+        ),
+        (
+            _("rep satisfaction"),
+            _("the same, over the responsible representatives' ratings"),
+        ),
+        (
+            _("attendance rate"),
+            _(
+                "duty assignments marked attended or substituted over those marked at all, for duties "
+                "of published rosters that have ended"
+            ),
+        ),
+    ]
+
+
+def _change(now: float | int | None, before: float | int | None, is_rate: bool) -> dict | None:
+    """The change from ``before`` to ``now``: points for a rate, count and percent for a count."""
+    if now is None or before is None:
+        return None
+    diff = round(now - before, 1)
+    sign = "+" if diff > 0 else ""
+    if is_rate:
+        text = _("%(sign)s%(diff)s pts") % {"sign": sign, "diff": f"{diff:g}"}
+    elif before:
+        text = f"{sign}{diff:g} ({sign}{100 * diff / before:.1f}%)"
+    else:
+        text = f"{sign}{diff:g}"
+    return {"text": text, "direction": "up" if diff > 0 else "down" if diff < 0 else "flat"}
+
+
+def headlines(current: dict, previous: dict | None, last_year: dict) -> list[dict]:
+    labels = headline_labels()
+    return [
+        {
+            "key": key,
+            "label": labels[key],
+            "value": current[key],
+            "text": "—" if current[key] is None else f"{current[key]:g}" + ("%" if is_rate else ""),
+            "mom": _change(current[key], previous[key], is_rate) if previous else None,
+            "yoy": _change(current[key], last_year[key], is_rate),
+        }
+        for key, is_rate in HEADLINES
+    ]
+
+
+def _workspace(**params) -> str:
+    return f"{reverse('proposals:workspace')}?{urlencode({'queue': 'all', 'closed': '1', **params})}"
+
+
+def _status_chart(user, start, end) -> charts.Chart:
+    tickets = statistics.period_tickets(user, start, end)
+    counts = dict(tickets.values_list("status").annotate(n=Count("pk")).order_by())
+    names = dict(Status.choices)
+    shown = [s for s in Status.values if counts.get(s)]
+    dates = {"registered_from": start, "registered_to": end}
+    return charts.bars(
+        "chart-status",
+        _("Tickets registered in the period, by status now"),
+        [str(names[s]) for s in shown],
+        [
+            charts.Series(
+                "count",
+                _("tickets"),
+                [counts[s] for s in shown],
+                [_workspace(status=s, **dates) for s in shown],
+            )
+        ],
+    )
+
+
+def _months(end: datetime.date, n: int = 12) -> list[datetime.date]:
+    first = end.replace(day=1)
+    months = []
+    for _i in range(n):
+        months.append(first)
+        first = (first - datetime.timedelta(days=1)).replace(day=1)
+    return months[::-1]
+
+
+def _trend_chart(user, end: datetime.date) -> charts.Chart:
+    months = _months(end)
+    start = months[0]
+    stop = statistics.day_start((end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1))
+    tz = timezone.get_default_timezone()
+    visible = Ticket.objects.visible_to(user)
+
+    def per_month(field: str) -> dict[datetime.date, int]:
+        rows = (
+            visible.filter(**{f"{field}__gte": statistics.day_start(start), f"{field}__lt": stop})
+            .annotate(month=TruncMonth(field, tzinfo=tz))
+            .values_list("month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        return {timezone.localtime(month, tz).date(): n for month, n in rows}
+
+    collected, closed = per_month("created_at"), per_month("closed_at")
+
+    def month_end(month: datetime.date) -> datetime.date:
+        return (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+
+    return charts.columns(
+        "chart-trend",
+        _("Registered and closed, month by month"),
+        [f"{m:%Y-%m}" for m in months],
+        [
+            charts.Series(
+                "collected",
+                _("registered"),
+                [collected.get(m, 0) for m in months],
+                [_workspace(registered_from=m, registered_to=month_end(m)) for m in months],
+            ),
+            charts.Series(
+                "closed",
+                _("closed"),
+                [closed.get(m, 0) for m in months],
+                [_workspace(closed_from=m, closed_to=month_end(m)) for m in months],
+            ),
+        ],
+    )
+
+
+def _unit_charts(user, start, end, now) -> tuple[charts.Chart, charts.Chart]:
+    rows = statistics.suggestion_statistics(user, start=start, end=end, by="unit")[:-1]
+    by_unit = {row["group"]: row for row in rows if row["group"] is not None}
+    overdue = {row["lead_unit"]: row for row in overdue_by_unit(user, now)}
+    names = {pk: row["name"] for pk, row in by_unit.items()}
+    names.update({pk: row["lead_unit__name"] for pk, row in overdue.items()})
+    late = {pk: row["replied"] - row["on_time"] for pk, row in by_unit.items()}
+    ranked = sorted(
+        (pk for pk in names if overdue.get(pk, {}).get("overdue") or late.get(pk)),
+        key=lambda pk: (-overdue.get(pk, {}).get("overdue", 0), -late.get(pk, 0), names[pk]),
+    )
+    dates = {"registered_from": start, "registered_to": end}
+    timeliness = charts.bars(
+        "chart-units-late",
+        _("Handling units: overdue now and replies late in the period"),
+        [names[pk] for pk in ranked],
+        [
+            charts.Series(
+                "overdue",
+                _("overdue now"),
+                [overdue.get(pk, {}).get("overdue", 0) for pk in ranked],
+                [_workspace(unit=pk, timeliness="overdue") for pk in ranked],
+            ),
+            charts.Series(
+                "late",
+                _("replied late"),
+                [late.get(pk, 0) for pk in ranked],
+                [_workspace(lead=pk, stat="late", **dates) for pk in ranked],
+            ),
+        ],
+    )
+    rated = sorted(
+        (row for row in by_unit.values() if row["res_ratings"] or row["rep_ratings"]),
+        key=lambda row: (-(row["res_ratings"] + row["rep_ratings"]), row["name"]),
+    )
+    satisfaction = charts.bars(
+        "chart-units-satisfaction",
+        _("Satisfaction by handling unit (last round's ratings)"),
+        [row["name"] for row in rated],
+        [
+            charts.Series(
+                "resident",
+                _("resident satisfaction"),
+                [row["res_satisfaction"] for row in rated],
+                [_workspace(lead=row["group"], stat="closed", **dates) for row in rated],
+                suffix="%",
+            ),
+            charts.Series(
+                "rep",
+                _("rep satisfaction"),
+                [row["rep_satisfaction"] for row in rated],
+                [_workspace(lead=row["group"], stat="closed", **dates) for row in rated],
+                suffix="%",
+            ),
+        ],
+        top=100,
+    )
+    return timeliness, satisfaction
+
+
+def _duty_chart(user, today: datetime.date, year: int) -> charts.Chart:
+    reference = duties.reference_day(today, year if year < today.year else None)
+    reps = Representative.objects.visible_to(user).serving_between(
+        reference.replace(month=1, day=1), reference
+    )
+    _quotas, rows = duties.standing(reps, today=today, year=year if year < today.year else None)
+    townships = Region.objects.visible_to(user).townships().in_bulk()
+    counts: dict[int, Counter] = defaultdict(Counter)
+    places: dict[int, Region] = {}
+    for row in rows:
+        region = row.rep.region  # a township, or a village under one
+        township = townships.get(region.pk) or townships.get(region.parent_id) or region
+        places[township.pk] = township
+        counts[township.pk][row.worst] += 1
+    order = sorted(places, key=lambda pk: places[pk].path)
+    duty_url = reverse("reps:duty")
+
+    def urls(status: str) -> list[str | None]:
+        query = {"status": status, **({"year": year} if year < today.year else {})}
+        return [f"{duty_url}?{urlencode({'township': pk, **query})}" for pk in order]
+
+    return charts.bars(
+        "chart-duties",
+        _("Representatives' duties by township (each rep's worst duty)"),
+        [places[pk].name for pk in order],
+        [
+            charts.Series("behind", _("behind"), [counts[pk]["behind"] for pk in order], urls("behind")),
+            charts.Series("due", _("on track"), [counts[pk]["due"] for pk in order], urls("due")),
+            charts.Series("ok", _("met"), [counts[pk]["ok"] for pk in order], urls("ok")),
+        ],
+        stacked=True,
+    )
+
+
+def _studio_chart(studio_rows, period: dict) -> charts.Chart:
+    rows = by_township(studio_rows)
+    url = None
+    if period["kind"] != "custom":
+        kinds = {"month": duties.MONTH, "quarter": duties.QUARTER, "year": duties.YEAR}
+        query = {"kind": kinds[period["kind"]], "year": period["start"].year, "by": "township"}
+        if period["kind"] == "month":
+            query["n"] = period["start"].month
+        elif period["kind"] == "quarter":
+            query["n"] = period["quarter"]
+        url = f"{reverse('studios:statistics')}?{urlencode(query)}"
+    return charts.bars(
+        "chart-studios",
+        _("Studio activity by township"),
+        [row.name for row in rows],
+        [
+            charts.Series("slots", _("duties held"), [row.slots for row in rows], [url] * len(rows)),
+            charts.Series("people", _("people received"), [row.people for row in rows], [url] * len(rows)),
+            charts.Series(
+                "attendance",
+                _("attendance rate"),
+                [float(r.attendance_rate) if r.attendance_rate is not None else None for r in rows],
+                [url] * len(rows),
+                suffix="%",
+            ),
+        ],
+    )
+
+
+def county_overview(user, period: dict, *, now: datetime.datetime | None = None) -> dict:
+    """Everything ``/overview/`` shows for ``user`` and ``period`` (see the module docstring)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    start, end = period["start"], period["end"]
+    studios = Studio.objects.visible_to(user)
+    current = _figures(user, start, end, studios, now)
+    previous = None if period["kind"] == "year" else _figures(user, *shifted(period), studios, now)
+    last_year = _figures(user, *shifted(period, years=1), studios, now)
+    timeliness, satisfaction = _unit_charts(user, start, end, now)
+    studio_rows = studio_statistics(studios, start=start, end=end, now=now)
+    return {
+        "headlines": headlines(current, previous, last_year),
+        "previous": None if previous is None else shifted(period),
+        "last_year": shifted(period, years=1),
+        "charts": [
+            _status_chart(user, start, end),
+            _trend_chart(user, end),
+            timeliness,
+            satisfaction,
+            _duty_chart(user, today, end.year),
+            _studio_chart(studio_rows, period),
+        ],
+        "definitions": definitions(),
+    }
