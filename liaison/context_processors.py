@@ -1,11 +1,15 @@
+from django.contrib.auth.models import AnonymousUser
 from django.utils.functional import SimpleLazyObject
 
 from liaison.navigation import items_for
 
 
 def nav(request):
-    """Put the navigation entries the user's roles may see into every template."""
-    return {"nav_items": items_for(request.user)}
+    """Put the navigation entries the user's roles may see into every template.
+
+    An error page for a request refused before authentication (a bad ``Host`` header is refused
+    by CommonMiddleware) has no ``request.user``: it gets the visitor's entries."""
+    return {"nav_items": items_for(getattr(request, "user", None) or AnonymousUser())}
 
 
 def notifications(request):

@@ -67,3 +67,13 @@ def test_a_server_error_shows_the_chinese_500_page(client, db):
     response = client.get("/boom/")
     assert response.status_code == 500
     assert "服务器出错" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bad_host_header_is_a_400_page_not_a_server_error(client):
+    """CommonMiddleware refuses the host before authentication: the 400 page renders without a user."""
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "<nav" in response.content.decode()
+    response = client.post("/intake/", HTTP_HOST="evil.example:8000")
+    assert response.status_code == 400
