@@ -1,0 +1,83 @@
+"""The admin's ticket list at scale: no COUNT or DISTINCT over the whole table, a capped count,
+filters read from the reference tables (scoped), the same queries for 10 and 1,000 tickets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from liaison.admin_mixins import CappedCountPaginator
+from proposals.models import Ticket
+from tests.factories import TownshipFactory
+from tests.proposals.ticket_rows import ticket_row
+
+URL = reverse("admin:proposals_ticket_changelist")
+
+
+def _add(n, township):
+    now = timezone.now()
+    Ticket.objects.bulk_create(ticket_row(township=township, now=now) for _ in range(n))
+
+
+def _whole_table_scans(queries) -> list[str]:
+    """Queries that count or de-duplicate the tickets without a LIMIT under the count."""
+    found = []
+    for query in (q["sql"] for q in queries):
+        if "proposals_ticket" not in query:
+            continue
+        if "DISTINCT" in query.upper():
+            found.append(query)
+        elif re.search(r"COUNT\(", query, re.I) and "LIMIT" not in query.upper():
+            found.append(query)
+    return found
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "assigned"}, {"registered": "year"}, {"q": "批量"}])
+def test_the_list_never_counts_or_deduplicates_the_whole_table(client, liaison_office, township_a, params):
+    _add(30, township_a)
+    client.force_login(liaison_office)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL, params)
+    assert response.status_code == 200
+    assert _whole_table_scans(queries.captured_queries) == []
+
+
+def test_past_the_cap_it_says_more_than_and_pages_up_to_it(client, liaison_office, township_a, monkeypatch):
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 20)
+    _add(45, township_a)
+    client.force_login(liaison_office)
+    html = client.get(URL).content.decode()
+    assert "超过 20" in html
+    assert client.get(URL, {"p": "1"}).status_code == 200
+    _add(0, township_a)
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 100)
+    html = client.get(URL).content.decode()
+    assert "45 " in html and "超过" not in html
+
+
+def test_filters_offer_the_users_townships_from_the_region_table(
+    client, liaison_office, township_a, township_b
+):
+    far = TownshipFactory(name="远方镇")  # in another county
+    _add(3, far)
+    _add(2, township_b)  # no ticket of township A yet: it is offered all the same
+    client.force_login(liaison_office)
+    response = client.get(URL)
+    cl = response.context["cl"]
+    choices = [c["display"] for spec in cl.filter_specs for c in spec.choices(cl)]
+    assert township_a.name in choices and township_b.name in choices and far.name not in choices
+
+
+def test_queries_do_not_grow_with_tickets(client, liaison_office, township_a, django_assert_num_queries):
+    client.force_login(liaison_office)
+    _add(10, township_a)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(URL).status_code == 200
+    _add(990, township_a)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert client.get(URL).status_code == 200
