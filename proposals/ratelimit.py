@@ -23,12 +23,14 @@ import ipaddress
 import logging
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
-from django.shortcuts import render
+from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from liaison import http
@@ -65,6 +67,7 @@ class Verdict:
     count: int
     limit: int
     retry_after: int  # seconds until the window ends
+    rule: str = ""
 
 
 def _rule(name: str) -> tuple[int, int]:
@@ -104,7 +107,7 @@ def hit(name: str, subject: str, *, now: float | None = None) -> Verdict:
     except Exception as exc:  # noqa: BLE001 - whatever the cache raises, the page must work
         _warn(exc)
         count = _count(_local, key, seconds)
-    return Verdict(count <= limit, count, limit, retry_after)
+    return Verdict(count <= limit, count, limit, retry_after, name)
 
 
 def peek(name: str, subject: str, *, now: float | None = None) -> Verdict:
@@ -117,7 +120,7 @@ def peek(name: str, subject: str, *, now: float | None = None) -> Verdict:
     except Exception as exc:  # noqa: BLE001 - as in hit()
         _warn(exc)
         count = _local.get(key) or 0
-    return Verdict(count < limit, count, limit, retry_after)
+    return Verdict(count < limit, count, limit, retry_after, name)
 
 
 def client_ip(request) -> str:
@@ -136,14 +139,35 @@ def client_ip(request) -> str:
     return str(ip)
 
 
+# Refusals of this process since its last log line: a flood from one address is one line a
+# minute, not one per request.
+_refused: Counter[str] = Counter()
+_last_refusal_log = [0.0]
+
+
+def _note_refusal(rule: str) -> None:
+    _refused[rule] += 1
+    now = time.monotonic()
+    if now - _last_refusal_log[0] >= WARN_EVERY:
+        _last_refusal_log[0] = now
+        log.warning(
+            "rate limits: refused %s in the last %d s",
+            ", ".join(f"{n} {name}" for name, n in sorted(_refused.items())),
+            WARN_EVERY,
+        )
+        _refused.clear()
+
+
 def too_many(request, verdict: Verdict):
-    """The friendly 429 page, saying when to try again."""
+    """The 429 page, saying when to try again: a small page of its own, rendered without the
+    request (no navigation, session or database), and counted rather than logged one by one,
+    so that answering a flood costs little more than refusing it."""
+    _note_refusal(verdict.rule)
     retry_at = timezone.localtime() + datetime.timedelta(seconds=verdict.retry_after)
-    response = render(
-        request,
-        "429.html",
-        {"retry_at": retry_at, "minutes": max(1, math.ceil(verdict.retry_after / 60))},
-        status=429,
+    body = render_to_string(
+        "429.html", {"retry_at": retry_at, "minutes": max(1, math.ceil(verdict.retry_after / 60))}
     )
+    response = HttpResponse(body, status=429)
     response["Retry-After"] = str(verdict.retry_after)
+    response._has_been_logged = True  # counted above; Django would log a warning per response
     return response

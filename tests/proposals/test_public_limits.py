@@ -102,6 +102,26 @@ def test_a_spoofed_forwarded_header_does_not_escape_the_ceiling(township_a, sett
     assert statuses == [302, 302, 302, 429]
 
 
+def test_a_flood_is_answered_cheaply_and_logged_once(township_a, settings, caplog, django_assert_num_queries):
+    """Over the limit: the small 429 page in Chinese, no query, and one log line for the flood."""
+    settings.RATE_LIMITS = {"intake_ip": (1, 3600)}
+    bot = visitor()
+    data = matter(bot, township=township_a.pk)
+    assert bot.post(INTAKE, data).status_code == 302
+    bot.cookies.clear()  # a flood sends no session cookie (with one, its session is read: 1 query)
+    ratelimit._last_refusal_log[0] = 0.0
+    with caplog.at_level(logging.WARNING):
+        for _ in range(20):
+            with django_assert_num_queries(0):
+                refused = bot.post(INTAKE, data)
+            assert refused.status_code == 429 and int(refused["Retry-After"]) <= 3600
+    html = refused.content.decode()
+    assert "请求过多" in html or "尝试次数过多" in html
+    assert "<nav" not in html and len(html) < 3000
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "refused" in lines[0].getMessage()
+
+
 # --- tracking ---------------------------------------------------------------------------------
 
 
