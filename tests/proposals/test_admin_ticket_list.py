@@ -30,9 +30,8 @@ def _whole_table_scans(queries) -> list[str]:
     for query in (q["sql"] for q in queries):
         if "proposals_ticket" not in query:
             continue
-        if "DISTINCT" in query.upper():
-            found.append(query)
-        elif re.search(r"COUNT\(", query, re.I) and "LIMIT" not in query.upper():
+        counts_all = re.search(r"COUNT\(", query, re.I) and "LIMIT" not in query.upper()
+        if "DISTINCT" in query.upper() or counts_all:
             found.append(query)
     return found
 
