@@ -34,7 +34,7 @@ app.conf.beat_schedule = {
     # retries enqueue their own; claimed rows are skipped for 10 minutes, so this is cheap).
     "dispatch-deliveries": {"task": "liaison.tasks.dispatch_deliveries", "schedule": 2 * 60},
     # Every 5 minutes: ticket deadline notices owed by the clock (due soon, overdue, escalations,
-    # co-unit opinions, hand-ins, feedback, the 08:00 digest, the bulletin on the 1st).
+    # co-unit opinions, hand-ins, feedback, the 08:00 digest, the office told of its drafted bulletin).
     "send-ticket-reminders": {
         "task": "proposals.tasks.send_ticket_reminders",
         "schedule": 5 * 60,
@@ -52,6 +52,13 @@ app.conf.beat_schedule = {
     "send-report-reminders": {
         "task": "studios.tasks.send_report_reminders",
         "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # 06:30 on the 1st to the 7th (Asia/Shanghai): drafts last month's bulletin (定期通报) for each
+    # county that has none yet; the next ticket sweep tells the office. Days 2-7 catch up.
+    "draft-bulletins": {
+        "task": "proposals.tasks.draft_bulletins",
+        "schedule": crontab(hour=6, minute=30, day_of_month="1-7"),
         "options": {"expires": 6 * 60 * 60},
     },
     # 03:17 every night: removes expired sessions.

@@ -21,13 +21,15 @@ audit row and notifies its readers exactly once (``liaison.notify``: the reminde
 bulletin and ``BULLETIN_PUBLISHED``). A published bulletin is never changed: the services refuse,
 the admin shows it read-only, and on PostgreSQL a trigger refuses UPDATE and DELETE of the row.
 
-The monthly sweep (``proposals.reminders``) drafts last month's bulletin for every county on the
-1st and tells the office it is ready.
+On the 1st, ``bulletins_draft_due`` (a daily beat task, also ``manage.py draft_bulletins``) drafts
+last month's bulletin for every county that has none, each county on its own, and the deadline
+sweep (``proposals.reminders``) tells each office, once, that its draft is ready.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -46,6 +48,8 @@ from reps import duties
 from reps.models import ContactLink, Group, GroupMembership, HomeVisit, Representative
 from studios.models import Reception
 from studios.statistics import period_of
+
+log = logging.getLogger(__name__)
 
 TYPICAL_MAX = 10  # typical matters in one bulletin
 FOUR_ONES_PREFIX = "four_ones_"  # the keys of the "four ones" quotas in reps.duties
@@ -380,6 +384,32 @@ def bulletin_draft(
         return Bulletin.objects.get(**key), False
     audit.record(actor=actor, verb="bulletin.drafted", subject=bulletin, region=county)
     return bulletin, True
+
+
+# From the 1st, up to this day of the month, last month's missing drafts are made (a catch-up
+# after downtime); later days start no backlog.
+DRAFT_CATCH_UP_DAYS = 7
+
+
+def bulletins_draft_due(*, now: datetime.datetime) -> int:
+    """Draft last month's bulletin for each county that has none, from the 1st; return how many.
+
+    Each county in its own transaction: one county's failure (logged) leaves the others drafted,
+    and the next run tries it again. Safe to run twice: ``bulletin_draft`` is idempotent.
+    """
+    today = timezone.localdate(now)
+    if today.day > DRAFT_CATCH_UP_DAYS:
+        return 0
+    last_month = today.replace(day=1) - datetime.timedelta(days=1)
+    period = {"kind": Bulletin.Kind.MONTH, "year": last_month.year, "number": last_month.month}
+    drafted = Bulletin.objects.filter(**period).values("county_id")
+    made = 0
+    for county in Region.objects.filter(level=Region.Level.COUNTY).exclude(pk__in=drafted):
+        try:
+            made += bulletin_draft(actor=None, county=county, now=now, **period)[1]
+        except Exception:  # noqa: BLE001 - one county's failure must not stop the others
+            log.exception("bulletins: drafting %s for %s failed", last_month.strftime("%Y-%m"), county)
+    return made
 
 
 @transaction.atomic

@@ -51,7 +51,6 @@ from liaison import health, notify
 from liaison.models import Delivery, Heartbeat, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
-from proposals.bulletins import bulletin_draft
 from proposals.models import Assignment, Bulletin, DeadlinePolicy, Rating, Ticket, TicketEvent
 from proposals.queues import RECEPTION_MATTER_TO_HAND_IN, VISIT_MATTER_TO_HAND_IN
 from proposals.services import feedback_outcome
@@ -467,24 +466,15 @@ def _overdue_digest(now) -> int:
 
 
 def _bulletin(now) -> int:
-    """Draft the bulletin on the month just ended for each county, and tell its liaison office
-    once, from the 1st (``proposals.bulletins``: the office edits and publishes it)."""
+    """Tell each county's liaison office, once, that last month's bulletin is drafted, from the
+    1st (``bulletins.bulletins_draft_due`` drafts it; the office edits and publishes it)."""
     today = timezone.localdate(now)
     if today.day > BULLETIN_CATCH_UP_DAYS:
         return 0
     last_month = today.replace(day=1) - datetime.timedelta(days=1)
     month = last_month.strftime("%Y-%m")
-    counties = Region.objects.filter(level=Region.Level.COUNTY)
     drafted = Bulletin.objects.filter(kind=Bulletin.Kind.MONTH, year=last_month.year, number=last_month.month)
-    for county in counties.exclude(pk__in=drafted.values("county_id")):
-        bulletin_draft(
-            actor=None,
-            county=county,
-            kind=Bulletin.Kind.MONTH,
-            year=last_month.year,
-            number=last_month.month,
-            now=now,
-        )
+    counties = Region.objects.filter(level=Region.Level.COUNTY, pk__in=drafted.values("county_id"))
     office = RoleAssignment.objects.filter(
         role=Role.LIAISON_OFFICE, region__level=Region.Level.COUNTY
     ).values("user_id", subject_id=F("region_id"))

@@ -22,3 +22,11 @@ def notify_ticket_events() -> dict[str, int]:
 def anonymise_closed() -> dict[str, int]:
     """Erase residents' names and phones from tickets closed long ago (proposals.anonymise)."""
     return anonymise.anonymise_closed_send_due()
+
+
+@shared_task
+def draft_bulletins() -> int:
+    """Draft last month's bulletin for each county that has none (bulletins.bulletins_draft_due)."""
+    from proposals.bulletins import bulletins_draft_due
+
+    return bulletins_draft_due(now=timezone.now())

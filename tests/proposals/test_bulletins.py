@@ -1,9 +1,11 @@
 """The periodic bulletin (定期通报): draft → edit → publish once → frozen → readers told once."""
 
 import datetime
+import io
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -99,7 +101,7 @@ def test_draft_edit_publish_once_then_frozen(
         "published",
         1,
         2026,
-        "2026, issue 1",
+        "2026年第1期",
     )
     stored = reload(bulletin)
     assert (stored.status, stored.serial, stored.published_by) == ("published", 1, liaison_office)
@@ -111,13 +113,13 @@ def test_draft_edit_publish_once_then_frozen(
         ("bulletin.published", "daibiao", ""),
     ]
 
-    with pytest.raises(BulletinError, match="published"):
+    with pytest.raises(BulletinError, match="已发布"):
         bulletins.bulletin_publish(actor=liaison_office, bulletin=stored, now=APRIL_FIRST + 2 * HOUR)
-    with pytest.raises(BulletinError, match="published"):
+    with pytest.raises(BulletinError, match="已发布"):
         bulletins.bulletin_edit(
             actor=liaison_office, bulletin=stored, commentary="改", codes=[], now=APRIL_FIRST
         )
-    with pytest.raises(BulletinError, match="published"):
+    with pytest.raises(BulletinError, match="已发布"):
         bulletins.bulletin_refresh(actor=liaison_office, bulletin=stored, now=APRIL_FIRST)
     assert reload(bulletin).commentary == "三月份各镇联系群众工作总体良好。"
     # Told exactly once: the refused second publish, a second notify and the monthly sweep add nothing.
@@ -353,10 +355,15 @@ def test_refreshing_a_draft_counts_the_records_again(march, liaison_office, cler
 # --- the monthly sweep ---------------------------------------------------------------------------------
 
 
-def test_the_sweep_drafts_last_months_bulletin_and_tells_the_office_once(liaison_office, county):
+def test_the_1st_drafts_last_months_bulletin_and_the_sweep_tells_the_office_once(liaison_office, county):
     with time_machine.travel(APRIL_FIRST, tick=False):
-        assert reminders.ticket_reminders_send_due(now=APRIL_FIRST)["bulletin"] == 1
-        assert reminders.ticket_reminders_send_due(now=APRIL_FIRST + HOUR)["bulletin"] == 0
+        # Nothing drafted yet: the sweep has nothing to announce (and drafts nothing itself).
+        assert reminders.ticket_reminders_send_due(now=APRIL_FIRST)["bulletin"] == 0
+        assert not Bulletin.objects.exists()
+        call_command("draft_bulletins", "--now", "2026-04-01T06:30", stdout=io.StringIO())
+        assert bulletins.bulletins_draft_due(now=APRIL_FIRST + HOUR) == 0  # run twice: one draft
+        assert reminders.ticket_reminders_send_due(now=APRIL_FIRST + HOUR)["bulletin"] == 1
+        assert reminders.ticket_reminders_send_due(now=APRIL_FIRST + 2 * HOUR)["bulletin"] == 0
     bulletin = Bulletin.objects.get()
     assert (bulletin.county, bulletin.kind, bulletin.year, bulletin.number, bulletin.status) == (
         county,
@@ -368,7 +375,24 @@ def test_the_sweep_drafts_last_months_bulletin_and_tells_the_office_once(liaison
     assert told(kind="ticket.bulletin") == [("ticket.bulletin", "lianban", "2026-03")]
     message = notify.render_messages([Notification.objects.get(kind="ticket.bulletin")])[0]
     assert message.url == reverse("bulletins:detail", args=[bulletin.pk])
-    assert "2026-03" in message.title and "draft" in message.body
+    assert "2026-03" in message.title and "草稿" in message.body
+
+
+def test_one_countys_failure_leaves_the_others_drafted(liaison_office, county, monkeypatch):
+    other = CountyFactory(name="远方县")
+    real = bulletins.bulletin_figures
+
+    def failing(*, county, **kwargs):
+        if county.pk == other.pk:
+            raise RuntimeError("boom")
+        return real(county=county, **kwargs)
+
+    monkeypatch.setattr(bulletins, "bulletin_figures", failing)
+    assert bulletins.bulletins_draft_due(now=APRIL_FIRST) == 1
+    assert list(Bulletin.objects.values_list("county__name", flat=True)) == [county.name]
+    monkeypatch.setattr(bulletins, "bulletin_figures", real)
+    assert bulletins.bulletins_draft_due(now=APRIL_FIRST + HOUR) == 1  # the next run catches up
+    assert bulletins.bulletins_draft_due(now=APRIL_FIRST + 7 * 24 * HOUR) == 0  # the 8th: no backlog
 
 
 # --- the pages -------------------------------------------------------------------------------------------
@@ -427,7 +451,7 @@ def test_the_office_drafts_edits_and_publishes_through_the_pages(
     assert [m["title"] for m in reload(bulletin).typical_matters] == ["水渠堵塞"]
 
     publish_url = reverse("bulletins:publish", args=[bulletin.pk])
-    assert "Publishing cannot be undone" in client.get(publish_url).content.decode()
+    assert "发布后不能撤回" in client.get(publish_url).content.decode()
     client.post(publish_url)
     client.post(publish_url)  # a second publish is refused, nothing changes
     bulletin = reload(bulletin)
@@ -441,7 +465,7 @@ def test_the_office_drafts_edits_and_publishes_through_the_pages(
     assert response.status_code == 302 and reload(bulletin).commentary == "总体良好"
 
     page = client.get(reverse("bulletins:detail", args=[bulletin.pk])).content.decode()
-    assert "总体良好" in page and "水渠堵塞" in page and "2026, issue 1" in page
+    assert "总体良好" in page and "水渠堵塞" in page and "2026年第1期" in page
     assert edit_url not in page  # no edit link once published
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from liaison import health, notify
 from liaison.models import Notification, Region, Reminder
 from liaison.roles import Role
-from proposals import reminders, services
+from proposals import bulletins, reminders, services
 from proposals.models import Assignment, Bulletin, DeadlinePolicy, Rating, Ticket, TicketEvent
 from proposals.transitions import Conflict, InvalidMove, Status
 from reps.models import HomeVisit, VisitMatter
@@ -373,13 +373,19 @@ def test_the_digest_goes_once_a_day_to_each_office_with_overdue_tickets(
     assert message.body == "1 ticket assigned by 城关镇 is overdue now."
 
 
-def test_the_bulletin_sweep_drafts_the_month_just_ended_and_links_the_office_to_it(liaison_office, county):
+def drafted_and_swept(now):
+    """What beat does on the 1st: the bulletins drafted (06:30), then the deadline sweep."""
+    bulletins.bulletins_draft_due(now=now)
+    return sweep(now)
+
+
+def test_the_bulletin_sweep_links_the_office_to_the_month_just_ended(liaison_office, county):
     """The figures, the ranking of the units and the publishing: tests/proposals/test_bulletins.py."""
-    sweep(at(31))
+    drafted_and_swept(at(31))
     assert told(kind="ticket.bulletin") == []  # not the 1st
     assert not Bulletin.objects.exists()
     april_first = datetime.datetime(2026, 4, 1, 0, 5, tzinfo=TZ)
-    assert sweep(april_first)["bulletin"] == 1
+    assert drafted_and_swept(april_first)["bulletin"] == 1
     assert sweep(april_first + DAY)["bulletin"] == 0
     assert told(kind="ticket.bulletin") == [("ticket.bulletin", "lianban", "2026-03")]
     bulletin = Bulletin.objects.get()
@@ -394,9 +400,11 @@ def test_the_bulletin_sweep_drafts_the_month_just_ended_and_links_the_office_to_
 
 
 def test_a_missed_first_of_the_month_still_sends_the_bulletin_once(liaison_office):
-    assert sweep(datetime.datetime(2026, 4, 3, 9, tzinfo=TZ))["bulletin"] == 1
-    assert sweep(datetime.datetime(2026, 4, 8, 9, tzinfo=TZ))["bulletin"] == 0
-    assert sweep(datetime.datetime(2026, 5, 9, 9, tzinfo=TZ))["bulletin"] == 0  # April's is not owed any more
+    assert drafted_and_swept(datetime.datetime(2026, 4, 3, 9, tzinfo=TZ))["bulletin"] == 1
+    assert drafted_and_swept(datetime.datetime(2026, 4, 8, 9, tzinfo=TZ))["bulletin"] == 0
+    assert (
+        drafted_and_swept(datetime.datetime(2026, 5, 9, 9, tzinfo=TZ))["bulletin"] == 0
+    )  # April's is not owed
     assert told() == [("ticket.bulletin", "lianban", "2026-03")]
     assert Bulletin.objects.get().number == 3  # drafted once, by the first sweep
 
@@ -537,7 +545,7 @@ def test_rendering_a_batch_of_each_kind_takes_a_constant_number_of_queries(
         services.ticket_assign(actor=clerk_a, ticket=reload(make_ticket()), lead_unit=unit_a, now=at(16, 9))
     sweep(now)
     events(now)
-    sweep(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
+    drafted_and_swept(datetime.datetime(2026, 4, 1, 9, tzinfo=TZ))
     by_kind: dict[str, list[Notification]] = {}
     for n in Notification.objects.order_by("id"):
         by_kind.setdefault(n.kind, []).append(n)

@@ -13,7 +13,7 @@ import time_machine
 from django.utils import timezone
 
 from liaison.models import Notification
-from proposals import reminders, services
+from proposals import bulletins, reminders, services
 from proposals.models import Ticket
 from proposals.transitions import Status
 from tests.helpers import reload
@@ -132,6 +132,7 @@ def test_forty_days_of_one_ticket_produce_exactly_the_expected_notifications(
             with time_machine.travel(when, tick=False):
                 act(when)
         with time_machine.travel(moment, tick=False):
+            bulletins.bulletins_draft_due(now=moment)  # beat's other task: the 1st's draft bulletin
             reminders.ticket_reminders_send_due(now=moment)
             reminders.ticket_events_notify(now=moment)
     assert actions == []
