@@ -1,0 +1,401 @@
+"""The figures pages over 1,000,000 tickets: the suggestion statistics (and the overview, once written).
+
+The province of ``bench_sweep`` (1,000,000 tickets in 1,500 townships of 100 counties, loaded with
+INSERT ... SELECT over generate_series), plus what the statistics read, drawn per ticket from a
+hash of its id (per mille): 800 with a lead-unit assignment (and assign and sign events), 700
+replied (85 % of them on time), 50 asked for an extension (80 % granted), 20 re-handled (a second
+round, replied again, round-1 ratings superseded), 10 returned, 600 rated by the representative;
+half the tickets have a proposer, who rated when the representative did. All in one transaction,
+rolled back at the end.
+
+Measured, for a user who sees all (a superuser) and for one county's liaison office (1/100 of
+the tickets), over the year 2026 (every ticket): each figure function of ``FIGURES`` (number of
+queries, p95 of ``RUNS`` runs after one warm-up) against the bare ``SELECT township_id, count(*)
+... GROUP BY township_id`` of the same tickets (the period and the user's scope, through
+``period_tickets``), measured the same way in the same run; then the page itself through the
+test client. The plans (EXPLAIN ANALYZE, BUFFERS) of the statistics queries go to
+``bench/results/figures-plans.txt``. Two other shapes of the statistics by township are measured
+beside it for comparison (sketches here, not the product's code), each checked to give every figure
+the live query gives: the live query with ``work_mem`` at 64MB, and each related table aggregated
+once per ticket (GROUP BY ticket_id) and hash-joined to the tickets.
+
+Measured 2026-12-04 (PostgreSQL 15, defaults of scripts/with-test-services: work_mem 4MB, JIT on;
+2 cores). Load: 30 s for bench_sweep's province, 77 s in all. p95 of 7 runs; ratio to the baseline:
+- sees all, 1,000,000 tickets, baseline 296 ms: by township 2 queries, 30,848 ms, 104x; by unit
+  2 queries, 26,630 ms, 90x; the page 5 queries, 25,390 ms, 86x. Shapes: work_mem 64MB 11,187 ms
+  (38x); per-ticket aggregates joined 6,754 ms (23x).
+- one county's office, 10,009 tickets, baseline 521 ms (the scope's OR - township path, own rep,
+  co-signer - reads all the tickets): by township 2 queries, 5,645 ms, 11x; by unit 7,803 ms, 15x;
+  the page 6 queries, 7,301 ms, 14x. Shapes: work_mem 64MB 6,848 ms (13x); joined 4,067 ms (7.8x).
+Where the time goes (the plans): province-wide, one index probe per ticket for "assigned" (1M
+loops, 9 s) and "replied" (1M loops, 12 s): 800,000 and 720,000 ids do not fit the 4MB a hashed
+subplan may use, the other EXISTS are hashed; JIT compiles for 3.5 s. For the county the row
+estimate of the scope is 505,000 for 10,000 rows, so "on time" is hashed over the province's
+595,000 on-time replies (1.6 s), the ratings query hashes every rating (1.5 s) and JIT takes 2.3 s.
+No shape of the live query comes near 3x: beside the 1,000,000 tickets the bare count reads, the
+figures read 2,500,000 related rows (replies, returns, re-handlings, lead assignments, extensions,
+ratings of the last round). Within 3x needs the figures kept per ticket (or rolled up) as the
+moves happen, so that the page reads one row per ticket.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from bench import bench_sweep
+
+RUNS = 7
+YEAR = 2026
+START, END = datetime.date(YEAR, 1, 1), datetime.date(YEAR, 12, 31)
+PLANS = Path(__file__).resolve().parent / "results" / "figures-plans.txt"
+
+
+def _statistics(by: str) -> Callable:
+    def figures(user):
+        from proposals.statistics import suggestion_statistics
+
+        return suggestion_statistics(user, start=START, end=END, by=by)
+
+    return figures
+
+
+# Each figures page's function of the user, measured the same way against the same baseline.
+# The overview (proposals/overview.py) goes here when it exists, e.g.
+#     ("overview", lambda user: overview.figures(user, start=START, end=END)),
+OVERVIEW: list[tuple[str, Callable]] = []
+FIGURES: list[tuple[str, Callable]] = [
+    ("statistics by township", _statistics("township")),
+    ("statistics by unit", _statistics("unit")),
+    *OVERVIEW,
+]
+PAGES = [f"/tickets/statistics/?period=year&year={YEAR}&by=township"]
+
+
+def run(report) -> None:
+    if connection.vendor != "postgresql":
+        report("bench_figures needs PostgreSQL (make bench): skipped")
+        return
+    with transaction.atomic():
+        started = time.perf_counter()
+        bench_sweep._load()
+        swept = time.perf_counter() - started
+        rows = _load_figures()
+        report(
+            f"{bench_sweep.TICKETS:,} tickets ({swept:.1f} s, bench_sweep's loader) and their "
+            + ", ".join(f"{n:,} {what}" for what, n in rows.items())
+            + f": loaded in {time.perf_counter() - started:.1f} s"
+        )
+        plans = []
+        for label, user in _users():
+            _measure(report, label, user, plans)
+        PLANS.parent.mkdir(exist_ok=True)
+        PLANS.write_text("\n".join(plans) + "\n", encoding="utf-8")
+        report(f"plans: {PLANS.relative_to(PLANS.parent.parent.parent)}")
+        transaction.set_rollback(True)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+# Per ticket: h (per mille) decides what happened to it, k (percent) how it went, p (percent)
+# whether it has a proposer; from hashes of the id (offset: bench_sweep draws the township from
+# hashint4 of the id itself), so that none follows another, the township nor the state.
+DRAWN = """
+    SELECT t.id, t.lead_unit_id, t.representative_id, t.created_at, t.round,
+           abs(hashint4(t.id::int + 1000003)) %% 1000 AS h,
+           abs(hashint4(t.id::int + 2000003)) %% 100 AS k,
+           abs(hashint4(t.id::int + 3000017)) %% 100 AS p
+    FROM proposals_ticket t
+"""
+
+
+def _load_figures() -> dict[str, int]:
+    day, hour = datetime.timedelta(days=1), datetime.timedelta(hours=1)
+    args = {"day": day, "hour": hour}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE proposals_ticket t SET round = 2 FROM ({DRAWN}) d WHERE d.id = t.id AND d.h < 20", args
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO proposals_assignment (ticket_id, unit_id, role, assigned_at, opinion)
+            SELECT id, lead_unit_id, 'lead', created_at + %(hour)s, '' FROM ({DRAWN}) d WHERE h < 800
+            """,
+            args,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO proposals_ticketevent (ticket_id, at, actor_label, move, from_status, to_status,
+                                               note, data, is_public)
+            SELECT d.id, d.created_at + e.after, '', e.move, e.from_status, e.to_status, '',
+                   CASE WHEN e.move = 'reply' THEN jsonb_build_object('on_time', e.on_time OR d.k < 85)
+                        ELSE '{{}}'::jsonb END,
+                   e.move <> 'assign'
+            FROM ({DRAWN}) d
+            JOIN (VALUES ('register', 0, 1001, '', 'registered', interval '0', false),
+                         ('return', 700, 710, 'registered', 'registered', interval '2 hours', false),
+                         ('assign', 0, 800, 'registered', 'assigned', interval '1 hour', false),
+                         ('sign', 0, 800, 'assigned', 'signed', interval '1 day', false),
+                         ('reply', 0, 700, 'signed', 'replied', interval '5 days', false),
+                         ('rehandle', 0, 20, 'forwarded', 'signed', interval '8 days', false),
+                         ('reply', 0, 20, 'signed', 'replied', interval '9 days', true),
+                         ('rate', 0, 600, 'forwarded', 'closed', interval '10 days', false))
+                 e(move, low, high, from_status, to_status, after, on_time)
+              ON d.h >= e.low AND d.h < e.high
+            """,
+            args,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO proposals_extension (ticket_id, requested_at, requested_until, reason, decision,
+                                             granted_until, decided_at)
+            SELECT id, created_at + 3 * %(day)s, created_at + 30 * %(day)s, '基准',
+                   CASE WHEN p < 80 THEN 'approved' ELSE 'refused' END,
+                   CASE WHEN p < 80 THEN created_at + 30 * %(day)s END, created_at + 4 * %(day)s
+            FROM ({DRAWN}) d WHERE h < 50
+            """,
+            args,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO proposals_proposer (ticket_id, name, phone, sms_consent)
+            SELECT id, '基准', '', false FROM ({DRAWN}) d WHERE p < 50
+            """,
+            args,
+        )
+        # The last round's ratings (satisfied 70 %, basically 20 %, dissatisfied 10 %), and for the
+        # re-handled tickets the first round's dissatisfaction, superseded.
+        score = "CASE WHEN k < 70 THEN 'satisfied' WHEN k < 90 THEN 'basically' ELSE 'dissatisfied' END"
+        cursor.execute(
+            f"""
+            INSERT INTO proposals_rating (ticket_id, round, proposer_id, representative_id, score, via,
+                                          comment, rated_at)
+            SELECT d.id, d.round, NULL, d.representative_id, {score}, 'online', '',
+                   d.created_at + 10 * %(day)s
+            FROM ({DRAWN}) d WHERE h < 600
+            UNION ALL
+            SELECT d.id, d.round, pr.id, NULL, {score.replace("k <", "(k + p) %% 100 <")}, 'online', '',
+                   d.created_at + 10 * %(day)s
+            FROM ({DRAWN}) d JOIN proposals_proposer pr ON pr.ticket_id = d.id WHERE h < 600
+            UNION ALL
+            SELECT d.id, 1, NULL, d.representative_id, 'dissatisfied', 'online', '',
+                   d.created_at + 7 * %(day)s
+            FROM ({DRAWN}) d WHERE h < 20
+            """,
+            args,
+        )
+        cursor.execute("ANALYZE")
+        counts = {}
+        for what, table in (
+            ("lead assignments", "proposals_assignment WHERE role = 'lead'"),
+            ("ticket events", "proposals_ticketevent"),
+            ("of them replies", "proposals_ticketevent WHERE move = 'reply'"),
+            ("extensions", "proposals_extension"),
+            ("proposers", "proposals_proposer"),
+            ("ratings", "proposals_rating"),
+        ):
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            counts[what] = cursor.fetchone()[0]
+    return counts
+
+
+def _users():
+    from liaison.models import RoleAssignment, User
+    from liaison.roles import Role
+
+    admin = User.objects.create(username="bench-admin", password="!", is_superuser=True)  # noqa: S106
+    office = (
+        RoleAssignment.objects.filter(role=Role.LIAISON_OFFICE, region__name="基准县0")
+        .order_by("pk")
+        .first()
+        .user
+    )
+    return [("sees all (superuser)", admin), ("one county's liaison office (1/100)", office)]
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def p95(samples: list[float]) -> float:
+    """Nearest rank: of 7 runs, the slowest."""
+    ordered = sorted(samples)
+    return ordered[math.ceil(0.95 * len(ordered)) - 1]
+
+
+def _timed(function) -> tuple[float, list[str], object]:
+    """p95 seconds of ``RUNS`` runs after one warm-up, the SQL of the warm-up, the last result."""
+    # A request empties the query log as it starts (django.db.reset_queries): from an empty log,
+    # the capture's slice still holds exactly the request's queries.
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        function()
+    samples = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = function()
+        samples.append(time.perf_counter() - started)
+    return p95(samples), [query["sql"] for query in queries.captured_queries], result
+
+
+def _baseline(user) -> list[dict]:
+    from django.db.models import Count
+
+    from proposals.statistics import period_tickets
+
+    return list(period_tickets(user, START, END).values("township_id").annotate(n=Count("pk")).order_by())
+
+
+def _measure(report, label: str, user, plans: list[str]) -> None:
+    from liaison.models import User
+
+    user = User.objects.get(pk=user.pk)
+    assert user.scope is not None  # computed once per request in the product: outside the timing
+    base, sql, rows = _timed(lambda: _baseline(user))
+    report(
+        f"{label}: {sum(r['n'] for r in rows):,} tickets; baseline (bare GROUP BY township of the same "
+        f"tickets) p95 {base * 1e3:.1f} ms, {len(sql)} query"
+    )
+    plans.extend(f"=== {label}: baseline\n{_explain(q)}" for q in sql)
+    by_township = None
+    for name, figures in FIGURES:
+        seconds, sql, rows = _timed(lambda figures=figures: figures(user))
+        report(
+            f"  {name}: {len(sql)} queries, p95 {seconds * 1e3:.1f} ms, ratio {seconds / base:.2f}x "
+            f"({len(rows) - 1} groups, total collected {rows[-1].get('collected', '?')})"
+        )
+        plans.extend(f"=== {label}: {name}, query {i}\n{_explain(q)}" for i, q in enumerate(sql, 1))
+        if name == "statistics by township":
+            by_township = rows
+    for url in PAGES:
+        seconds, sql, _response = _timed_page(user, url)
+        report(f"  GET {url}: {len(sql)} queries, p95 {seconds * 1e3:.1f} ms, ratio {seconds / base:.2f}x")
+    if by_township is not None:
+        _measure_shapes(report, user, base, by_township, plans, label)
+
+
+def _sql(function) -> list[str]:
+    """The SQL ``function`` sends, as sent (parameters bound)."""
+    with CaptureQueriesContext(connection) as captured:
+        function()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def _explain(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}".replace("%", "%%"))
+        lines = [row[0] for row in cursor.fetchall()]
+    return sql + "\n" + "\n".join(lines)
+
+
+# --- other shapes of the same figures (sketches measured for comparison, not the product's code) ---
+
+
+def _measure_shapes(report, user, base: float, live: list[dict], plans: list[str], label: str) -> None:
+    """The statistics by township in other shapes, checked to give every figure the live query gives."""
+    from proposals.statistics import COUNT_KEYS
+
+    expected = {r["group"]: {k: r[k] for k in COUNT_KEYS} for r in live if not r["total"]}
+    shapes = [
+        ("the live query with work_mem 64MB (hashed EXISTS subplans)", lambda: _with_work_mem(user)),
+        ("per-ticket aggregates joined (SQL sketch)", lambda: _joined(user)),
+    ]
+    for name, shape in shapes:
+        seconds, sql, got = _timed(shape)
+        same = got == expected
+        report(
+            f"  shape: {name}: {len(sql)} queries, p95 {seconds * 1e3:.1f} ms, ratio {seconds / base:.2f}x, "
+            f"figures {'equal to the live ones' if same else 'DIFFERENT from the live ones'}"
+        )
+        if name.startswith("per-ticket"):
+            plans.extend(f"=== {label}: shape {name}, query {i}\n{_explain(q)}" for i, q in enumerate(sql, 1))
+
+
+def _with_work_mem(user) -> dict:
+    from proposals.statistics import COUNT_KEYS, suggestion_statistics
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '64MB'")
+        try:
+            rows = suggestion_statistics(user, start=START, end=END, by="township")
+        finally:
+            cursor.execute("RESET work_mem")
+    return {r["group"]: {k: r[k] for k in COUNT_KEYS} for r in rows if not r["total"]}
+
+
+def _joined(user) -> dict:
+    """Each related table aggregated once per ticket (GROUP BY ticket_id), joined to the tickets:
+    hash joins instead of one EXISTS probe per ticket and column. The first reply is on time when
+    the earliest on-time reply is the earliest reply (the live rule: no reply before it)."""
+    from proposals.statistics import COUNT_KEYS, period_tickets
+
+    tickets = period_tickets(user, START, END).values("id", "township_id", "resolution", "status", "round")
+    sql, params = tickets.order_by().query.sql_with_params()
+    mine = f"IN (SELECT id FROM ({sql}) s)"
+    counts = f"""
+        SELECT t.township_id, count(*),
+               count(*) FILTER (WHERE t.resolution = 'on_spot'),
+               count(*) FILTER (WHERE t.resolution = 'explained'),
+               count(a.ticket_id),
+               count(*) FILTER (WHERE t.status IN ('closed', 'archived')),
+               count(*) FILTER (WHERE e.replied),
+               count(*) FILTER (WHERE e.first_on_time = e.first_reply),
+               count(x.ticket_id),
+               count(*) FILTER (WHERE x.granted),
+               count(*) FILTER (WHERE e.returned),
+               count(*) FILTER (WHERE e.rehandled),
+               count(*) FILTER (WHERE t.resolution = 'no_resident')
+        FROM ({sql}) t
+        LEFT JOIN (SELECT ticket_id FROM proposals_assignment WHERE role = 'lead' AND ticket_id {mine}
+                   GROUP BY ticket_id) a ON a.ticket_id = t.id
+        LEFT JOIN (SELECT ticket_id, bool_or(decision = 'approved') AS granted FROM proposals_extension
+                   WHERE ticket_id {mine} GROUP BY ticket_id) x ON x.ticket_id = t.id
+        LEFT JOIN (SELECT ticket_id, bool_or(move = 'reply') AS replied, bool_or(move = 'return') AS returned,
+                          bool_or(move = 'rehandle') AS rehandled,
+                          min(at) FILTER (WHERE move = 'reply') AS first_reply,
+                          min(at) FILTER (WHERE move = 'reply' AND (data -> 'on_time') = 'true'::jsonb)
+                              AS first_on_time
+                   FROM proposals_ticketevent
+                   WHERE move IN ('reply', 'return', 'rehandle') AND ticket_id {mine}
+                   GROUP BY ticket_id) e ON e.ticket_id = t.id
+        GROUP BY t.township_id
+    """
+    ratings = f"""
+        SELECT t.township_id,
+               count(*) FILTER (WHERE r.proposer_id IS NULL),
+               count(*) FILTER (WHERE r.proposer_id IS NULL AND r.score IN ('satisfied', 'basically')),
+               count(*) FILTER (WHERE r.proposer_id IS NOT NULL),
+               count(*) FILTER (WHERE r.proposer_id IS NOT NULL AND r.score IN ('satisfied', 'basically'))
+        FROM proposals_rating r JOIN ({sql}) t ON t.id = r.ticket_id AND r.round = t.round
+        GROUP BY t.township_id
+    """
+    figures: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(counts, [*params, *params, *params, *params])
+        for group, *values in cursor.fetchall():
+            figures[group] = dict(zip(COUNT_KEYS[:12], values, strict=True))
+        cursor.execute(ratings, params)
+        rated = {group: values for group, *values in cursor.fetchall()}
+    for group, row in figures.items():
+        row.update(zip(COUNT_KEYS[12:], rated.get(group, [0, 0, 0, 0]), strict=True))
+    return figures
+
+
+def _timed_page(user, url: str) -> tuple[float, list[str], object]:
+    from django.test import Client, override_settings
+
+    with override_settings(LIAISON_TWO_FACTOR_ENFORCED=False, ALLOWED_HOSTS=["*"]):
+        client = Client()
+        client.force_login(user)
+
+        def get():
+            response = client.get(url)
+            assert response.status_code == 200, response.status_code
+            return response
+
+        return _timed(get)
