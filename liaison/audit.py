@@ -93,6 +93,10 @@ VERBS = {
     "bulletin.drafted": pgettext_lazy("audit action", "bulletin drafted"),
     "bulletin.edited": pgettext_lazy("audit action", "bulletin edited"),
     "bulletin.published": pgettext_lazy("audit action", "bulletin published"),
+    "ticket.adopted": pgettext_lazy("audit action", "suggestion adopted"),
+    "review.entered": pgettext_lazy("audit action", "year-end review scores entered"),
+    "assessment.published": pgettext_lazy("audit action", "assessment published"),
+    "assessment.amended": pgettext_lazy("audit action", "assessment amended"),
 }
 
 

@@ -286,6 +286,10 @@ class Ticket(models.Model):
     forwarded_at = models.DateTimeField(_("forwarded to the representative at"), null=True, blank=True)
     feedback_due_at = models.DateTimeField(_("feedback due"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Adopted (采纳, seed 001: "被县委采纳", "镇党委采纳了这一建议"): the body that took the suggestion up
+    # and the day it did, recorded by the office or the township (``services.ticket_adopt``).
+    adopted_on = models.DateField(_("adopted on"), null=True, blank=True)
+    adopted_by = models.CharField(_("adopted by"), max_length=100, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison import idempotency
+from liaison import audit, idempotency
 from liaison.models import HandlingUnit, Region, User
 from liaison.validators import MOBILE_RE, clean_name_and_phone
 from proposals import deadlines
@@ -1011,6 +1011,46 @@ def ticket_correct_summary(
     return ticket
 
 
+@transaction.atomic
+def ticket_adopt(
+    *,
+    actor: User,
+    ticket: Ticket,
+    adopted_by: str,
+    adopted_on: datetime.date,
+    now: datetime.datetime | None = None,
+) -> Ticket:
+    """Record that a suggestion was adopted (采纳): by which body, on which day (township or office).
+
+    Once only: the compare-and-set of ``transition`` serialises two posts of the form, and the
+    second finds the ticket adopted and is refused (``already_adopted``). The timeline and the
+    audit log both say who recorded it."""
+    acting_as = _acting(ticket, "adopt", actor)
+    _refuse(already_adopted(ticket) or not_adoptable(ticket))
+    adopted_by = (adopted_by or "").strip()[:100]
+    if not adopted_by:
+        raise ValidationError({"adopted_by": _("Name the body that adopted the suggestion.")})
+    now = _now(now)
+    if adopted_on > timezone.localdate(now):
+        raise ValidationError({"adopted_on": _("The day of adoption cannot be in the future.")})
+    if adopted_on < timezone.localdate(ticket.created_at):
+        raise ValidationError(
+            {"adopted_on": _("The day of adoption cannot be before the ticket was registered.")}
+        )
+    _move(ticket, move="adopt", actor=actor, acting_as=acting_as, now=now,
+          changes={"adopted_on": adopted_on, "adopted_by": adopted_by},
+          data={"adopted_by": adopted_by, "adopted_on": adopted_on.isoformat()})  # fmt: skip
+    audit.record(
+        actor=actor,
+        verb="ticket.adopted",
+        subject=ticket,
+        region=ticket.township,
+        adopted_by=adopted_by,
+        adopted_on=adopted_on.isoformat(),
+    )
+    return ticket
+
+
 # --- preconditions, and what a user may do now ------------------------------------------------
 #
 # Each rule that can refuse a move the user's role allows is one function here, returning the
@@ -1115,6 +1155,24 @@ def proposers_to_rate(ticket: Ticket) -> list[Proposer]:
     return [p for p in ticket.proposers.all() if p.pk not in rated]
 
 
+def already_adopted(ticket: Ticket) -> str:
+    """Refuse recording an adoption twice."""
+    if ticket.adopted_on is not None:
+        return _("This suggestion is already recorded as adopted.")
+    return ""
+
+
+def not_adoptable(ticket: Ticket) -> str:
+    """Refuse adopting a matter that was answered on the spot, explained or merged: no suggestion went on."""
+    if ticket.resolution in (
+        Ticket.Resolution.ON_SPOT,
+        Ticket.Resolution.EXPLAINED,
+        Ticket.Resolution.MERGED,
+    ):
+        return _("Only a suggestion that went to a handling unit can be adopted.")
+    return ""
+
+
 def no_proposer_to_rate(ticket: Ticket) -> str:
     """Refuse entering a rating when no proposer is left to rate this round."""
     if not ticket.proposers.all():
@@ -1147,6 +1205,7 @@ PRECONDITIONS = {
     "forward": (lambda t, u, now: no_rep_to_forward_to(t),),
     "to_proposers": (lambda t, u, now: rep_to_forward_to(t),),
     "enter_rating": (lambda t, u, now: no_proposer_to_rate(t),),
+    "adopt": (lambda t, u, now: already_adopted(t), lambda t, u, now: not_adoptable(t)),
 }
 
 

@@ -81,6 +81,8 @@ def column_q(key: str) -> Q | None:
         "returned": lambda: Q(_event("return")),
         "rehandled": lambda: Q(_event("rehandle")),
         "no_resident": lambda: Q(resolution=Ticket.Resolution.NO_RESIDENT_RATING),
+        # Adopted (采纳) by the body it was put to, whenever that was recorded (services.ticket_adopt).
+        "adopted": lambda: Q(adopted_on__isnull=False),
     }
     rule = rules.get(key)
     return rule() if rule else None
@@ -102,6 +104,7 @@ TICKET_COLUMNS = [
     ("returned", _("returned (退回)")),
     ("rehandled", _("re-handled (重办)")),
     ("no_resident", _("closed without a resident rating")),
+    ("adopted", _("adopted (采纳)")),
 ]
 RATING_COLUMNS = [
     ("rep_ratings", _("rep ratings")),

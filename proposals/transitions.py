@@ -138,6 +138,7 @@ OFFICE = frozenset({Party.OFFICE})
 LEAD = frozenset({Party.LEAD_UNIT})
 REVIEW = frozenset({Party.REVIEWER})
 HANDLING = (Status.SIGNED, Status.CONTACTED, Status.PLANNED)
+WITH_UNIT_ORDER = (Status.ASSIGNED, *HANDLING)
 
 
 def _moves(*moves: Move) -> dict[str, Move]:
@@ -322,6 +323,25 @@ MOVES: dict[str, Move] = _moves(
         {Status.CLOSED: Status.CLOSED, Status.ARCHIVED: Status.ARCHIVED},
         TRIAGE,
         note_required=True,
+    ),
+    # A suggestion adopted (采纳) by the body it was put to, once a unit has it (seed 001: the county
+    # committee, a township committee). Recorded by the township or the office; the record and the
+    # points count it (issue 13).
+    Move(
+        "adopt",
+        gettext_lazy("adopted (采纳)"),
+        {
+            s: s
+            for s in (
+                *WITH_UNIT_ORDER,
+                Status.REPLIED,
+                Status.FORWARDED,
+                Status.DISSATISFIED,
+                Status.CLOSED,
+                Status.ARCHIVED,
+            )
+        },
+        TRIAGE,
     ),
 )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from proposals import matters, stats_views, views, views_create, views_summary
+from proposals import matters, stats_views, views, views_adoption, views_create, views_summary
 
 app_name = "proposals"
 
@@ -19,5 +19,6 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/summary/", views_summary.correct_summary, name="correct_summary"),
+    path("<int:pk>/adopt/", views_adoption.adopt, name="adopt"),
     path("<int:pk>/<slug:move>/", views.act, name="act"),
 ]

@@ -521,6 +521,8 @@ EVENT_KEYS = {
         else None
     ),
     "source": lambda v: (_("source"), Ticket.Source(v).label if v in Ticket.Source.values else v),
+    "adopted_by": lambda v: (_("adopted by"), v),
+    "adopted_on": lambda v: (_("adopted on"), v),
 }
 
 
@@ -562,6 +564,9 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
     ]
     may_edit = "edit" in {m.name for m in allowed_moves(ticket, acting_as)}
     may_correct_summary = "correct_summary" in {m.name for m in allowed_moves(ticket, acting_as)}
+    may_adopt = "adopt" in {m.name for m in allowed_moves(ticket, acting_as)} and not services.refusal(
+        ticket, "adopt", user=user, now=now
+    )
     # What the role allows but the ticket's state refuses now, each with its reason.
     refused = [
         {"move": o.name, "title": MOVE_FORMS[o.name].title, "reason": o.reason}
@@ -585,6 +590,7 @@ def _detail_context(request, ticket: Ticket, *, bound: MoveForm | None = None, u
         "refused": refused,
         "may_edit": may_edit,
         "may_correct_summary": may_correct_summary,
+        "may_adopt": may_adopt,
         "unsaved": unsaved,
         "Status": Status,
     }

@@ -887,5 +887,5 @@ def test_every_move_form_has_its_place_on_the_page():
     from proposals.views import ACTIONS, FORM_ORDER
 
     assert sorted(FORM_ORDER) == sorted(MOVE_FORMS) == sorted(ACTIONS)
-    # editing and correcting the published summary have pages of their own
-    assert set(MOVES) - set(MOVE_FORMS) == {"edit", "correct_summary"}
+    # editing, correcting the published summary and recording an adoption have pages of their own
+    assert set(MOVES) - set(MOVE_FORMS) == {"edit", "correct_summary", "adopt"}

@@ -87,6 +87,8 @@ EXPECTED: dict[str, dict[str, set[str] | str]] = {
     "archive": {"closed": STAFF},
     "edit": dict.fromkeys(OPEN, STAFF),
     "correct_summary": {"closed": STAFF, "archived": STAFF},
+    # Issue 13: a suggestion that went to a unit is adopted (采纳), recorded by the township or office.
+    "adopt": dict.fromkeys((*WITH_UNIT, "replied", "forwarded", "dissatisfied", "closed", "archived"), STAFF),
 }
 
 SAME = "same"
@@ -117,6 +119,7 @@ TARGET = {
     "archive": "archived",
     "edit": SAME,
     "correct_summary": SAME,
+    "adopt": SAME,
 }
 
 CASES = [(route, status) for route, statuses in ROUTE_STATUSES.items() for status in statuses]
@@ -271,6 +274,8 @@ DISPATCH = {
     "edit": (None, lambda u, t, c: services.ticket_edit(actor=u, ticket=t, title="村口路灯不亮（已核实）")),
     "correct_summary": (None, lambda u, t, c: services.ticket_correct_summary(
         actor=u, ticket=t, summary="已修复路灯（更正）", reason="数字写错")),
+    "adopt": (None, lambda u, t, c: services.ticket_adopt(
+        actor=u, ticket=t, adopted_by="镇党委", adopted_on=timezone.localdate())),
 }  # fmt: skip
 
 
