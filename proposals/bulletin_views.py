@@ -23,7 +23,7 @@ from liaison.models import Region
 from liaison.roles import Role
 from proposals import bulletins
 from proposals.bulletin_forms import BulletinEditForm, BulletinNewForm
-from proposals.models import Bulletin
+from proposals.models import Bulletin, format_code
 from proposals.transitions import Status
 
 PAGE_SIZE = 20
@@ -142,9 +142,9 @@ def bulletin_edit(request, pk: int):
         .values_list("tracking_code", "title")[:CHECKLIST_SIZE]
     )
     offered_codes = {code for code, _title in offered}
-    choices = [(code, f"{code} {title}") for code, title in offered]
+    choices = [(code, f"{format_code(code)} {title}") for code, title in offered]
     choices += [
-        (m["tracking_code"], f"{m['tracking_code']} {m['title']}")
+        (m["tracking_code"], f"{format_code(m['tracking_code'])} {m['title']}")
         for m in bulletin.typical_matters
         if m["tracking_code"] not in offered_codes
     ]
