@@ -6,8 +6,9 @@ breakdown. Every other column counts among those same tickets, as they stand now
 each figure is a subset of "collected" and opens as a list in the workspace: ``column_q(key)`` is
 the very filter that counted it, and the workspace applies it for ``?stat=key``.
 
-Two queries whatever the number of tickets: one conditional aggregation over the tickets (events,
-extensions and assignments as EXISTS subqueries), one over the ratings of each ticket's last round.
+One query whatever the number of tickets: a conditional aggregation over the ticket table alone,
+reading the figures each ticket keeps on its row (``proposals.facts``: assigned, replied, first
+reply on time, extended, returned, re-handled, its last round's ratings), set by each move.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from proposals.models import Assignment, Extension, Rating, Ticket, TicketEvent
+from proposals.models import Rating, Ticket
 from proposals.transitions import Status
 
 CLOSED = (Status.CLOSED, Status.ARCHIVED)
@@ -45,41 +47,22 @@ BREAKDOWNS = [
 BREAKDOWN_BY_KEY = {b.key: b for b in BREAKDOWNS}
 
 
-def _event(move: str) -> Exists:
-    return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), move=move))
-
-
-def _first_reply_on_time() -> Exists:
-    # The reply event records whether it came by the due time in force then (services.ticket_reply);
-    # the first reply decides, so a re-handled ticket keeps its first lateness.
-    earlier = TicketEvent.objects.filter(ticket=OuterRef("ticket"), move="reply", at__lt=OuterRef("at"))
-    return Exists(
-        TicketEvent.objects.filter(ticket=OuterRef("pk"), move="reply", data__on_time=True).exclude(
-            Exists(earlier)
-        )
-    )
-
-
 def column_q(key: str) -> Q | None:
     """The filter (over tickets) of one counted column; None for an unknown key."""
     rules = {
         "collected": lambda: Q(),
         "on_spot": lambda: Q(resolution=Ticket.Resolution.ON_SPOT),
         "explained": lambda: Q(resolution=Ticket.Resolution.EXPLAINED),
-        "assigned": lambda: Q(
-            Exists(Assignment.objects.filter(ticket=OuterRef("pk"), role=Assignment.Role.LEAD))
-        ),
+        "assigned": lambda: Q(stat_assigned=True),
         "closed": lambda: Q(status__in=CLOSED),
-        "replied": lambda: Q(_event("reply")),
-        "on_time": lambda: Q(_first_reply_on_time()),
+        "replied": lambda: Q(stat_replied=True),
+        "on_time": lambda: Q(stat_first_reply_on_time=True),
         # Replied, and the first reply came late (the overview's late bars open this).
-        "late": lambda: Q(_event("reply")) & ~Q(_first_reply_on_time()),
-        "ext_asked": lambda: Q(Exists(Extension.objects.filter(ticket=OuterRef("pk")))),
-        "ext_granted": lambda: Q(
-            Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.APPROVED))
-        ),
-        "returned": lambda: Q(_event("return")),
-        "rehandled": lambda: Q(_event("rehandle")),
+        "late": lambda: Q(stat_replied=True, stat_first_reply_on_time=False),
+        "ext_asked": lambda: Q(stat_extension_asked=True),
+        "ext_granted": lambda: Q(stat_extension_granted=True),
+        "returned": lambda: Q(stat_returned=True),
+        "rehandled": lambda: Q(stat_rehandled=True),
         "no_resident": lambda: Q(resolution=Ticket.Resolution.NO_RESIDENT_RATING),
         # Adopted (采纳) by the body it was put to, whenever that was recorded (services.ticket_adopt).
         "adopted": lambda: Q(adopted_on__isnull=False),
@@ -119,6 +102,13 @@ RATES = [
     ("res_satisfaction", _("resident satisfaction"), "res_satisfied", "res_ratings"),
 ]
 COUNT_KEYS = [k for k, _label in TICKET_COLUMNS + RATING_COLUMNS]
+# The ratings of each ticket's last round, kept on the ticket (proposals.facts).
+RATING_SUMS = {
+    "rep_ratings": "stat_rep_ratings",
+    "rep_satisfied": "stat_rep_satisfied",
+    "res_ratings": "stat_resident_ratings",
+    "res_satisfied": "stat_resident_satisfied",
+}
 
 
 def day_start(day: datetime.date) -> datetime.datetime:
@@ -150,19 +140,8 @@ def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by:
     breakdown = BREAKDOWN_BY_KEY[by]
     tickets = period_tickets(user, start, end)
     aggregates = {key: Count("pk", filter=column_q(key)) for key, _label in TICKET_COLUMNS}
+    aggregates |= {key: Coalesce(Sum(column), 0) for key, column in RATING_SUMS.items()}
     grouped = tickets.values(breakdown.field, breakdown.name).annotate(**aggregates).order_by(breakdown.name)
-    ratings = (
-        Rating.objects.filter(ticket__in=tickets.values("pk"), round=F("ticket__round"))
-        .values(f"ticket__{breakdown.field}")
-        .annotate(
-            rep_ratings=Count("pk", filter=Q(proposer__isnull=True)),
-            rep_satisfied=Count("pk", filter=Q(proposer__isnull=True, score__in=SATISFIED_SCORES)),
-            res_ratings=Count("pk", filter=Q(proposer__isnull=False)),
-            res_satisfied=Count("pk", filter=Q(proposer__isnull=False, score__in=SATISFIED_SCORES)),
-        )
-        .order_by()
-    )
-    by_group = {r.pop(f"ticket__{breakdown.field}"): r for r in ratings}
     choices = dict(Ticket.Source.choices)
     rows = []
     for g in grouped:
@@ -170,11 +149,7 @@ def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by:
         name = g.pop(breakdown.name, group)
         if by == "source":
             name = choices.get(group, group)
-        row = {"group": group, "name": name, "total": False, **g}
-        rated = by_group.get(group, {})
-        for key, _label in RATING_COLUMNS:
-            row[key] = rated.get(key, 0)
-        rows.append(_with_rates(row))
+        rows.append(_with_rates({"group": group, "name": name, "total": False, **g}))
     totals = {"group": None, "name": _("Total"), "total": True}
     for key in COUNT_KEYS:
         totals[key] = sum(r[key] for r in rows)

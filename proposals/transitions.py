@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from liaison.roles import Role
+from proposals import facts
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -444,7 +445,8 @@ def transition(
        is behind the last writer's: otherwise replied → rework → replied again would look
        unchanged to a page loaded at the first "replied".
     3. Write one append-only event (the timeline and the notification outbox).
-    ``changes`` are further column updates made in the same UPDATE.
+    ``changes`` are further column updates made in the same UPDATE, with the statistics' figures
+    the move changes (``proposals.facts.changes_for``).
     """
     from proposals.models import Ticket, TicketEvent
 
@@ -456,7 +458,8 @@ def transition(
     target = _target(spec, source, to)
     now = now or timezone.now()
     version = max(now, ticket.updated_at + VERSION_STEP)
-    changes = dict(changes or {})
+    # The statistics' figures the move changes (proposals.facts), in the same UPDATE.
+    changes = {**facts.changes_for(ticket, move, data or {}), **(changes or {})}
     moved = Ticket.objects.filter(pk=ticket.pk, status=source, updated_at=ticket.updated_at).update(
         status=target, updated_at=version, **changes
     )
@@ -526,6 +529,8 @@ def transition_many(
     from proposals.models import Ticket
 
     spec = check(Ticket(status=source), move, acting_as)
+    if facts.changes_for(Ticket(status=source), move, data or {}):  # not per ticket's own state
+        raise ValueError(f"{move} changes the statistics' figures: make it with transition()")
     note = (note or "").strip()
     if spec.note_required and not note:
         raise InvalidMove(_("Please give the reason or the details."))

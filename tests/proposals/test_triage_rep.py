@@ -238,7 +238,7 @@ def test_the_office_enters_a_proposers_phone_rating_once(ticket, walk, clerk_a, 
     )
     assert (rating.proposer, rating.via, rating.score, rating.round) == (proposer, "phone", "basically", 1)
     event = reload(ticket).events.get(move="enter_rating")
-    assert event.data == {"score": "basically", "via": "phone"} and event.actor == clerk_a
+    assert event.data == {"score": "basically", "via": "phone", "resident": True} and event.actor == clerk_a
     assert event.is_public and event.note == "电话回访"
     assert refused(
         lambda: services.rating_enter(
