@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("proposals", "0013_bulletin"),
+        ("proposals", "0014_ticket_adoption"),
     ]
 
     operations = [
