@@ -67,7 +67,7 @@ def test_a_ticket_still_at_triage_or_answered_on_the_spot_is_not_adoptable(make_
             actor=liaison_office, ticket=ticket, adopted_by="县委", adopted_on=timezone.localdate()
         )
     services.ticket_answer_on_spot(actor=liaison_office, ticket=ticket, note="已当场答复")
-    with pytest.raises(Exception, match="went to a handling unit"):
+    with pytest.raises(Exception, match="交办给办理单位"):
         services.ticket_adopt(
             actor=liaison_office, ticket=reload(ticket), adopted_by="县委", adopted_on=timezone.localdate()
         )
