@@ -21,6 +21,7 @@ from reps.models import (
     GroupMembership,
     HomeVisit,
     Mandate,
+    PointsPolicy,
     Representative,
     ResearchReport,
     VisitMatter,
@@ -263,5 +264,25 @@ class DutyPolicyAdmin(ScopedAdmin):
         "research_reports_per_year",
         "receptions_per_quarter",
         "four_ones",
+    ]
+    list_select_related = ["county"]
+
+
+@admin.register(PointsPolicy)
+class PointsPolicyAdmin(ScopedAdmin):
+    """A county's points policy, versioned by the day it takes effect (scoped like the duty policy)."""
+
+    list_display = [
+        "county",
+        "effective_from",
+        "per_duty_met",
+        "per_duty_missed",
+        "per_reception",
+        "per_visit",
+        "per_suggestion",
+        "per_adopted",
+        "per_report",
+        "full_marks",
+        "routine_weight",
     ]
     list_select_related = ["county"]

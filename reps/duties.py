@@ -199,6 +199,62 @@ def standing(reps, *, today: datetime.date, year: int | None = None) -> tuple[li
     return shown, rows
 
 
+def _periods_between(kind: str, start: datetime.date, reference: datetime.date) -> list[Period]:
+    """The periods of ``kind`` from the one containing ``start`` to the one containing ``reference``."""
+    if kind in (YEAR, NOW):
+        return [Period.containing(kind, reference)]
+    found, day = [], start
+    while day <= reference:
+        period = Period.containing(kind, day)
+        found.append(period)
+        day = period.end + datetime.timedelta(days=1)
+    return found
+
+
+def cells_met_and_behind(
+    reps: list[Representative], *, start: datetime.date, reference: datetime.date
+) -> dict[int, tuple[int, int]]:
+    """Count each rep's cells met and behind over every period from ``start`` to ``reference``.
+
+    The points (``reps.points``) read this: each quarter's receptions, each month's "four ones",
+    the year's quotas and the snapshots on ``reference`` are a cell each, judged as ``standing``
+    judges them (the policy in force on each period's reference day, proration, pace). A cell asking
+    nothing (the rep not in office then) counts neither way; one still "due" neither. ``reps`` come
+    with their region and mandates; each quota costs its count's queries once per period, so the
+    number of queries depends on the periods, not on the number of reps.
+    """
+    policies = _policies_for(reps)
+    met: dict[int, int] = defaultdict(int)
+    behind: dict[int, int] = defaultdict(int)
+    for quota in quotas():
+        for period in _periods_between(quota.period, start, reference):
+            as_of = min(reference, period.end)
+            contexts = [_context(rep, period, as_of, policies) for rep in reps]
+            counted = [
+                c
+                for c in contexts
+                if c is not None and quota.enabled(c.policy) and (quota.period != NOW or c.active_at_end)
+            ]
+            if not counted:
+                continue
+            counts = quota.count(counted, period, as_of)
+            elapsed = 1.0 if quota.period == NOW else period.elapsed_fraction(reference)
+            for ctx in counted:
+                found = counts.get(ctx.rep.pk, 0)
+                if isinstance(found, Cell):
+                    cell = found
+                else:
+                    value, required = found if isinstance(found, tuple) else (found, quota.required(ctx))
+                    cell = Cell(value, required, _status(value, required, elapsed))
+                if cell.required <= 0:
+                    continue
+                if cell.status == "ok":
+                    met[ctx.rep.pk] += 1
+                elif cell.status == "behind":
+                    behind[ctx.rep.pk] += 1
+    return {rep.pk: (met[rep.pk], behind[rep.pk]) for rep in reps}
+
+
 def _status(value: int, required: int, elapsed: float) -> str:
     if value >= required:
         return "ok"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,12 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from liaison.models import Category, Region
 from liaison.validators import clean_phone_field
 from reps.querysets import (
+    AssessmentQuerySet,
     CommitteeLinkQuerySet,
     ContactLinkQuerySet,
     ContactQuerySet,
     DutyPolicyQuerySet,
     GroupQuerySet,
     HomeVisitQuerySet,
+    PointsPolicyQuerySet,
     RepresentativeQuerySet,
     ResearchReportQuerySet,
 )
@@ -591,6 +595,198 @@ class DutyPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county} {self.effective_from:%Y-%m-%d}"
+
+
+def _points(label, default: str, help_text=""):
+    return models.DecimalField(
+        label,
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal(default),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=help_text,
+    )
+
+
+SCORE_VALIDATORS = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
+
+
+class PointsPolicy(models.Model):
+    """How a county scores its representatives' year (考核积分制, seed 004), from a date on.
+
+    Versioned like ``DutyPolicy``, and read by the same rule (``reps.points``): the version in force
+    on the year's reference day (31 December, or today for the current year) scores the whole year.
+    Routine points come from the records, never typed; the year's total weighs them against the
+    year-end review (民主评议): routine × w + review × (1 − w)."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="points_policies",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    effective_from = models.DateField(_("effective from"))
+    per_duty_met = _points(
+        _("points per duty met"),
+        "2",
+        _("For each duty quota met in a period (the cells of the duty status)."),
+    )
+    per_duty_missed = _points(
+        _("points deducted per duty missed"), "2", _("For each duty quota behind at the end of its period.")
+    )
+    per_reception = _points(_("points per studio reception"), "2")
+    per_visit = _points(_("points per home visit"), "1")
+    per_suggestion = _points(_("points per suggestion"), "3", _("For the responsible representative."))
+    per_adopted = _points(_("extra points per adopted suggestion"), "5")
+    per_report = _points(_("points per research or public-opinion report"), "3")
+    full_marks = models.PositiveSmallIntegerField(
+        _("routine points for full marks"),
+        default=100,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Routine points worth a score of 100 for a whole year in office; prorated by the days in office."
+        ),
+    )
+    routine_weight = models.DecimalField(
+        _("weight of routine points"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.30"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+        help_text=_("Seed 004 weighs routine and year-end 3:7 (0.30); elsewhere 5:5 (0.50)."),
+    )
+
+    objects = PointsPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("points policy")
+        verbose_name_plural = _("points policies")
+        ordering = ["county_id", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "effective_from"], name="one_points_policy_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.effective_from:%Y-%m-%d}"
+
+
+class ReviewScore(models.Model):
+    """A representative's year-end democratic review score (民主评议), 0–100, entered or imported by staff."""
+
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.CASCADE,
+        related_name="review_scores",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    score = models.DecimalField(
+        _("review score"), max_digits=4, decimal_places=1, validators=SCORE_VALIDATORS
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("entered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("year-end review score")
+        verbose_name_plural = _("year-end review scores")
+        constraints = [
+            models.UniqueConstraint(fields=["representative", "year"], name="one_review_score_per_year"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=100), name="review_score_0_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} {self.year}: {self.score}"
+
+
+class AssessmentSheet(models.Model):
+    """A county's assessment of a year, published: its rows (``AssessmentEntry``) are frozen; a
+    later correction is an ``Amendment`` with a reason."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="assessment_sheets",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    routine_weight = models.DecimalField(_("weight of routine points"), max_digits=3, decimal_places=2)
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("published by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("published assessment")
+        verbose_name_plural = _("published assessments")
+        # Publishing twice (a double click, two clerks) makes one sheet: the second insert fails.
+        constraints = [
+            models.UniqueConstraint(fields=["county", "year"], name="one_assessment_per_county_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.year}"
+
+
+class AssessmentEntry(models.Model):
+    """One representative's row of a published sheet, as it stood when published (or amended)."""
+
+    sheet = models.ForeignKey(
+        AssessmentSheet, verbose_name=_("assessment"), on_delete=models.CASCADE, related_name="entries"
+    )
+    representative = models.ForeignKey(
+        Representative, verbose_name=_("representative"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        Region, verbose_name=_("township"), on_delete=models.PROTECT, related_name="+"
+    )
+    routine_points = models.DecimalField(_("routine points"), max_digits=7, decimal_places=1)
+    routine_score = models.DecimalField(_("routine score"), max_digits=4, decimal_places=1)
+    review_score = models.DecimalField(_("review score"), max_digits=4, decimal_places=1, null=True)
+    total = models.DecimalField(_("total"), max_digits=4, decimal_places=1, null=True)
+    breakdown = models.JSONField(_("breakdown"), default=list)
+
+    class Meta:
+        verbose_name = _("assessment row")
+        verbose_name_plural = _("assessment rows")
+        constraints = [models.UniqueConstraint(fields=["sheet", "representative"], name="one_entry_per_rep")]
+
+    def __str__(self) -> str:
+        return f"{self.sheet} · {self.representative}"
+
+
+class Amendment(models.Model):
+    """A correction of a published row: who, when, the scores before and after, and why."""
+
+    entry = models.ForeignKey(
+        AssessmentEntry, verbose_name=_("assessment row"), on_delete=models.CASCADE, related_name="amendments"
+    )
+    amended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("amended by"), on_delete=models.PROTECT, related_name="+"
+    )
+    amended_at = models.DateTimeField(_("amended at"), default=timezone.now)
+    reason = models.TextField(_("reason"), max_length=1000)
+    old_routine_score = models.DecimalField(max_digits=4, decimal_places=1)
+    new_routine_score = models.DecimalField(max_digits=4, decimal_places=1)
+    old_review_score = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    new_review_score = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    old_total = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+    new_total = models.DecimalField(max_digits=4, decimal_places=1, null=True)
+
+    class Meta:
+        verbose_name = _("amendment")
+        verbose_name_plural = _("amendments")
+        ordering = ["amended_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.entry} {self.amended_at:%Y-%m-%d}"
 
 
 class ImportJob(models.Model):

@@ -137,3 +137,14 @@ class DutyPolicyQuerySet(ScopedQuerySet):
 
     def in_force(self, county_id: int, on: datetime.date):
         return self.filter(county_id=county_id, effective_from__lte=on).order_by("-effective_from").first()
+
+
+class PointsPolicyQuerySet(DutyPolicyQuerySet):
+    """Points policies, like duty policies, are reference data for everyone working in the county."""
+
+
+class AssessmentQuerySet(ScopedQuerySet):
+    """Published assessment sheets: the staff of the county (a township reads its own reps' rows)."""
+
+    def scope_filter(self, scope) -> Q:
+        return Q(county_id__in=scope.county_ids) if scope.county_ids and scope.region_paths else NOTHING

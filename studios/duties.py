@@ -3,7 +3,7 @@
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from reps import duties
+from reps import duties, points
 from reps.models import Level
 from studios.models import OpinionReport, Reception
 
@@ -39,7 +39,37 @@ def _reception_quota(ctx) -> int:
     return duties.prorated(per_quarter, ctx)
 
 
+def _reception_points(rep_ids, start, end) -> dict[int, int]:
+    rows = (
+        Reception.objects.active()
+        .filter(representatives__in=rep_ids, starts_at__date__gte=start, starts_at__date__lte=end)
+        .values_list("representatives")
+        .annotate(n=Count("id", distinct=True))
+    )
+    return dict(rows)
+
+
+def _opinion_points(rep_ids, start, end) -> dict[int, int]:
+    rows = (
+        OpinionReport.objects.filter(representative__in=rep_ids, month__gte=start, month__lte=end)
+        .values_list("representative")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
 def register() -> None:
+    # The points (考核积分) a studio reception and a monthly public-opinion report earn.
+    points.register_source(
+        points.Source(
+            "receptions", _("studio receptions"), lambda p: p.per_reception, _reception_points, order=10
+        )
+    )
+    points.register_source(
+        points.Source(
+            "opinion_reports", _("public-opinion reports"), lambda p: p.per_report, _opinion_points, order=55
+        )
+    )
     duties.register(
         duties.Quota(
             "receptions",
