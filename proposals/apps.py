@@ -20,6 +20,7 @@ class ProposalsConfig(AppConfig):
         todo.register("proposals", proposals_todo.sections, order=10)
         todo.register("proposals_matters", __import__("proposals.matters").matters.todo_sections, order=11)
         duties.register()
+        __import__("proposals.record").record.register()  # the duty record's tickets
 
         grant(
             Role.LIAISON_OFFICE,

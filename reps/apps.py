@@ -36,6 +36,8 @@ class RepsConfig(AppConfig):
                 grant(role, *crud(model, "view", "add", "change", "delete"))
         grant(Role.LIAISON_OFFICE, *crud("reps.dutypolicy", "view", "add", "change", "delete"))
         grant(Role.TOWNSHIP_STAFF, *crud("reps.dutypolicy", "view"))
+        grant(Role.LIAISON_OFFICE, *crud("reps.pointspolicy", "view", "add", "change", "delete"))
+        grant(Role.TOWNSHIP_STAFF, *crud("reps.pointspolicy", "view"))
 
         rep, staff = frozenset({Role.REPRESENTATIVE}), navigation.STAFF
         navigation.register(navigation.NavItem(_("My duties"), "reps:me", roles=rep, order=10))
@@ -50,4 +52,5 @@ class RepsConfig(AppConfig):
             )
         )
         navigation.register(navigation.NavItem(_("Import"), "reps:import", roles=staff, order=22))
+        navigation.register(navigation.NavItem(_("Assessment"), "reps:assessment", roles=staff, order=23))
         navigation.register(navigation.NavItem(_("Representatives"), "reps:directory", order=40, public=True))

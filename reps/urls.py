@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reps import import_views, public_views, views
+from reps import assessment_views, import_views, public_views, record_views, views
 
 app_name = "reps"
 
@@ -18,6 +18,11 @@ urlpatterns = [
     path("reports/<int:pk>/file/", views.report_file, name="report_file"),
     path("duty/", views.duty, name="duty"),
     path("network/", views.network, name="network"),
+    path("assessment/", assessment_views.assessment_page, name="assessment"),
+    path("assessment/publish/", assessment_views.publish, name="assessment_publish"),
+    path("assessment/review/", assessment_views.review_scores, name="review_scores"),
+    path("assessment/rows/<int:pk>/amend/", assessment_views.amend, name="assessment_amend"),
+    path("<int:pk>/record/", record_views.record_page, name="record"),
     path("import/", import_views.import_index, name="import"),
     path("import/<int:pk>/", import_views.import_job, name="import_job"),
     path("import/<int:pk>/status/", import_views.import_status, name="import_status"),

@@ -21,6 +21,7 @@ class StudiosConfig(AppConfig):
         public_facts.register("studios", rep_public_facts, order=20)
 
         duties.register()
+        __import__("studios.record").record.register()  # the duty record's studio sections
         notifications.register()
         managed = [
             "studios.studio",
