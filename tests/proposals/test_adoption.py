@@ -94,3 +94,11 @@ def test_the_statistics_count_adopted_and_link_to_the_list(replied, make_ticket,
     listed = as_user(liaison_office).get(reverse("proposals:workspace"), {"stat": "adopted", "queue": "all"})
     assert listed.status_code == 200
     assert [t.pk for t in listed.context["page"].object_list] == [replied.pk]
+
+
+def test_the_statistics_page_links_the_adopted_figure_to_its_list(replied, liaison_office):
+    services.ticket_adopt(
+        actor=liaison_office, ticket=replied, adopted_by="县委", adopted_on=timezone.localdate()
+    )
+    html = as_user(liaison_office).get(reverse("proposals:statistics")).content.decode()
+    assert 'data-stat="adopted" data-count="1"' in html

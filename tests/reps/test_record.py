@@ -106,3 +106,13 @@ def test_another_township_a_unit_and_a_studio_officer_get_404(my_rep, clerk_b, u
 def test_the_office_reads_any_rep_of_its_county(my_rep, liaison_office, township_b):
     other = active_rep(township_b, name="外镇代表")
     assert as_user(liaison_office).get(reverse("reps:record", args=[other.pk])).status_code == 200
+
+
+def test_the_published_row_of_a_year_shows_on_the_record(my_rep, liaison_office, county):
+    from reps import assessment
+
+    year = timezone.localdate().year - 1
+    assessment.assessment_publish(actor=liaison_office, county=county, year=year, today=timezone.localdate())
+    response = as_user(my_rep.user).get(reverse("reps:record", args=[my_rep.pk]), {"year": year})
+    assert response.context["entry"].sheet.year == year
+    assert 'id="record-assessment"' in response.content.decode()
