@@ -8,7 +8,8 @@ or 10,000 reps costs the same number of queries.
 
 Rules:
 1. Points come from the records, never typed: items in the year, from 1 January up to the
-   reference day (31 December of a past year, today for the current one).
+   reference day (31 December of a past year, today for the current one). As the duty counts do,
+   a record counts by its date, not by the mandate running that day.
 2. The policy (``PointsPolicy``) is read as ``reps.duties`` reads ``DutyPolicy`` (its rule 2): the
    county's version in force on the reference day scores the whole year, from the day it took
    effect back to 1 January; earlier years keep theirs.
