@@ -57,6 +57,8 @@ class Chart:
     labels: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
     width: int = WIDTH
+    more: int = 0  # categories left out of the drawing and the table (the caller's cut)
+    more_url: str | None = None  # where all of them are listed
 
     @property
     def empty(self) -> bool:

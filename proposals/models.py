@@ -294,18 +294,26 @@ class Ticket(models.Model):
     # What the suggestion statistics count, kept on the row by each move (``proposals.facts``:
     # the one place that says which move sets which), so that a year's figures over a million
     # tickets read the ticket table alone. ``facts.recompute`` derives the same from the records.
-    stat_assigned = models.BooleanField(_("assigned to a lead unit"), default=False, editable=False)
-    stat_replied = models.BooleanField(_("replied"), default=False, editable=False)
-    stat_first_reply_on_time = models.BooleanField(_("first reply on time"), default=False, editable=False)
-    stat_extension_asked = models.BooleanField(_("extension asked"), default=False, editable=False)
-    stat_extension_granted = models.BooleanField(_("extension granted"), default=False, editable=False)
-    stat_returned = models.BooleanField(_("returned"), default=False, editable=False)
-    stat_rehandled = models.BooleanField(_("re-handled"), default=False, editable=False)
+    stat_assigned = models.BooleanField(
+        _("assigned to a lead unit"), default=False, db_default=False, editable=False
+    )
+    stat_replied = models.BooleanField(_("replied"), default=False, db_default=False, editable=False)
+    stat_first_reply_on_time = models.BooleanField(
+        _("first reply on time"), default=False, db_default=False, editable=False
+    )
+    stat_extension_asked = models.BooleanField(
+        _("extension asked"), default=False, db_default=False, editable=False
+    )
+    stat_extension_granted = models.BooleanField(
+        _("extension granted"), default=False, db_default=False, editable=False
+    )
+    stat_returned = models.BooleanField(_("returned"), default=False, db_default=False, editable=False)
+    stat_rehandled = models.BooleanField(_("re-handled"), default=False, db_default=False, editable=False)
     # The ratings of the current round (the last one counts): the rep's, the residents'.
-    stat_rep_ratings = models.PositiveSmallIntegerField(default=0, editable=False)
-    stat_rep_satisfied = models.PositiveSmallIntegerField(default=0, editable=False)
-    stat_resident_ratings = models.PositiveSmallIntegerField(default=0, editable=False)
-    stat_resident_satisfied = models.PositiveSmallIntegerField(default=0, editable=False)
+    stat_rep_ratings = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    stat_rep_satisfied = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    stat_resident_ratings = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    stat_resident_satisfied = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

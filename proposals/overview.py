@@ -26,7 +26,7 @@ import datetime
 from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +42,15 @@ from reps import duties
 from reps.models import Representative
 from studios.models import Studio
 from studios.statistics import by_township, studio_statistics, total
+
+# A chart draws at most this many units or townships (a province has thousands): the most
+# concerning ones; the rest are counted under it, with a link to the whole list.
+SHOWN = 20
+
+
+def _top(items: list) -> tuple[list, int]:
+    """The first ``SHOWN`` of ``items`` (already in the order of concern) and how many are left."""
+    return items[:SHOWN], max(len(items) - SHOWN, 0)
 
 
 def shifted(period: dict, *, years: int = 0) -> tuple[datetime.date, datetime.date]:
@@ -68,10 +77,9 @@ def _minus_years(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _figures(user, start: datetime.date, end: datetime.date, studios, now) -> dict:
-    """The headline figures of one period (the tickets' totals and the studios' totals)."""
-    tickets = statistics.suggestion_statistics(user, start=start, end=end, by="township")[-1]
-    studio = total(studio_statistics(studios, start=start, end=end, now=now))
+def _figures(tickets: dict, studio) -> dict:
+    """The headline figures of one period: the tickets' totals (``statistics.total``) and the
+    studios' (``studios.statistics.total``)."""
     rate = studio.attendance_rate
     return {
         **{key: tickets[key] for key in ("collected", "closed", "closure_rate", "on_time_rate")},
@@ -81,6 +89,14 @@ def _figures(user, start: datetime.date, end: datetime.date, studios, now) -> di
         "attendance_rate": float(rate) if rate is not None else None,
         "people": studio.people,
     }
+
+
+def _period_figures(user, start: datetime.date, end: datetime.date, studios, now) -> dict:
+    """The headline figures of a period compared with: one count of its tickets, its studios."""
+    tickets = statistics.total(
+        [statistics.period_tickets(user, start, end).aggregate(**statistics.aggregates())]
+    )
+    return _figures(tickets, total(studio_statistics(studios, start=start, end=end, now=now)))
 
 
 HEADLINES = [
@@ -184,9 +200,10 @@ def _workspace(**params) -> str:
     return f"{reverse('proposals:workspace')}?{urlencode({'queue': 'all', 'closed': '1', **params})}"
 
 
-def _status_chart(user, start, end) -> charts.Chart:
-    tickets = statistics.period_tickets(user, start, end)
-    counts = dict(tickets.values_list("status").annotate(n=Count("pk")).order_by())
+def _status_chart(rows: list[dict], start, end) -> charts.Chart:
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["status"]] += row["collected"]
     names = dict(Status.choices)
     shown = [s for s in Status.values if counts.get(s)]
     dates = {"registered_from": start, "registered_to": end}
@@ -219,19 +236,22 @@ def _trend_chart(user, end: datetime.date) -> charts.Chart:
     start = months[0]
     stop = statistics.day_start((end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1))
     tz = timezone.get_default_timezone()
-    visible = Ticket.objects.visible_to(user)
-
-    def per_month(field: str) -> dict[datetime.date, int]:
-        rows = (
-            visible.filter(**{f"{field}__gte": statistics.day_start(start), f"{field}__lt": stop})
-            .annotate(month=TruncMonth(field, tzinfo=tz))
-            .values_list("month")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        return {timezone.localtime(month, tz).date(): n for month, n in rows}
-
-    collected, closed = per_month("created_at"), per_month("closed_at")
+    # One scan for both series: the tickets registered or closed in the twelve months, grouped by
+    # (month registered, month closed); each series adds up the groups whose month is in range.
+    first = statistics.day_start(start)
+    rows = (
+        Ticket.objects.visible_to(user)
+        .filter(Q(created_at__gte=first, created_at__lt=stop) | Q(closed_at__gte=first, closed_at__lt=stop))
+        .values_list(TruncMonth("created_at", tzinfo=tz), TruncMonth("closed_at", tzinfo=tz))
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    collected: dict[datetime.date, int] = defaultdict(int)
+    closed: dict[datetime.date, int] = defaultdict(int)
+    for registered_in, closed_in, n in rows:
+        for month, series in ((registered_in, collected), (closed_in, closed)):
+            if month is not None:
+                series[timezone.localtime(month, tz).date()] += n
 
     def month_end(month: datetime.date) -> datetime.date:
         return (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
@@ -257,9 +277,17 @@ def _trend_chart(user, end: datetime.date) -> charts.Chart:
     )
 
 
-def _unit_charts(user, start, end, now) -> tuple[charts.Chart, charts.Chart]:
-    rows = statistics.suggestion_statistics(user, start=start, end=end, by="unit")[:-1]
-    by_unit = {row["group"]: row for row in rows if row["group"] is not None}
+def _unit_charts(
+    user, rows: list[dict], start, end, now, period_query: dict
+) -> tuple[charts.Chart, charts.Chart]:
+    per_unit: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row["lead_unit_id"] is not None:
+            per_unit[row["lead_unit_id"]].append(row)
+    by_unit = {
+        pk: statistics.total(group, group=pk, name=group[0]["lead_unit__name"])
+        for pk, group in per_unit.items()
+    }
     overdue = {row["lead_unit"]: row for row in overdue_by_unit(user, now)}
     names = {pk: row["name"] for pk, row in by_unit.items()}
     names.update({pk: row["lead_unit__name"] for pk, row in overdue.items()})
@@ -268,7 +296,9 @@ def _unit_charts(user, start, end, now) -> tuple[charts.Chart, charts.Chart]:
         (pk for pk in names if overdue.get(pk, {}).get("overdue") or late.get(pk)),
         key=lambda pk: (-overdue.get(pk, {}).get("overdue", 0), -late.get(pk, 0), names[pk]),
     )
+    ranked, more_late = _top(ranked)
     dates = {"registered_from": start, "registered_to": end}
+    by_unit_url = f"{reverse('proposals:statistics')}?{urlencode({**period_query, 'by': 'unit'})}"
     timeliness = charts.bars(
         "chart-units-late",
         _("Handling units: overdue now and replies late in the period"),
@@ -288,10 +318,12 @@ def _unit_charts(user, start, end, now) -> tuple[charts.Chart, charts.Chart]:
             ),
         ],
     )
+    timeliness.more, timeliness.more_url = more_late, by_unit_url
     rated = sorted(
         (row for row in by_unit.values() if row["res_ratings"] or row["rep_ratings"]),
         key=lambda row: (-(row["res_ratings"] + row["rep_ratings"]), row["name"]),
     )
+    rated, more_rated = _top(rated)
     satisfaction = charts.bars(
         "chart-units-satisfaction",
         _("Satisfaction by handling unit (last round's ratings)"),
@@ -314,6 +346,7 @@ def _unit_charts(user, start, end, now) -> tuple[charts.Chart, charts.Chart]:
         ],
         top=100,
     )
+    satisfaction.more, satisfaction.more_url = more_rated, by_unit_url
     return timeliness, satisfaction
 
 
@@ -332,13 +365,16 @@ def _duty_chart(user, today: datetime.date, year: int) -> charts.Chart:
         places[township.pk] = township
         counts[township.pk][row.worst] += 1
     order = sorted(places, key=lambda pk: places[pk].path)
+    if len(order) > SHOWN:  # a province: the townships with the most reps behind
+        order.sort(key=lambda pk: (-counts[pk]["behind"], places[pk].path))
+    order, more = _top(order)
     duty_url = reverse("reps:duty")
 
     def urls(status: str) -> list[str | None]:
         query = {"status": status, **({"year": year} if year < today.year else {})}
         return [f"{duty_url}?{urlencode({'township': pk, **query})}" for pk in order]
 
-    return charts.bars(
+    chart = charts.bars(
         "chart-duties",
         _("Representatives' duties by township (each rep's worst duty)"),
         [places[pk].name for pk in order],
@@ -349,10 +385,15 @@ def _duty_chart(user, today: datetime.date, year: int) -> charts.Chart:
         ],
         stacked=True,
     )
+    chart.more, chart.more_url = more, duty_url
+    return chart
 
 
 def _studio_chart(studio_rows, period: dict) -> charts.Chart:
     rows = by_township(studio_rows)
+    if len(rows) > SHOWN:  # a province: the busiest townships
+        rows.sort(key=lambda row: (-row.people, row.region.path))
+    rows, more = _top(rows)
     url = None
     if period["kind"] != "custom":
         kinds = {"month": duties.MONTH, "quarter": duties.QUARTER, "year": duties.YEAR}
@@ -362,7 +403,7 @@ def _studio_chart(studio_rows, period: dict) -> charts.Chart:
         elif period["kind"] == "quarter":
             query["n"] = period["quarter"]
         url = f"{reverse('studios:statistics')}?{urlencode(query)}"
-    return charts.bars(
+    chart = charts.bars(
         "chart-studios",
         _("Studio activity by township"),
         [row.name for row in rows],
@@ -378,6 +419,8 @@ def _studio_chart(studio_rows, period: dict) -> charts.Chart:
             ),
         ],
     )
+    chart.more, chart.more_url = more, url
+    return chart
 
 
 def county_overview(user, period: dict, *, now: datetime.datetime | None = None) -> dict:
@@ -386,17 +429,22 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
     today = timezone.localdate(now)
     start, end = period["start"], period["end"]
     studios = Studio.objects.visible_to(user)
-    current = _figures(user, start, end, studios, now)
-    previous = None if period["kind"] == "year" else _figures(user, *shifted(period), studios, now)
-    last_year = _figures(user, *shifted(period, years=1), studios, now)
-    timeliness, satisfaction = _unit_charts(user, start, end, now)
+    # The period's tickets counted once, by lead unit and status: the headlines, the status chart
+    # and the unit charts all add up these rows.
+    rows = statistics.tally(
+        statistics.period_tickets(user, start, end), "lead_unit_id", "lead_unit__name", "status"
+    )
     studio_rows = studio_statistics(studios, start=start, end=end, now=now)
+    current = _figures(statistics.total(rows), total(studio_rows))
+    previous = None if period["kind"] == "year" else _period_figures(user, *shifted(period), studios, now)
+    last_year = _period_figures(user, *shifted(period, years=1), studios, now)
+    timeliness, satisfaction = _unit_charts(user, rows, start, end, now, period["query"])
     return {
         "headlines": headlines(current, previous, last_year),
         "previous": None if previous is None else shifted(period),
         "last_year": shifted(period, years=1),
         "charts": [
-            _status_chart(user, start, end),
+            _status_chart(rows, start, end),
             _trend_chart(user, end),
             timeliness,
             satisfaction,

@@ -133,15 +133,32 @@ def _with_rates(row: dict) -> dict:
     return row
 
 
+def aggregates() -> dict:
+    """Every count of ``COUNT_KEYS`` as an aggregate over tickets (one scan of the ticket table)."""
+    counted = {key: Count("pk", filter=column_q(key)) for key, _label in TICKET_COLUMNS}
+    return counted | {key: Coalesce(Sum(column), 0) for key, column in RATING_SUMS.items()}
+
+
+def tally(tickets, *fields: str) -> list[dict]:
+    """The counts of ``tickets`` grouped by ``fields``, in one query: a dict per group."""
+    return list(tickets.values(*fields).annotate(**aggregates()).order_by())
+
+
+def total(rows, **fields) -> dict:
+    """Add up rows of counts (``tally``'s) into one, with its rates."""
+    summed = {key: sum(row[key] for row in rows) for key in COUNT_KEYS}
+    return _with_rates({**fields, **summed})
+
+
 def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by: str) -> list[dict]:
     """One row per group (``group``: its id or value, ``name``), then a totals row (``group`` None,
     ``total`` True). Each row has every key of ``COUNT_KEYS`` and of ``RATES`` (percent, or None
     when there is nothing to divide by)."""
     breakdown = BREAKDOWN_BY_KEY[by]
-    tickets = period_tickets(user, start, end)
-    aggregates = {key: Count("pk", filter=column_q(key)) for key, _label in TICKET_COLUMNS}
-    aggregates |= {key: Coalesce(Sum(column), 0) for key, column in RATING_SUMS.items()}
-    grouped = tickets.values(breakdown.field, breakdown.name).annotate(**aggregates).order_by(breakdown.name)
+    grouped = sorted(
+        tally(period_tickets(user, start, end), breakdown.field, breakdown.name),
+        key=lambda g: (g[breakdown.name] is None, str(g[breakdown.name] or "")),
+    )
     choices = dict(Ticket.Source.choices)
     rows = []
     for g in grouped:
@@ -150,8 +167,5 @@ def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by:
         if by == "source":
             name = choices.get(group, group)
         rows.append(_with_rates({"group": group, "name": name, "total": False, **g}))
-    totals = {"group": None, "name": _("Total"), "total": True}
-    for key in COUNT_KEYS:
-        totals[key] = sum(r[key] for r in rows)
-    rows.append(_with_rates(totals))
+    rows.append(total(rows, group=None, name=_("Total"), total=True))
     return rows

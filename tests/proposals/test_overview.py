@@ -206,3 +206,26 @@ def test_queries_do_not_grow_with_tickets(
     add(990)
     with django_assert_num_queries(len(few.captured_queries)):
         assert _by_key(client.get(url, PERIOD).context["headlines"])["collected"]["value"] == 1000
+
+
+def test_a_chart_draws_the_most_concerning_units_and_counts_the_rest(
+    client, liaison_office, township_a, monkeypatch
+):
+    """A province has thousands of units: the chart draws SHOWN of them and links to the whole list."""
+    from liaison.models import HandlingUnit
+
+    monkeypatch.setattr(overview, "SHOWN", 2)
+    now = local(2026, 3, 15, 10)
+    units = HandlingUnit.objects.bulk_create(
+        HandlingUnit(name=f"单位{i}", region=township_a) for i in range(4)
+    )
+    Ticket.objects.bulk_create(
+        ticket_row(township=township_a, now=now, lead_unit=unit, due_at=now) for i, unit in enumerate(units)
+        for _ in range(i + 1)
+    )  # fmt: skip
+    client.force_login(liaison_office)
+    response = client.get(reverse("overview:index"), PERIOD)
+    late = _charts(response)["chart-units-late"]
+    assert late.categories == ["单位3", "单位2"] and late.more == 2
+    assert "statistics" in late.more_url and "by=unit" in late.more_url
+    assert "另有 2 个" in response.content.decode()
