@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import charts
-from liaison.models import Region
+from liaison.models import HandlingUnit, Region
 from proposals import statistics
 from proposals.models import Ticket
 from proposals.queues import overdue_by_unit
@@ -284,19 +284,25 @@ def _unit_charts(
     for row in rows:
         if row["lead_unit_id"] is not None:
             per_unit[row["lead_unit_id"]].append(row)
-    by_unit = {
-        pk: statistics.total(group, group=pk, name=group[0]["lead_unit__name"])
-        for pk, group in per_unit.items()
-    }
+    by_unit = {pk: statistics.total(group, group=pk) for pk, group in per_unit.items()}
     overdue = {row["lead_unit"]: row for row in overdue_by_unit(user, now)}
-    names = {pk: row["name"] for pk, row in by_unit.items()}
-    names.update({pk: row["lead_unit__name"] for pk, row in overdue.items()})
     late = {pk: row["replied"] - row["on_time"] for pk, row in by_unit.items()}
     ranked = sorted(
-        (pk for pk in names if overdue.get(pk, {}).get("overdue") or late.get(pk)),
-        key=lambda pk: (-overdue.get(pk, {}).get("overdue", 0), -late.get(pk, 0), names[pk]),
+        (pk for pk in {*by_unit, *overdue} if overdue.get(pk, {}).get("overdue") or late.get(pk)),
+        key=lambda pk: (-overdue.get(pk, {}).get("overdue", 0), -late.get(pk, 0), pk),
     )
     ranked, more_late = _top(ranked)
+    rated = sorted(
+        (row for row in by_unit.values() if row["res_ratings"] or row["rep_ratings"]),
+        key=lambda row: (-(row["res_ratings"] + row["rep_ratings"]), row["group"]),
+    )
+    rated, more_rated = _top(rated)
+    # The names of the units drawn only (a province counts thousands): one query.
+    names = dict(
+        HandlingUnit.objects.filter(pk__in={*ranked, *(r["group"] for r in rated)}).values_list("pk", "name")
+    )
+    for row in rated:
+        row["name"] = names[row["group"]]
     dates = {"registered_from": start, "registered_to": end}
     by_unit_url = f"{reverse('proposals:statistics')}?{urlencode({**period_query, 'by': 'unit'})}"
     timeliness = charts.bars(
@@ -319,11 +325,6 @@ def _unit_charts(
         ],
     )
     timeliness.more, timeliness.more_url = more_late, by_unit_url
-    rated = sorted(
-        (row for row in by_unit.values() if row["res_ratings"] or row["rep_ratings"]),
-        key=lambda row: (-(row["res_ratings"] + row["rep_ratings"]), row["name"]),
-    )
-    rated, more_rated = _top(rated)
     satisfaction = charts.bars(
         "chart-units-satisfaction",
         _("Satisfaction by handling unit (last round's ratings)"),
@@ -431,9 +432,7 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
     studios = Studio.objects.visible_to(user)
     # The period's tickets counted once, by lead unit and status: the headlines, the status chart
     # and the unit charts all add up these rows.
-    rows = statistics.tally(
-        statistics.period_tickets(user, start, end), "lead_unit_id", "lead_unit__name", "status"
-    )
+    rows = statistics.tally(statistics.period_tickets(user, start, end), "lead_unit_id", "status")
     studio_rows = studio_statistics(studios, start=start, end=end, now=now)
     current = _figures(statistics.total(rows), total(studio_rows))
     previous = None if period["kind"] == "year" else _period_figures(user, *shifted(period), studios, now)

@@ -85,7 +85,9 @@ def _month_end(year: int, month: int) -> datetime.date:
     return first_next - datetime.timedelta(days=1)
 
 
-def cell_url(breakdown, group, key: str, start: datetime.date, end: datetime.date) -> str | None:
+def cell_url(
+    breakdown, group, key: str, start: datetime.date, end: datetime.date, workspace: str
+) -> str | None:
     """The workspace list of exactly the tickets a count holds; None where no filter says it
     (a group of tickets without a unit or rep)."""
     if group is None and breakdown is not None:
@@ -95,7 +97,7 @@ def cell_url(breakdown, group, key: str, start: datetime.date, end: datetime.dat
         query[breakdown.param] = group
     if key != "collected":
         query["stat"] = key
-    return f"{reverse('proposals:workspace')}?{urlencode(query)}"
+    return f"{workspace}?{urlencode(query)}"
 
 
 def _context(request) -> dict:
@@ -106,13 +108,19 @@ def _context(request) -> dict:
     by = request.GET.get("by") if request.GET.get("by") in statistics.BREAKDOWN_BY_KEY else "township"
     breakdown = statistics.BREAKDOWN_BY_KEY[by]
     rows = statistics.suggestion_statistics(user, start=period["start"], end=period["end"], by=by)
+    workspace = reverse("proposals:workspace")  # once, not per cell: a province has 30,000 cells
     for row in rows:
         row["cells"] = [
             {
                 "key": key,
                 "value": row[key],
                 "url": cell_url(
-                    None if row["total"] else breakdown, row["group"], key, period["start"], period["end"]
+                    None if row["total"] else breakdown,
+                    row["group"],
+                    key,
+                    period["start"],
+                    period["end"],
+                    workspace,
                 ),
             }
             for key, _label in statistics.TICKET_COLUMNS
