@@ -8,34 +8,31 @@ round, replied again, round-1 ratings superseded), 10 returned, 600 rated by the
 half the tickets have a proposer, who rated when the representative did. All in one transaction,
 rolled back at the end.
 
-Measured, for a user who sees all (a superuser) and for one county's liaison office (1/100 of
-the tickets), over the year 2026 (every ticket): each figure function of ``FIGURES`` (number of
-queries, p95 of ``RUNS`` runs after one warm-up) against the bare ``SELECT township_id, count(*)
-... GROUP BY township_id`` of the same tickets (the period and the user's scope, through
-``period_tickets``), measured the same way in the same run; then the page itself through the
-test client. The plans (EXPLAIN ANALYZE, BUFFERS) of the statistics queries go to
-``bench/results/figures-plans.txt``. Two other shapes of the statistics by township are measured
-beside it for comparison (sketches here, not the product's code), each checked to give every figure
-the live query gives: the live query with ``work_mem`` at 64MB, and each related table aggregated
-once per ticket (GROUP BY ticket_id) and hash-joined to the tickets.
+Then the figures each ticket keeps (``proposals.facts``: in the product every move sets them) are
+derived from those rows, as migration 0015's backfill does.
 
-Measured 2026-12-04 (PostgreSQL 15, defaults of scripts/with-test-services: work_mem 4MB, JIT on;
-2 cores). Load: 30 s for bench_sweep's province, 77 s in all. p95 of 7 runs; ratio to the baseline:
-- sees all, 1,000,000 tickets, baseline 296 ms: by township 2 queries, 30,848 ms, 104x; by unit
-  2 queries, 26,630 ms, 90x; the page 5 queries, 25,390 ms, 86x. Shapes: work_mem 64MB 11,187 ms
-  (38x); per-ticket aggregates joined 6,754 ms (23x).
-- one county's office, 10,009 tickets, baseline 521 ms (the scope's OR - township path, own rep,
-  co-signer - reads all the tickets): by township 2 queries, 5,645 ms, 11x; by unit 7,803 ms, 15x;
-  the page 6 queries, 7,301 ms, 14x. Shapes: work_mem 64MB 6,848 ms (13x); joined 4,067 ms (7.8x).
-Where the time goes (the plans): province-wide, one index probe per ticket for "assigned" (1M
-loops, 9 s) and "replied" (1M loops, 12 s): 800,000 and 720,000 ids do not fit the 4MB a hashed
-subplan may use, the other EXISTS are hashed; JIT compiles for 3.5 s. For the county the row
-estimate of the scope is 505,000 for 10,000 rows, so "on time" is hashed over the province's
-595,000 on-time replies (1.6 s), the ratings query hashes every rating (1.5 s) and JIT takes 2.3 s.
-No shape of the live query comes near 3x: beside the 1,000,000 tickets the bare count reads, the
-figures read 2,500,000 related rows (replies, returns, re-handlings, lead assignments, extensions,
-ratings of the last round). Within 3x needs the figures kept per ticket (or rolled up) as the
-moves happen, so that the page reads one row per ticket.
+Measured, for a user who sees all (a superuser) and for one county's liaison office (1/100 of
+the tickets), over the year 2026 (every ticket): each function of ``FIGURES`` (number of queries,
+p95 of ``RUNS`` runs after one warm-up) and each page of ``PAGES`` through the test client, against
+the bare ``SELECT township_id, count(*) ... GROUP BY township_id`` of the same tickets (the period
+and the user's scope, through ``period_tickets``), measured the same way in the same run. Then the
+statistics by township are checked against the same figures computed from the records in plain
+SQL (``_joined``): equal, or the run fails. The plans (EXPLAIN ANALYZE, BUFFERS) go to
+``bench/results/figures-plans.txt``.
+
+Measured 2026-12-04 on PostgreSQL 15 (scripts/with-test-services defaults, 2 cores shared with a
+test run in each of these three runs, so the ratios moved between runs; the ranges are theirs).
+Load 90-117 s, deriving the kept figures 98-116 s (one UPDATE over a million tickets).
+- sees all, 1,000,000 tickets (baseline 440-690 ms): statistics by township 1 query, 2.5-3.3x; by
+  unit 1 query, 3.0-4.3x; the overview 16-17 queries, 5.8-12.9x (12.9x before its tickets were
+  counted once, 5.8-6.8x after); the statistics page 6.0-7.6x (it renders 1,500 townships x 20
+  linked cells); the overview page 4.9-6.4x.
+- one county's office, 10,009 tickets (baseline 730-2,200 ms: the scope's OR of township path, own
+  rep and co-signer reads every ticket): statistics 1 query, 0.5-1.3x; the overview 16-17 queries,
+  1.1-2.5x; its page 1.1-2.8x; the statistics page 0.5-1.2x.
+Before the kept figures (the statistics read events, extensions, assignments and ratings: 2.5
+million related rows looked up ticket by ticket), the same statistics measured 86-104x for the
+province and 11-15x for the county.
 """
 
 from __future__ import annotations
