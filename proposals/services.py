@@ -877,7 +877,7 @@ def _record_rating(
     else:
         _refuse(already_rated(ticket, proposer_id=proposer.pk if proposer else None))
     # ``resident``: a proposer's rating, not the rep's (proposals.facts counts them apart).
-    data = {"score": score} | ({"via": via} if via != Rating.Via.ONLINE else {})
+    data: dict[str, object] = {"score": score} | ({"via": via} if via != Rating.Via.ONLINE else {})
     data |= {"resident": True} if proposer is not None else {}
     transition(ticket, move=move, actor=actor, acting_as=acting_as, actor_label=actor_label, note=comment,
                now=now, data=data)  # fmt: skip
