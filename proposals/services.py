@@ -877,8 +877,11 @@ def _record_rating(
     else:
         _refuse(already_rated(ticket, proposer_id=proposer.pk if proposer else None))
     # ``resident``: a proposer's rating, not the rep's (proposals.facts counts them apart).
-    data: dict[str, object] = {"score": score} | ({"via": via} if via != Rating.Via.ONLINE else {})
-    data |= {"resident": True} if proposer is not None else {}
+    data: dict[str, object] = {"score": score}
+    if via != Rating.Via.ONLINE:
+        data["via"] = via
+    if proposer is not None:
+        data["resident"] = True
     transition(ticket, move=move, actor=actor, acting_as=acting_as, actor_label=actor_label, note=comment,
                now=now, data=data)  # fmt: skip
     try:
