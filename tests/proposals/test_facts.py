@@ -72,3 +72,20 @@ def test_a_bulk_move_that_would_change_a_figure_is_refused(make_ticket, clerk_a)
         transition_many([ticket.pk], source=Status.REGISTERED, move="assign", actor=clerk_a,
                         acting_as=frozenset({Party.TOWNSHIP}), now=timezone.now())  # fmt: skip
     assert Ticket.objects.get(pk=ticket.pk).status == Status.REGISTERED
+
+
+def test_a_merged_ticket_counts_once_as_collected_and_closed_not_handled(
+    make_ticket, walk, clerk_a, township_a
+):
+    """Merging closes the duplicate (resolution "merged"): it was collected and is closed, but no
+    unit handled it; the ticket it joined counts on its own. As the SQL tally counts them."""
+    kept = make_ticket()
+    walk(kept, "replied")
+    duplicate = make_ticket(title="村口路灯还是不亮")
+    services.ticket_merge(actor=clerk_a, ticket=duplicate, into=Ticket.objects.get(pk=kept.pk))
+    today = timezone.localdate()
+    rows = statistics.suggestion_statistics(clerk_a, start=today, end=today, by="township")
+    total = rows[-1]
+    assert (total["collected"], total["closed"], total["assigned"], total["replied"]) == (2, 1, 1, 1)
+    got = {r["group"]: {k: r[k] for k in statistics.COUNT_KEYS} for r in rows[:-1]}
+    assert got == sql_tally("township", [township_a.pk], today, today)
