@@ -52,7 +52,6 @@ class Chart:
     height: int
     categories: list[str]
     series: list[Series]
-    category_urls: list[str | None] = field(default_factory=list)
     shapes: list[dict] = field(default_factory=list)
     labels: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
@@ -66,11 +65,10 @@ class Chart:
 
     @property
     def table(self) -> list[dict]:
-        """One row per category: its name (and link) and each series' value with its link."""
+        """One row per category: its name and each series' value with its link."""
         return [
             {
                 "name": name,
-                "url": self.category_urls[i] if i < len(self.category_urls) else None,
                 "cells": [{"text": s.text(i), "url": s.url(i)} for s in self.series],
             }
             for i, name in enumerate(self.categories)
@@ -109,9 +107,11 @@ def bars(
     *,
     stacked: bool = False,
     top: float | None = None,
-    category_urls: list[str | None] | None = None,
+    more: int = 0,
+    more_url: str | None = None,
 ) -> Chart:
-    """Horizontal bars, one band per category. ``top`` fixes the axis (100 for rates)."""
+    """Horizontal bars, one band per category. ``top`` fixes the axis (100 for rates); ``more``
+    categories were left out by the caller, all listed at ``more_url``."""
     lanes = 1 if stacked else len(series)
     band = ROW if lanes == 1 else 8 + 14 * lanes
     height = max(band * len(categories), band) + 8
@@ -121,7 +121,7 @@ def bars(
     else:
         totals = [v or 0 for s in series for v in s.values]
     scale = plot / (top or _scale_top(totals))
-    chart = Chart(id, title, height, categories, series, category_urls or [])
+    chart = Chart(id, title, height, categories, series, more=more, more_url=more_url)
     for i, category in enumerate(categories):
         y0 = 4 + i * band
         chart.labels.append(

@@ -31,6 +31,7 @@ from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from liaison import charts
 from liaison.models import HandlingUnit, Region
@@ -99,63 +100,25 @@ def _period_figures(user, start: datetime.date, end: datetime.date, studios, now
     return _figures(tickets, total(studio_statistics(studios, start=start, end=end, now=now)))
 
 
+# The headline figures: key, label, and whether it is a rate (its change is in percentage points).
 HEADLINES = [
-    # key, is a rate (its change is in percentage points)
-    ("collected", False),
-    ("closed", False),
-    ("closure_rate", True),
-    ("on_time_rate", True),
-    ("res_satisfaction", True),
-    ("rep_satisfaction", True),
-    ("slots", False),
-    ("attendance_rate", True),
-    ("people", False),
+    ("collected", gettext_lazy("collected"), False),
+    ("closed", gettext_lazy("closed"), False),
+    ("closure_rate", gettext_lazy("closure rate"), True),
+    ("on_time_rate", gettext_lazy("on-time rate"), True),
+    ("res_satisfaction", gettext_lazy("resident satisfaction"), True),
+    ("rep_satisfaction", gettext_lazy("rep satisfaction"), True),
+    ("slots", gettext_lazy("studio duties held"), False),
+    ("attendance_rate", gettext_lazy("attendance rate"), True),
+    ("people", gettext_lazy("people received"), False),
 ]
 
 
-def headline_labels() -> dict[str, str]:
-    return {
-        "collected": _("collected"),
-        "closed": _("closed"),
-        "closure_rate": _("closure rate"),
-        "on_time_rate": _("on-time rate"),
-        "res_satisfaction": _("resident satisfaction"),
-        "rep_satisfaction": _("rep satisfaction"),
-        "slots": _("studio duties held"),
-        "attendance_rate": _("attendance rate"),
-        "people": _("people received"),
-    }
-
-
 def definitions() -> list[tuple[str, str]]:
-    """How each rate is defined here (places define them differently, so the page says it)."""
+    """How each rate is defined here (places define them differently, so the page says it): the
+    statistics' rates, and the studios' attendance rate."""
     return [
-        (
-            _("closure rate"),
-            _(
-                "tickets registered in the period that are closed now, over all tickets registered "
-                "in the period"
-            ),
-        ),
-        (
-            _("on-time rate"),
-            _(
-                "tickets whose first reply came by the due time then in force (an approved extension "
-                "counts), over the tickets of the period that were replied to; a re-handled ticket "
-                "keeps its first reply's lateness"
-            ),
-        ),
-        (
-            _("resident satisfaction"),
-            _(
-                "residents' ratings 'satisfied' or 'basically satisfied' over all residents' ratings of "
-                "the last handling round, for the tickets registered in the period"
-            ),
-        ),
-        (
-            _("rep satisfaction"),
-            _("the same, over the responsible representatives' ratings"),
-        ),
+        *statistics.rate_definitions(),
         (
             _("attendance rate"),
             _(
@@ -182,17 +145,16 @@ def _change(now: float | int | None, before: float | int | None, is_rate: bool) 
 
 
 def headlines(current: dict, previous: dict | None, last_year: dict) -> list[dict]:
-    labels = headline_labels()
     return [
         {
             "key": key,
-            "label": labels[key],
+            "label": label,
             "value": current[key],
             "text": "—" if current[key] is None else f"{current[key]:g}" + ("%" if is_rate else ""),
             "mom": _change(current[key], previous[key], is_rate) if previous else None,
             "yoy": _change(current[key], last_year[key], is_rate),
         }
-        for key, is_rate in HEADLINES
+        for key, label, is_rate in HEADLINES
     ]
 
 
@@ -323,8 +285,9 @@ def _unit_charts(
                 [_workspace(lead=pk, stat="late", **dates) for pk in ranked],
             ),
         ],
+        more=more_late,
+        more_url=by_unit_url,
     )
-    timeliness.more, timeliness.more_url = more_late, by_unit_url
     satisfaction = charts.bars(
         "chart-units-satisfaction",
         _("Satisfaction by handling unit (last round's ratings)"),
@@ -346,8 +309,9 @@ def _unit_charts(
             ),
         ],
         top=100,
+        more=more_rated,
+        more_url=by_unit_url,
     )
-    satisfaction.more, satisfaction.more_url = more_rated, by_unit_url
     return timeliness, satisfaction
 
 
@@ -375,7 +339,7 @@ def _duty_chart(user, today: datetime.date, year: int) -> charts.Chart:
         query = {"status": status, **({"year": year} if year < today.year else {})}
         return [f"{duty_url}?{urlencode({'township': pk, **query})}" for pk in order]
 
-    chart = charts.bars(
+    return charts.bars(
         "chart-duties",
         _("Representatives' duties by township (each rep's worst duty)"),
         [places[pk].name for pk in order],
@@ -385,9 +349,9 @@ def _duty_chart(user, today: datetime.date, year: int) -> charts.Chart:
             charts.Series("ok", _("met"), [counts[pk]["ok"] for pk in order], urls("ok")),
         ],
         stacked=True,
+        more=more,
+        more_url=duty_url,
     )
-    chart.more, chart.more_url = more, duty_url
-    return chart
 
 
 def _studio_chart(studio_rows, period: dict) -> charts.Chart:
@@ -404,7 +368,7 @@ def _studio_chart(studio_rows, period: dict) -> charts.Chart:
         elif period["kind"] == "quarter":
             query["n"] = period["quarter"]
         url = f"{reverse('studios:statistics')}?{urlencode(query)}"
-    chart = charts.bars(
+    return charts.bars(
         "chart-studios",
         _("Studio activity by township"),
         [row.name for row in rows],
@@ -419,9 +383,9 @@ def _studio_chart(studio_rows, period: dict) -> charts.Chart:
                 suffix="%",
             ),
         ],
+        more=more,
+        more_url=url,
     )
-    chart.more, chart.more_url = more, url
-    return chart
 
 
 def county_overview(user, period: dict, *, now: datetime.datetime | None = None) -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from proposals.models import Rating, Ticket
@@ -109,6 +110,39 @@ RATING_SUMS = {
     "res_ratings": "stat_resident_ratings",
     "res_satisfied": "stat_resident_satisfied",
 }
+
+
+def rate_definitions() -> list[tuple[str, str]]:
+    """How each rate is defined (places define 办结率, 按时办结率 and 满意率 differently, so each page
+    that shows one says it): the statistics page and the overview read these."""
+    return [
+        (
+            gettext("closure rate"),
+            gettext(
+                "tickets registered in the period that are closed now, over all tickets registered "
+                "in the period"
+            ),
+        ),
+        (
+            gettext("on-time rate"),
+            gettext(
+                "tickets whose first reply came by the due time then in force (an approved extension "
+                "counts), over the tickets of the period that were replied to; a re-handled ticket "
+                "keeps its first reply's lateness"
+            ),
+        ),
+        (
+            gettext("resident satisfaction"),
+            gettext(
+                "residents' ratings 'satisfied' or 'basically satisfied' over all residents' ratings of "
+                "the last handling round, for the tickets registered in the period"
+            ),
+        ),
+        (
+            gettext("rep satisfaction"),
+            gettext("the same, over the responsible representatives' ratings"),
+        ),
+    ]
 
 
 def day_start(day: datetime.date) -> datetime.datetime:

@@ -135,6 +135,7 @@ def _context(request) -> dict:
         "rows": rows,
         "columns": statistics.TICKET_COLUMNS + statistics.RATING_COLUMNS,
         "rates": statistics.RATES,
+        "definitions": statistics.rate_definitions(),
         "months": range(1, 13),
         "quarters": range(1, 5),
         "export_url": f"{reverse('proposals:statistics_export')}?{urlencode(query)}",
