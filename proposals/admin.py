@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedRelatedFilter
 from proposals import holidays
 from proposals.models import Bulletin, CalendarYear, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
+from proposals.statistics import day_start
 
 
 @admin.register(DeadlinePolicy)
@@ -138,12 +139,8 @@ class RegisteredFilter(admin.SimpleListFilter):
         if self.value() not in ranges:
             return queryset
         start, end = ranges[self.value()]
-        queryset = queryset.filter(created_at__gte=_midnight(start))
-        return queryset.filter(created_at__lt=_midnight(end)) if end else queryset
-
-
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+        queryset = queryset.filter(created_at__gte=day_start(start))
+        return queryset.filter(created_at__lt=day_start(end)) if end else queryset
 
 
 @admin.register(Ticket)

@@ -96,11 +96,6 @@ def _visible_choice(request, name: str, choices) -> None:
         raise Http404
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    """00:00 of ``day``, Beijing time."""
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
-
-
 # ``?closed=1``: the list also shows closed and archived tickets (hidden by default: a queue is a to-do).
 SHOW_CLOSED = "closed"
 
@@ -142,10 +137,10 @@ def _filtered(request):
     if chosen.get("unit"):
         tickets = tickets.filter(lead_unit=chosen["unit"])
     if chosen.get("registered_from"):
-        tickets = tickets.filter(created_at__gte=_day_start(chosen["registered_from"]))
+        tickets = tickets.filter(created_at__gte=statistics.day_start(chosen["registered_from"]))
     if chosen.get("registered_to"):
         tickets = tickets.filter(
-            created_at__lt=_day_start(chosen["registered_to"] + datetime.timedelta(days=1))
+            created_at__lt=statistics.day_start(chosen["registered_to"] + datetime.timedelta(days=1))
         )
     kept = {"queue": key}
     # The filters the statistics page links with (proposals.statistics): a source, a responsible
@@ -195,7 +190,10 @@ def _statistics_filters(request) -> dict:
             day = datetime.date.fromisoformat(request.GET.get(name, ""))
         except ValueError:
             continue
-        found[name] = (day.isoformat(), Q(**{lookup: _day_start(day + datetime.timedelta(days=shift))}))
+        found[name] = (
+            day.isoformat(),
+            Q(**{lookup: statistics.day_start(day + datetime.timedelta(days=shift))}),
+        )
     return found
 
 

@@ -80,3 +80,15 @@ def test_queries_do_not_grow_with_tickets(client, liaison_office, township_a, dj
     _add(990, township_a)
     with django_assert_num_queries(len(few.captured_queries)):
         assert client.get(URL).status_code == 200
+
+
+def test_the_registered_filter_lists_the_tickets_of_its_range(client, liaison_office, township_a):
+    now = timezone.now()
+    a_year_ago = now.replace(year=now.year - 1, month=6, day=15)
+    Ticket.objects.bulk_create(
+        [ticket_row(township=township_a, now=now, created_at=a_year_ago) for _ in range(2)]
+        + [ticket_row(township=township_a, now=now, created_at=now)]
+    )
+    client.force_login(liaison_office)
+    for value, listed in (("last_year", 2), ("year", 1), ("month", 1), ("last_month", 0)):
+        assert client.get(URL, {"registered": value}).context["cl"].result_count == listed, value
