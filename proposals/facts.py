@@ -32,7 +32,6 @@ from __future__ import annotations
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-SATISFIED = ("satisfied", "basically")  # Rating.Score.SATISFIED, BASICALLY
 RATING_MOVES = ("rate", "enter_rating")
 
 
@@ -59,10 +58,16 @@ def changes_for(ticket, move: str, data: dict) -> dict:
     if move in RATING_MOVES:
         who = "resident" if data.get("resident") else "rep"
         changes = {f"stat_{who}_ratings": F(f"stat_{who}_ratings") + 1}
-        if data.get("score") in SATISFIED:
+        if data.get("score") in _satisfied():
             changes[f"stat_{who}_satisfied"] = F(f"stat_{who}_satisfied") + 1
         return changes
     return {}
+
+
+def _satisfied() -> tuple[str, ...]:
+    from proposals.models import Rating  # not at import: the models import transitions, which import this
+
+    return Rating.SATISFIED_SCORES
 
 
 def _event(TicketEvent, move: str) -> Exists:
@@ -105,9 +110,9 @@ def recompute(tickets: QuerySet) -> int:
         stat_returned=_event(TicketEvent, "return"),
         stat_rehandled=_event(TicketEvent, "rehandle"),
         stat_rep_ratings=_ratings(Rating, proposer__isnull=True),
-        stat_rep_satisfied=_ratings(Rating, proposer__isnull=True, score__in=SATISFIED),
+        stat_rep_satisfied=_ratings(Rating, proposer__isnull=True, score__in=_satisfied()),
         stat_resident_ratings=_ratings(Rating, proposer__isnull=False),
-        stat_resident_satisfied=_ratings(Rating, proposer__isnull=False, score__in=SATISFIED),
+        stat_resident_satisfied=_ratings(Rating, proposer__isnull=False, score__in=_satisfied()),
     )
 
 

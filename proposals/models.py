@@ -498,6 +498,9 @@ class Rating(models.Model):
         BASICALLY = "basically", _("basically satisfied (基本满意)")
         DISSATISFIED = "dissatisfied", _("dissatisfied (不满意)")
 
+    # What satisfaction rates count as satisfied: 满意 and 基本满意 (every figure reads this).
+    SATISFIED_SCORES = (Score.SATISFIED, Score.BASICALLY)
+
     class Via(models.TextChoices):
         """How the rating was given: online by the rater, or entered by staff for a proposer."""
 

@@ -55,7 +55,6 @@ RESULTS_PAGE_SIZE = 20
 REPLY_SHOWN = frozenset({Status.FORWARDED, Status.DISSATISFIED, Status.CLOSED, Status.ARCHIVED})
 # Moves whose note is written for the proposer (the answer, the explanation).
 NOTE_FOR_PROPOSER = frozenset({"answer_on_spot", "explain", "close"})
-SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
 # What the proposer reads of a ticket without a responsible representative: the steps and the
 # status that name one say nothing of one (step 2 by what the unit recorded, "rep_consulted").
 WITHOUT_REP = {
@@ -439,7 +438,9 @@ def published_results():
         )
         .annotate(
             ratings_total=Count("ratings", filter=last_round),
-            ratings_satisfied=Count("ratings", filter=last_round & Q(ratings__score__in=SATISFIED_SCORES)),
+            ratings_satisfied=Count(
+                "ratings", filter=last_round & Q(ratings__score__in=Rating.SATISFIED_SCORES)
+            ),
         )
         .order_by("-closed_at", "-id")
     )

@@ -26,7 +26,7 @@ from proposals.models import Rating, Ticket
 from proposals.transitions import Status
 
 CLOSED = (Status.CLOSED, Status.ARCHIVED)
-SATISFIED_SCORES = (Rating.Score.SATISFIED, Rating.Score.BASICALLY)
+SATISFIED_SCORES = Rating.SATISFIED_SCORES  # read by the bulletins
 
 
 @dataclass(frozen=True)
