@@ -2,19 +2,9 @@
 
 from django.db import migrations, models
 
-from proposals import facts
-
-
-def backfill(apps, schema_editor):
-    """Derive the new figures of existing tickets from their records, 5,000 tickets a transaction."""
-    facts.recompute_all(apps.get_model("proposals", "Ticket"))
-
 
 class Migration(migrations.Migration):
-    # The columns come first (constant defaults: no table rewrite on PostgreSQL); the backfill then
-    # commits batch by batch, so an upgrade at a million tickets never locks them all at once.
-    atomic = False
-
+    # Constant defaults: no table rewrite on PostgreSQL; 0016 fills the columns in batches.
     dependencies = [
         ("proposals", "0014_ticket_adoption"),
     ]
@@ -89,5 +79,4 @@ class Migration(migrations.Migration):
                 db_default=False, default=False, editable=False, verbose_name="returned"
             ),
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]
