@@ -34,16 +34,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liaison import audit, notify
 from liaison.models import Region, User
 from liaison.roles import Role
-from proposals.models import Bulletin, Rating, Ticket, TicketEvent
+from proposals import statistics
+from proposals.models import Bulletin, Ticket, TicketEvent
 from proposals.notifications import BULLETIN_PUBLISHED  # the kind of notice readers get
-from proposals.statistics import SATISFIED_SCORES, day_start
+from proposals.statistics import day_start
 from reps import duties
 from reps.models import ContactLink, Group, GroupMembership, HomeVisit, Representative
 from studios.models import Reception
@@ -228,47 +229,29 @@ def bulletin_figures(
     }
 
 
+def _first_replied(county: Region, since: datetime.datetime, until: datetime.datetime) -> QuerySet[Ticket]:
+    """The county's tickets whose first reply came in [since, until): a reply in the period and
+    none before it (the event index on (move, at) finds the first, on (ticket, at) the second)."""
+    replies = TicketEvent.objects.filter(move="reply")
+    return Ticket.objects.filter(
+        township__parent=county,
+        pk__in=replies.filter(at__gte=since, at__lt=until).values("ticket_id"),
+    ).exclude(Exists(replies.filter(ticket=OuterRef("pk"), at__lt=since)))
+
+
 def _unit_figures(county: Region, since: datetime.datetime, until: datetime.datetime) -> tuple[list, dict]:
     """Per lead unit, the tickets first replied to in the period: on time, late, satisfaction.
 
-    As ``proposals.statistics``: a reply is on time as its event recorded (the due time in force
-    then), the first reply decides; satisfaction counts the ratings of the ticket's last round.
+    The cohort differs from ``proposals.statistics`` (tickets first replied to in the period,
+    not registered in it), the figures are the same ones: read, in one query, from what each
+    ticket keeps on its row (``proposals.facts``), through ``statistics.tally``: the first
+    reply on time by the due time in force then, and the ratings of the ticket's last round.
     """
-    earlier = TicketEvent.objects.filter(ticket=OuterRef("ticket"), move="reply", at__lt=OuterRef("at"))
-    first_replies = TicketEvent.objects.filter(
-        move="reply", ticket__township__parent=county, at__gte=since, at__lt=until
-    ).exclude(Exists(earlier))
-    rows = (
-        first_replies.values(unit=F("ticket__lead_unit_id"), name=F("ticket__lead_unit__name"))
-        .annotate(replied=Count("ticket", distinct=True), on_time=Count("pk", filter=Q(data__on_time=True)))
-        .order_by("name")
-    )
-    ratings = {
-        row.pop("unit"): row
-        for row in Rating.objects.filter(ticket__in=first_replies.values("ticket"), round=F("ticket__round"))
-        .values(unit=F("ticket__lead_unit_id"))
-        .annotate(
-            rep_ratings=Count("pk", filter=Q(proposer__isnull=True)),
-            rep_satisfied=Count("pk", filter=Q(proposer__isnull=True, score__in=SATISFIED_SCORES)),
-            res_ratings=Count("pk", filter=Q(proposer__isnull=False)),
-            res_satisfied=Count("pk", filter=Q(proposer__isnull=False, score__in=SATISFIED_SCORES)),
-        )
-        .order_by()
-    }
-    keys = ("replied", "on_time", "late", "rep_ratings", "rep_satisfied", "res_ratings", "res_satisfied")
-    units = []
-    for row in rows:
-        rated = ratings.get(row["unit"], {})
-        units.append(
-            _unit_row(
-                row["name"] or _("(no unit)"),
-                replied=row["replied"],
-                on_time=row["on_time"],
-                **{key: rated.get(key, 0) for key in keys[3:]},
-            )
-        )
+    rows = statistics.tally(_first_replied(county, since, until), "lead_unit_id", "lead_unit__name")
+    keys = ("replied", "on_time", "rep_ratings", "rep_satisfied", "res_ratings", "res_satisfied")
+    units = [_unit_row(row["lead_unit__name"] or _("(no unit)"), **{k: row[k] for k in keys}) for row in rows]
     units.sort(key=lambda r: (-r["late"], -r["on_time"], r["name"]))
-    totals = _unit_row("", **{key: sum(u[key] for u in units) for key in keys if key != "late"})
+    totals = _unit_row("", **{key: sum(u[key] for u in units) for key in keys})
     return units, totals
 
 

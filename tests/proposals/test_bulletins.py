@@ -344,6 +344,34 @@ def test_a_late_reply_stays_late_after_a_rehandling_moves_the_due_date(
     assert (row["replied"], row["on_time"], row["late"]) == (1, 0, 1)
 
 
+def test_a_ticket_first_replied_in_an_earlier_month_is_not_counted_again(
+    make_ticket, clerk_a, unit_a, unit_a_staff, liaison_office, rep_a, county
+):
+    """Replied late in February, re-handled and replied again on time in March: February's
+    bulletin counts its late first reply, March's does not count the ticket at all."""
+    february = datetime.datetime(2026, 2, 2, 10, 0, tzinfo=TZ)
+    with time_machine.travel(february, tick=False):
+        ticket = make_ticket(proposers=[])
+    services.ticket_assign(actor=clerk_a, ticket=reload(ticket), lead_unit=unit_a, now=february)
+    replied(ticket, unit_a_staff, liaison_office, at_=at(2, 20, 15))  # due the 12th: late
+    services.ticket_rate(ticket=reload(ticket), actor=rep_a, score="dissatisfied", now=at(2, 21))
+    services.ticket_rehandle(actor=clerk_a, ticket=reload(ticket), note="再核实", now=at(3, 2))
+    services.ticket_contact(
+        actor=unit_a_staff,
+        ticket=reload(ticket),
+        how="电话",
+        contacted_on=datetime.date(2026, 3, 3),
+        now=at(3, 3),
+    )
+    services.ticket_plan(
+        actor=unit_a_staff, ticket=reload(ticket), plan="再处理", rep_consulted=True, now=at(3, 3)
+    )
+    services.ticket_reply(actor=unit_a_staff, ticket=reload(ticket), text="再次答复", now=at(3, 4))
+    (row,) = draft(liaison_office, county, number=2).figures["units"]
+    assert (row["name"], row["replied"], row["on_time"], row["late"]) == (unit_a.name, 1, 0, 1)
+    assert draft(liaison_office, county, number=3).figures["units"] == []
+
+
 def test_refreshing_a_draft_counts_the_records_again(march, liaison_office, clerk_a, my_rep, my_contacts):
     assert march.figures["contact_totals"]["visits"] == 0
     visit(my_rep, my_contacts, datetime.date(2026, 3, 10), recorded_by=clerk_a)
