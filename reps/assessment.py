@@ -129,7 +129,7 @@ def assessment_publish(*, actor: User, county: Region, year: int, today: datetim
     weight = (
         scores[0].weight
         if scores
-        else points.points_policy_in_force(county.pk, duties.reference_day(today, year), {}).routine_weight
+        else points.policy_in_force(county.pk, duties.reference_day(today, year)).routine_weight
     )
     try:
         with transaction.atomic():
@@ -157,12 +157,6 @@ def assessment_publish(*, actor: User, county: Region, year: int, today: datetim
     return sheet
 
 
-def total_of(routine: Decimal, review: Decimal | None, weight: Decimal) -> Decimal | None:
-    if review is None:
-        return None
-    return (routine * weight + review * (1 - weight)).quantize(ONE_PLACE, ROUND_HALF_UP)
-
-
 @transaction.atomic
 def assessment_amend(
     *,
@@ -185,7 +179,7 @@ def assessment_amend(
         raise ValidationError({"reason": _("Say why the row is corrected.")})
     if (routine_score, review_score) == (entry.routine_score, entry.review_score):
         raise ValidationError(_("The row is unchanged."))
-    new_total = total_of(routine_score, review_score, entry.sheet.routine_weight)
+    new_total = points.total_of(routine_score, review_score, entry.sheet.routine_weight)
     amendment = Amendment.objects.create(
         entry=entry,
         amended_by=actor,

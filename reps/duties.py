@@ -31,14 +31,25 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from reps.models import ContactLink, DutyPolicy, HomeVisit, Mandate, Representative, ResearchReport
+from reps.models import (
+    ContactLink,
+    DutyPolicy,
+    HomeVisit,
+    Mandate,
+    PointsPolicy,
+    Representative,
+    ResearchReport,
+)
 
 YEAR, QUARTER, MONTH, NOW = "year", "quarter", "month", "now"
+
+P = TypeVar("P", bound=DutyPolicy | PointsPolicy)
 
 
 @dataclass(frozen=True)
@@ -267,16 +278,21 @@ def _policies_for(reps: list[Representative]) -> dict[int, list[DutyPolicy]]:
     return policies_of(rep.region.county_id for rep in reps)
 
 
-def policy_in_force(county_id: int, day: datetime.date, policies: dict[int, list[DutyPolicy]]) -> DutyPolicy:
-    """The county's policy on ``day`` (``policies`` by county, oldest first), else the defaults."""
+def policy_in_force(
+    county_id: int, day: datetime.date, policies: dict[int, list[P]], model: type[P] = DutyPolicy
+) -> P:
+    """The county's policy on ``day`` (``policies`` by county, oldest first), else the defaults.
+
+    ``model`` is any policy versioned by ``effective_from`` per county (``DutyPolicy``, and
+    ``PointsPolicy`` for ``reps.points``): the defaults are an unsaved row of it."""
     in_force = [p for p in policies.get(county_id, []) if p.effective_from <= day]
-    return in_force[-1] if in_force else DutyPolicy(county_id=county_id, effective_from=day)
+    return in_force[-1] if in_force else model(county_id=county_id, effective_from=day)
 
 
-def policies_of(county_ids) -> dict[int, list[DutyPolicy]]:
-    """Every policy version of these counties, oldest first (one query)."""
-    by_county: dict[int, list[DutyPolicy]] = defaultdict(list)
-    for policy in DutyPolicy.objects.filter(county_id__in=set(county_ids)).order_by("effective_from"):
+def policies_of(county_ids, model: type[P] = DutyPolicy) -> dict[int, list[P]]:
+    """Every policy version (of ``model``) of these counties, oldest first (one query)."""
+    by_county: dict[int, list[P]] = defaultdict(list)
+    for policy in model.objects.filter(county_id__in=set(county_ids)).order_by("effective_from"):
         by_county[policy.county_id].append(policy)
     return by_county
 
@@ -293,7 +309,7 @@ def _context(rep, period: Period, reference: datetime.date, policies) -> RepCont
     return RepContext(
         rep=rep,
         policy=policy,
-        active_fraction=_days_covered(mandates, period) / period.days,
+        active_fraction=share_in_office(mandates, period),
         active_at_end=any(m.is_active_on(reference) for m in mandates),
         levels=frozenset(m.level for m in mandates if m.is_active_on(reference)),
     )
@@ -316,8 +332,18 @@ def _days_covered(mandates: list[Mandate], period: Period) -> int:
     return days
 
 
+def share_in_office(mandates: list[Mandate], period: Period) -> float:
+    """The share of ``period`` (0..1) in which the person held any mandate (rule 3)."""
+    return _days_covered(mandates, period) / period.days
+
+
+def prorate(quota_per_period: int, active_fraction: float) -> int:
+    """A cumulative quota for a part of the period in office, rounded up (rule 3)."""
+    return math.ceil(quota_per_period * active_fraction - 1e-9)
+
+
 def prorated(quota_per_period: int, ctx: RepContext) -> int:
-    return math.ceil(quota_per_period * ctx.active_fraction - 1e-9)
+    return prorate(quota_per_period, ctx.active_fraction)
 
 
 def snapshot(quota: int, ctx: RepContext) -> int:

@@ -25,8 +25,6 @@ Rules:
 from __future__ import annotations
 
 import datetime
-import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -97,7 +95,7 @@ class Score:
     @property
     def full_marks(self) -> int:
         """The policy's full marks, prorated by the days in office (rounded up)."""
-        return math.ceil(self.policy.full_marks * self.active_fraction - 1e-9)
+        return duties.prorate(self.policy.full_marks, self.active_fraction)
 
     @property
     def routine(self) -> Decimal:
@@ -112,26 +110,22 @@ class Score:
 
     @property
     def total(self) -> Decimal | None:
-        if self.review is None:
-            return None
-        return (self.routine * self.weight + self.review * (1 - self.weight)).quantize(
-            ONE_PLACE, ROUND_HALF_UP
-        )
+        return total_of(self.routine, self.review, self.weight)
 
 
-def points_policy_in_force(
-    county_id: int, day: datetime.date, policies: dict[int, list[PointsPolicy]]
-) -> PointsPolicy:
-    """The county's points policy on ``day`` (``policies`` oldest first), else the defaults."""
-    in_force = [p for p in policies.get(county_id, []) if p.effective_from <= day]
-    return in_force[-1] if in_force else PointsPolicy(county_id=county_id, effective_from=day)
+def total_of(routine: Decimal, review: Decimal | None, weight: Decimal) -> Decimal | None:
+    """routine × w + review × (1 − w) to one place (rule 5); None until the review score is in."""
+    if review is None:
+        return None
+    return (routine * weight + review * (1 - weight)).quantize(ONE_PLACE, ROUND_HALF_UP)
 
 
-def points_policies_of(county_ids) -> dict[int, list[PointsPolicy]]:
-    by_county: dict[int, list[PointsPolicy]] = defaultdict(list)
-    for policy in PointsPolicy.objects.filter(county_id__in=set(county_ids)).order_by("effective_from"):
-        by_county[policy.county_id].append(policy)
-    return by_county
+def policy_in_force(county_id: int, day: datetime.date, policies=None) -> PointsPolicy:
+    """The county's points policy on ``day``, read as the duty policy is (``policies`` from
+    ``duties.policies_of(..., model=PointsPolicy)``; one query when not given)."""
+    if policies is None:
+        policies = duties.policies_of([county_id], model=PointsPolicy)
+    return duties.policy_in_force(county_id, day, policies, model=PointsPolicy)
 
 
 def year_scores(reps, *, year: int, today: datetime.date) -> list[Score]:
@@ -149,13 +143,13 @@ def year_scores(reps, *, year: int, today: datetime.date) -> list[Score]:
     if not reps:
         return []
     ids = [rep.pk for rep in reps]
-    policies = points_policies_of(rep.region.county_id for rep in reps)
+    policies = duties.policies_of((rep.region.county_id for rep in reps), model=PointsPolicy)
     whole = duties.Period(duties.YEAR, start, end)
     scores = [
         Score(
             rep=rep,
-            policy=points_policy_in_force(rep.region.county_id, reference, policies),
-            active_fraction=duties._days_covered(list(rep.mandates.all()), whole) / whole.days,
+            policy=policy_in_force(rep.region.county_id, reference, policies),
+            active_fraction=duties.share_in_office(list(rep.mandates.all()), whole),
         )
         for rep in reps
     ]

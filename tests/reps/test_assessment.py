@@ -229,3 +229,14 @@ def test_constant_queries_at_10_and_1000_reps(n, township_a, liaison_office, dja
 
 
 PAGE_QUERIES = 32
+
+
+def test_a_year_without_reps_is_published_with_the_countys_weight(county, liaison_office):
+    """The weight comes from the county's points policy even when no rep served in the year."""
+    PointsPolicy.objects.create(
+        county=county, effective_from=datetime.date(2000, 1, 1), routine_weight=Decimal("0.50")
+    )
+    sheet = assessment.assessment_publish(
+        actor=liaison_office, county=county, year=2001, today=timezone.localdate()
+    )
+    assert (sheet.routine_weight, sheet.entries.count()) == (Decimal("0.50"), 0)
