@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liaison import idempotency
 from liaison.models import Region
 from liaison.roles import Role
 from proposals import bulletins
@@ -188,6 +189,8 @@ def bulletin_publish(request, pk: int):
     if request.method == "POST":
         try:
             bulletin = bulletins.bulletin_publish(actor=request.user, bulletin=bulletin, now=timezone.now())
+        except bulletins.AlreadyPublished:  # a double tap or a second tab: published once, say so
+            messages.info(request, idempotency.ALREADY_SAVED)
         except bulletins.BulletinError as exc:
             messages.error(request, str(exc))
         else:

@@ -60,6 +60,10 @@ class BulletinError(Exception):
     """A bulletin service refused: the message says why, for the user."""
 
 
+class AlreadyPublished(BulletinError):
+    """The bulletin is published: a second publish (a double tap, a second tab) changes nothing."""
+
+
 # --- the figures ---------------------------------------------------------------------------
 
 
@@ -324,7 +328,7 @@ def _typical(county: Region, codes: list[str]) -> list[dict]:
 def _locked_draft(bulletin: Bulletin) -> Bulletin:
     current = Bulletin.objects.select_for_update().select_related("county").get(pk=bulletin.pk)
     if current.status != Bulletin.Status.DRAFT:
-        raise BulletinError(_("This bulletin has been published and can no longer be changed."))
+        raise AlreadyPublished(_("This bulletin has been published and can no longer be changed."))
     return current
 
 
@@ -414,8 +418,16 @@ def bulletin_refresh(*, actor: User, bulletin: Bulletin, now: datetime.datetime)
 def bulletin_edit(
     *, actor: User, bulletin: Bulletin, commentary: str, codes: list[str], now: datetime.datetime
 ) -> Bulletin:
-    """Set a draft's commentary and its typical matters (by tracking code, in this order)."""
+    """Set a draft's commentary and its typical matters (by tracking code, in this order).
+
+    The same text and codes sent again (a double tap) change nothing and are not audited again.
+    """
     bulletin = _locked_draft(bulletin)
+    codes = list(dict.fromkeys(codes))
+    if bulletin.commentary == commentary.strip() and codes == [
+        m["tracking_code"] for m in bulletin.typical_matters
+    ]:
+        return bulletin
     bulletin.commentary = commentary.strip()
     bulletin.typical_matters = _typical(bulletin.county, codes)
     bulletin.updated_at = now
@@ -450,7 +462,7 @@ def bulletin_publish(*, actor: User, bulletin: Bulletin, now: datetime.datetime)
         published_at=now,
     )
     if not moved:
-        raise BulletinError(_("This bulletin has been published and can no longer be changed."))
+        raise AlreadyPublished(_("This bulletin has been published and can no longer be changed."))
     current.status, current.serial, current.serial_year = Bulletin.Status.PUBLISHED, serial, year
     current.published_by, current.published_at = actor, now
     audit.record(

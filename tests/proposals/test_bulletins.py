@@ -477,11 +477,18 @@ def test_the_office_drafts_edits_and_publishes_through_the_pages(
     )
     assert response.status_code == 302
     assert [m["title"] for m in reload(bulletin).typical_matters] == ["水渠堵塞"]
+    # The same form sent again (a double tap) saves nothing more: one "edited" in the audit.
+    client.post(edit_url, {"commentary": "总体良好", "matters": [ticket.tracking_code], "codes": ""})
+    assert AuditEvent.objects.filter(verb="bulletin.edited", subject_id=str(bulletin.pk)).count() == 1
 
     publish_url = reverse("bulletins:publish", args=[bulletin.pk])
     assert "发布后不能撤回" in client.get(publish_url).content.decode()
     client.post(publish_url)
-    client.post(publish_url)  # a second publish is refused, nothing changes
+    again = client.post(publish_url, follow=True)  # a double tap: published once, and said so
+    assert [str(m) for m in again.context["messages"]] == [
+        "通报（2026年第1期）已发布，并已通知相关人员。",  # the first tap's, not read in between
+        "已经保存过了：再次提交没有重复保存。",  # not an error: nothing went wrong
+    ]
     bulletin = reload(bulletin)
     assert (bulletin.status, bulletin.serial) == ("published", 1)
     assert Reminder.objects.filter(kind="bulletin.published").count() == 1
