@@ -53,10 +53,15 @@ def _managed_counties(user):
 
 
 def _matters(bulletin: Bulletin) -> list[dict]:
-    """The typical matters' snapshot, with the words for each status."""
+    """The typical matters' snapshot, with the words for each status and the code as it is read
+    aloud and printed everywhere else ("BK7M-Q2XD-9T")."""
     labels = dict(Status.choices)
     return [
-        {**m, "status_label": labels.get(m.get("status"), m.get("status", ""))}
+        {
+            **m,
+            "status_label": labels.get(m.get("status"), m.get("status", "")),
+            "display_code": format_code(m.get("tracking_code", "")),
+        }
         for m in bulletin.typical_matters
     ]
 
