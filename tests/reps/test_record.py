@@ -116,3 +116,57 @@ def test_the_published_row_of_a_year_shows_on_the_record(my_rep, liaison_office,
     response = as_user(my_rep.user).get(reverse("reps:record", args=[my_rep.pk]), {"year": year})
     assert response.context["entry"].sheet.year == year
     assert 'id="record-assessment"' in response.content.decode()
+
+
+def _fill(rep, township, clerk, category, n: int) -> None:
+    """``n`` items of each kind the record lists: visits, receptions, tickets, reports, contacts."""
+    from studios.models import OpinionReport
+    from tests.factories import ContactFactory, ContactLinkFactory, VillageFactory
+
+    today = timezone.localdate()
+    village = VillageFactory(parent=township)
+    studio = StudioFactory(region=township, name="城关镇党代表工作室")
+    for i in range(n):
+        contact = ContactFactory(village=village, name=f"联系人{i}")
+        ContactLinkFactory(representative=rep, contact=contact, is_pairing=i % 2 == 0)
+        visit(rep, [contact], today, recorded_by=clerk)
+        reception = Reception.objects.create(
+            studio=studio,
+            township=township,
+            kind="regular",
+            starts_at=timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0),
+            people_received=i + 1,
+            recorded_by=clerk,
+        )
+        reception.representatives.add(rep)
+        Ticket.objects.create(
+            title=f"建议{i}",
+            content="内容",
+            category=category,
+            source="reception",
+            township=township,
+            representative=rep,
+            tracking_code=new_tracking_code(),
+        )
+        ResearchReport.objects.create(representative=rep, title=f"调研{i}", submitted_on=today)
+    OpinionReport.objects.create(
+        representative=rep, month=today.replace(day=1), category=category, content="群众关心养老"
+    )
+
+
+@pytest.mark.parametrize("n", [1, 30])
+def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
+    n, my_rep, township_a, clerk_a, category, django_assert_num_queries
+):
+    _fill(my_rep, township_a, clerk_a, category, n)
+    client = as_user(clerk_a)
+    url = reverse("reps:record", args=[my_rep.pk])
+    client.get(url)  # the session and the user's scope, once
+    with django_assert_num_queries(RECORD_QUERIES):
+        response = client.get(url)
+    html = response.content.decode()
+    assert (html.count("data-visit="), html.count("data-reception="), html.count("data-ticket=")) == (n, n, n)
+    assert (html.count("data-contact="), html.count("data-report=")) == (n, n)
+
+
+RECORD_QUERIES = 41
