@@ -235,7 +235,7 @@ class BulletinAdmin(ScopedAdmin):
         ("county", "kind", "year", "number"),
         ("start", "end", "status"),
         ("serial_year", "serial", "published_by", "published_at"),
-        ("created_by", "created_at", "figures_at"),
+        ("created_by", "created_at", "updated_at", "figures_at"),
         "commentary",
     ]
 

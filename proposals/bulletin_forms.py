@@ -51,9 +51,18 @@ class BulletinEditForm(CleanInputMixin, forms.Form):
         help_text=_("Separate the codes with spaces or commas."),
     )
 
+    # The draft's ``updated_at`` when the form was opened: a save by someone else since is refused.
+    version = forms.DateTimeField(widget=forms.HiddenInput, required=False)
+
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["matters"].choices = choices
+
+    def renew_version(self, version) -> None:
+        """Show the page again on the draft as it is now: saving again then replaces it."""
+        data = self.data.copy()
+        data[self.add_prefix("version")] = version.isoformat()
+        self.data = data
 
     def clean(self):
         data = super().clean()

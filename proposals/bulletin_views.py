@@ -154,9 +154,12 @@ def bulletin_edit(request, pk: int):
         for m in bulletin.typical_matters
         if m["tracking_code"] not in offered_codes
     ]
-    form = BulletinEditForm(
-        request.POST or None, choices=choices, initial={"commentary": bulletin.commentary, "matters": chosen}
-    )
+    initial = {
+        "commentary": bulletin.commentary,
+        "matters": chosen,
+        "version": bulletin.updated_at.isoformat(),
+    }
+    form = BulletinEditForm(request.POST or None, choices=choices, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             bulletins.bulletin_edit(
@@ -165,7 +168,11 @@ def bulletin_edit(request, pk: int):
                 commentary=form.cleaned_data["commentary"],
                 codes=form.cleaned_data["all_codes"],
                 now=timezone.now(),
+                seen=form.cleaned_data["version"],
             )
+        except bulletins.StaleEdit as exc:
+            form.add_error(None, str(exc))
+            form.renew_version(exc.current)
         except bulletins.BulletinError as exc:
             form.add_error(None, str(exc))
         else:

@@ -64,6 +64,14 @@ class AlreadyPublished(BulletinError):
     """The bulletin is published: a second publish (a double tap, a second tab) changes nothing."""
 
 
+class StaleEdit(BulletinError):
+    """Someone saved the draft after the editor opened it; ``current`` is its ``updated_at`` now."""
+
+    def __init__(self, message: str, *, current: datetime.datetime):
+        super().__init__(message)
+        self.current = current
+
+
 # --- the figures ---------------------------------------------------------------------------
 
 
@@ -409,18 +417,27 @@ def bulletin_refresh(*, actor: User, bulletin: Bulletin, now: datetime.datetime)
     bulletin.typical_matters = _typical(
         bulletin.county, [m["tracking_code"] for m in bulletin.typical_matters]
     )
-    bulletin.figures_at = bulletin.updated_at = now
-    bulletin.save(update_fields=["figures", "typical_matters", "figures_at", "updated_at"])
+    # ``updated_at`` stays: it marks the office's text, which an editor may have open right now.
+    bulletin.figures_at = now
+    bulletin.save(update_fields=["figures", "typical_matters", "figures_at"])
     return bulletin
 
 
 @transaction.atomic
 def bulletin_edit(
-    *, actor: User, bulletin: Bulletin, commentary: str, codes: list[str], now: datetime.datetime
+    *,
+    actor: User,
+    bulletin: Bulletin,
+    commentary: str,
+    codes: list[str],
+    now: datetime.datetime,
+    seen: datetime.datetime | None = None,
 ) -> Bulletin:
     """Set a draft's commentary and its typical matters (by tracking code, in this order).
 
     The same text and codes sent again (a double tap) change nothing and are not audited again.
+    ``seen`` is the ``updated_at`` the editor's form was opened on: when someone else saved in
+    between, the edit is refused (``StaleEdit``) rather than silently replacing their text.
     """
     bulletin = _locked_draft(bulletin)
     codes = list(dict.fromkeys(codes))
@@ -428,6 +445,14 @@ def bulletin_edit(
         m["tracking_code"] for m in bulletin.typical_matters
     ]:
         return bulletin
+    if seen is not None and bulletin.updated_at != seen:
+        raise StaleEdit(
+            _(
+                "Someone else saved this bulletin in the meantime. Compare with the bulletin page; "
+                "saving again replaces their text with yours."
+            ),
+            current=bulletin.updated_at,
+        )
     bulletin.commentary = commentary.strip()
     bulletin.typical_matters = _typical(bulletin.county, codes)
     bulletin.updated_at = now

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from liaison import notify
 from liaison.models import AuditEvent, Notification, Reminder
@@ -559,3 +560,30 @@ def test_the_database_refuses_to_change_or_delete_a_published_bulletin(march, li
         with pytest.raises(IntegrityError, match="the bulletin is published"), transaction.atomic():
             change()
     assert reload(march).commentary == "草稿可以改"
+
+
+def test_an_edit_on_a_draft_saved_by_someone_else_meanwhile_is_refused_not_lost(
+    client, march, liaison_office
+):
+    """Two people of the office edit the draft: the later save is refused with its text kept, and
+    saving that page again is a deliberate replacement."""
+    edit_url = reverse("bulletins:edit", args=[march.pk])
+    client.force_login(liaison_office)
+    opened = client.get(edit_url).context["form"]["version"].value()
+    bulletins.bulletin_edit(
+        actor=liaison_office, bulletin=march, commentary="同事的稿子", codes=[], now=APRIL_FIRST + HOUR
+    )
+    bulletins.bulletin_refresh(actor=liaison_office, bulletin=march, now=APRIL_FIRST + 2 * HOUR)
+    response = client.post(edit_url, {"commentary": "我的稿子", "codes": "", "version": opened})
+    assert response.status_code == 200
+    # (in Chinese once the catalogue has it: 这期间已有其他人保存了该通报……)
+    assert response.context["form"].non_field_errors() == [
+        gettext(
+            "Someone else saved this bulletin in the meantime. Compare with the bulletin page; "
+            "saving again replaces their text with yours."
+        )
+    ]
+    assert reload(march).commentary == "同事的稿子"
+    again = response.context["form"]["version"].value()
+    assert client.post(edit_url, {"commentary": "我的稿子", "codes": "", "version": again}).status_code == 302
+    assert reload(march).commentary == "我的稿子"
