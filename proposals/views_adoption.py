@@ -24,7 +24,7 @@ class AdoptionForm(CleanInputMixin, forms.Form):
         help_text=gettext_lazy("The body that took the suggestion up, e.g. 县委, 镇党委, 县住建局."),
     )
     adopted_on = forms.DateField(
-        label=gettext_lazy("adopted on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("adopted on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 

@@ -102,3 +102,10 @@ def test_the_statistics_page_links_the_adopted_figure_to_its_list(replied, liais
     )
     html = as_user(liaison_office).get(reverse("proposals:statistics")).content.decode()
     assert 'data-stat="adopted" data-count="1"' in html
+
+
+def test_the_form_offers_today_as_a_date_the_browser_shows(replied, clerk_a, settings):
+    """A date input takes only YYYY-MM-DD: in Chinese (2026/12/04) the browser showed an empty box."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    html = as_user(clerk_a).get(reverse("proposals:adopt", args=[replied.pk])).content.decode()
+    assert f'name="adopted_on" value="{timezone.localdate().isoformat()}"' in html
