@@ -33,7 +33,7 @@ CHECKLIST_SIZE = 50  # the period's tickets offered as typical matters (the newe
 
 def _visible(request, pk: int) -> Bulletin:
     return get_object_or_404(
-        Bulletin.objects.visible_to(request.user).select_related("county", "created_by", "published_by"),
+        Bulletin.objects.visible_to(request.user).select_related("county"),
         pk=pk,
     )
 
