@@ -148,6 +148,7 @@ def assessment_publish(*, actor: User, county: Region, year: int, today: datetim
             review_score=s.review,
             total=s.total,
             breakdown=[line.as_dict() for line in s.lines],
+            full_marks=s.full_marks,
         )
         for s in scores
     )
@@ -269,6 +270,7 @@ def published_rows(sheet: AssessmentSheet, reps, *, groups: dict[int, str]) -> l
             review=e.review_score,
             total=e.total,
             lines=e.breakdown,
+            full_marks=e.full_marks,
             entry=e,
             amendments=list(e.amendments.all()),
         )

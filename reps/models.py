@@ -752,6 +752,9 @@ class AssessmentEntry(models.Model):
     review_score = models.DecimalField(_("review score"), max_digits=4, decimal_places=1, null=True)
     total = models.DecimalField(_("total"), max_digits=4, decimal_places=1, null=True)
     breakdown = models.JSONField(_("breakdown"), default=list)
+    # The policy's full marks prorated by the days in office, as the routine score was made from
+    # them: a rep in office half the year scores 34.0 for 17 points, and the sheet says why.
+    full_marks = models.PositiveSmallIntegerField(_("full marks for the days in office"), null=True)
 
     class Meta:
         verbose_name = _("assessment row")

@@ -240,3 +240,13 @@ def test_a_year_without_reps_is_published_with_the_countys_weight(county, liaiso
         actor=liaison_office, county=county, year=2001, today=timezone.localdate()
     )
     assert (sheet.routine_weight, sheet.entries.count()) == (Decimal("0.50"), 0)
+
+
+def test_a_published_row_keeps_the_full_marks_its_routine_score_was_made_from(reps, liaison_office, county):
+    a1, _a2, b1 = reps
+    Mandate.objects.filter(representative=b1).update(term_end=datetime.date(YEAR, 6, 30))  # half a year
+    assessment.assessment_publish(actor=liaison_office, county=county, year=YEAR, today=timezone.localdate())
+    assert AssessmentEntry.objects.get(representative=a1).full_marks == 10
+    assert AssessmentEntry.objects.get(representative=b1).full_marks == 5  # 10 × 181/365, rounded up
+    rows = as_user(liaison_office).get(URL, {"year": YEAR}).context["rows"]
+    assert {r.rep.pk: r.full_marks for r in rows} == {a1.pk: 10, _a2.pk: 10, b1.pk: 5}
