@@ -250,3 +250,36 @@ def test_a_published_row_keeps_the_full_marks_its_routine_score_was_made_from(re
     assert AssessmentEntry.objects.get(representative=b1).full_marks == 5  # 10 × 181/365, rounded up
     rows = as_user(liaison_office).get(URL, {"year": YEAR}).context["rows"]
     assert {r.rep.pk: r.full_marks for r in rows} == {a1.pk: 10, _a2.pk: 10, b1.pk: 5}
+
+
+@pytest.mark.parametrize("n", [10, 1000])
+def test_the_published_sheet_costs_the_same_queries_at_10_and_1000_reps(
+    n, township_a, county, liaison_office, django_assert_num_queries
+):
+    made = RepresentativeFactory.create_batch(n, region=township_a)
+    Mandate.objects.bulk_create(
+        Mandate(
+            representative=rep,
+            level="county",
+            congress="县第十五次党代会",
+            term_start=datetime.date(YEAR - 2, 1, 1),
+            term_end=datetime.date(YEAR + 2, 12, 31),
+        )
+        for rep in made
+    )
+    sheet = assessment.assessment_publish(
+        actor=liaison_office, county=county, year=YEAR, today=timezone.localdate()
+    )
+    first = sheet.entries.order_by("pk").first()
+    assessment.assessment_amend(
+        actor=liaison_office, entry=first, routine_score=Decimal(1), review_score=None, reason="更正"
+    )
+    client = as_user(liaison_office)
+    client.get(URL, {"year": YEAR})  # the session and the user's scope, once
+    with django_assert_num_queries(PUBLISHED_PAGE_QUERIES):
+        response = client.get(URL, {"year": YEAR})
+    assert len(response.context["rows"]) == n
+    assert response.content.decode().count("data-amendment=") == 1
+
+
+PUBLISHED_PAGE_QUERIES = 12
