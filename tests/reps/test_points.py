@@ -184,3 +184,15 @@ def test_constant_queries_whatever_the_number_of_reps(n, township_a, county, dja
 
 
 QUERIES = 23  # reps, mandates, 2 policy tables, 6 sources, the duty cells, review scores
+
+
+def test_public_opinion_reports_earn_the_report_points_in_their_year(two_mandates, county, category):
+    from studios.models import OpinionReport
+
+    policy(county, datetime.date(2024, 1, 1), per_report=3, **RECORDS_ONLY)
+    for month in (datetime.date(2024, 12, 1), datetime.date(2025, 1, 1), datetime.date(2025, 12, 1)):
+        OpinionReport.objects.create(
+            representative=two_mandates, month=month, category=category, content="民意"
+        )
+
+    assert lines(score_of(two_mandates))["opinion_reports"] == (2, Decimal(6))
