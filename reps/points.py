@@ -29,11 +29,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from reps import duties
-from reps.models import HomeVisit, PointsPolicy, Representative, ResearchReport, ReviewScore
+from reps.models import PointsPolicy, Representative, ReviewScore
 
 ONE_PLACE = Decimal("0.1")
 
@@ -178,28 +177,12 @@ def _line(key: str, label, count: int, per_item: Decimal) -> Line:
 # --- the sources this app can count --------------------------------------------------------
 
 
-def count_visits(rep_ids, start, end) -> dict[int, int]:
-    rows = (
-        HomeVisit.objects.active()
-        .filter(date__gte=start, date__lte=end, representatives__in=rep_ids)
-        .values_list("representatives")
-        .annotate(n=Count("id", distinct=True))
-    )
-    return dict(rows.values_list("representatives", "n"))
-
-
 def count_research_reports(rep_ids, start, end) -> dict[int, int]:
-    rows = (
-        ResearchReport.objects.filter(
-            representative__in=rep_ids, submitted_on__gte=start, submitted_on__lte=end
-        )
-        .values_list("representative")
-        .annotate(n=Count("id"))
-    )
-    return dict(rows.values_list("representative", "n"))
+    """Each rep's research reports handed in from ``start`` to ``end``: the duty status's tally."""
+    return {rep: len(days) for rep, days in duties.research_report_days(rep_ids, start, end).items()}
 
 
-register_source(Source("visits", _("home visits"), lambda p: p.per_visit, count_visits, order=20))
+register_source(Source("visits", _("home visits"), lambda p: p.per_visit, duties.visits_per_rep, order=20))
 register_source(
     Source(
         "research_reports", _("research reports"), lambda p: p.per_report, count_research_reports, order=50
