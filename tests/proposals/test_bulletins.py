@@ -152,10 +152,12 @@ def test_issue_numbers_count_per_county_and_year_in_publishing_order(liaison_off
 
 
 def test_it_refuses_a_period_not_begun_and_a_bad_number(liaison_office, county):
-    with pytest.raises(BulletinError):
+    with pytest.raises(BulletinError, match="^该期间尚未开始。$"):
         draft(liaison_office, county, number=5)  # May, on 1 April
-    with pytest.raises(BulletinError):
+    with pytest.raises(BulletinError, match="^没有这个期间。$"):
         draft(liaison_office, county, kind="quarter", number=5)
+    with pytest.raises(BulletinError, match="^没有这个期间。$"):
+        draft(liaison_office, county, number=13)
     assert Bulletin.objects.count() == 0
 
 
