@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liaison import idempotency
-from liaison.models import Region
-from liaison.roles import Role
 from proposals import bulletins
 from proposals.bulletin_forms import BulletinEditForm, BulletinNewForm
 from proposals.models import Bulletin, format_code
+from proposals.querysets import bulletin_counties
 from proposals.transitions import Status
 
 PAGE_SIZE = 20
@@ -40,16 +39,6 @@ def _visible(request, pk: int) -> Bulletin:
 
 def _managed(request, pk: int) -> Bulletin:
     return get_object_or_404(Bulletin.objects.managed_by(request.user).select_related("county"), pk=pk)
-
-
-def _managed_counties(user):
-    """The counties whose bulletins ``user`` drafts: their liaison office's (every county for
-    those who see everything)."""
-    counties = Region.objects.filter(level=Region.Level.COUNTY).order_by("path")
-    scope = user.scope
-    if scope.sees_all:
-        return counties
-    return counties.filter(path__in=scope.anchor_paths.get(Role.LIAISON_OFFICE, ()))
 
 
 def _matters(bulletin: Bulletin) -> list[dict]:
@@ -72,7 +61,7 @@ def _context(request, bulletin: Bulletin) -> dict:
         "figures": bulletin.figures,
         "matters": _matters(bulletin),
         "may_manage": not bulletin.is_published
-        and _managed_counties(request.user).filter(pk=bulletin.county_id).exists(),
+        and Bulletin.objects.managed_by(request.user).filter(pk=bulletin.pk).exists(),
     }
 
 
@@ -80,14 +69,14 @@ def _context(request, bulletin: Bulletin) -> dict:
 def bulletin_list(request):
     bulletins_shown = Bulletin.objects.visible_to(request.user).select_related("county")
     page = Paginator(bulletins_shown, PAGE_SIZE).get_page(request.GET.get("page"))
-    may_draft = _managed_counties(request.user).exists()
+    may_draft = bulletin_counties(request.user).exists()
     return render(request, "proposals/bulletin_list.html", {"page": page, "may_draft": may_draft})
 
 
 @login_required
 def bulletin_new(request):
     """Choose a period; a POST drafts its bulletin, or opens it when it exists (twice: one draft)."""
-    counties = _managed_counties(request.user)
+    counties = bulletin_counties(request.user)
     if not counties.exists():
         raise Http404
     today = timezone.localdate()

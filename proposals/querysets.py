@@ -147,21 +147,26 @@ class DeadlinePolicyQuerySet(ScopedQuerySet):
 BULLETIN_READER_ROLES = (Role.TOWNSHIP_STAFF, Role.REPRESENTATIVE)
 
 
+def bulletin_counties(user):
+    """The counties whose bulletins ``user`` drafts, edits and publishes: their liaison office's
+    (every county for those who see everything). The one place that says who manages them."""
+    Region = apps.get_model("liaison", "Region")
+    counties = Region.objects.filter(level=Region.Level.COUNTY).order_by("path")
+    scope = scope_of(user)
+    if scope.sees_all:
+        return counties
+    paths = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
+    return counties.filter(path__in=paths) if paths else counties.none()
+
+
 class BulletinQuerySet(ScopedQuerySet):
     """The county's liaison office sees its bulletins, drafts too; readers only published ones."""
 
     region_field = "county"
 
-    def published(self):
-        return self.filter(status="published")
-
     def managed_by(self, user):
-        """The bulletins ``user`` may draft, edit and publish: their county office's."""
-        scope = scope_of(user)
-        if scope.sees_all:
-            return self
-        paths = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
-        return self.filter(county__path__in=paths) if paths else self.none()
+        """The bulletins ``user`` may draft, edit and publish (``bulletin_counties``)."""
+        return self.filter(county__in=bulletin_counties(user))
 
     def scope_filter(self, scope) -> Q:
         office = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
