@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -175,11 +176,20 @@ def bulletin_edit(request, pk: int):
 def bulletin_refresh(request, pk: int):
     bulletin = _managed(request, pk)
     try:
-        bulletins.bulletin_refresh(actor=request.user, bulletin=bulletin, now=timezone.now())
+        seen = parse_datetime(request.POST.get("seen", ""))  # the figures_at the page showed
+    except ValueError:  # well formed but no such time: computed again, as without it
+        seen = None
+    try:
+        bulletin = bulletins.bulletin_refresh(
+            actor=request.user, bulletin=bulletin, now=timezone.now(), seen=seen
+        )
     except bulletins.BulletinError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("The figures were computed again from the records."))
+        if idempotency.replayed(bulletin):  # tapped twice: computed once
+            messages.info(request, idempotency.ALREADY_SAVED)
+        else:
+            messages.success(request, _("The figures were computed again from the records."))
     return redirect("bulletins:detail", pk=pk)
 
 

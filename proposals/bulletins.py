@@ -38,7 +38,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liaison import audit, notify
+from liaison import audit, idempotency, notify
 from liaison.models import Region, User
 from liaison.roles import Role
 from proposals import statistics
@@ -408,9 +408,19 @@ def bulletins_draft_due(*, now: datetime.datetime) -> int:
 
 
 @transaction.atomic
-def bulletin_refresh(*, actor: User, bulletin: Bulletin, now: datetime.datetime) -> Bulletin:
-    """Recompute a draft's figures (and its typical matters' snapshot) from the records."""
+def bulletin_refresh(
+    *, actor: User, bulletin: Bulletin, now: datetime.datetime, seen: datetime.datetime | None = None
+) -> Bulletin:
+    """Recompute a draft's figures (and its typical matters' snapshot) from the records.
+
+    ``seen`` is the ``figures_at`` the page showed: if the figures were computed since (the
+    button tapped twice, or by a colleague), they are fresh already and are not computed again
+    (``idempotency.replayed`` says so); at a county of Hai'an's size a quarter takes seconds.
+    """
     bulletin = _locked_draft(bulletin)
+    if seen is not None and bulletin.figures_at is not None and bulletin.figures_at > seen:
+        setattr(bulletin, idempotency.REPLAYED, True)
+        return bulletin
     bulletin.figures = bulletin_figures(
         county=bulletin.county, start=bulletin.start, end=bulletin.end, today=timezone.localdate(now)
     )

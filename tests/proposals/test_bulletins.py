@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import pytest
 import time_machine
@@ -637,3 +638,22 @@ def test_an_edit_on_a_draft_saved_by_someone_else_meanwhile_is_refused_not_lost(
     again = response.context["form"]["version"].value()
     assert client.post(edit_url, {"commentary": "我的稿子", "codes": "", "version": again}).status_code == 302
     assert reload(march).commentary == "我的稿子"
+
+
+def test_the_refresh_button_tapped_twice_computes_the_figures_once(
+    client, march, liaison_office, monkeypatch
+):
+    client.force_login(liaison_office)
+    detail = client.get(reverse("bulletins:detail", args=[march.pk])).content.decode()
+    seen = re.search(r'name="seen" value="([^"]+)"', detail).group(1)
+    computed = []
+    real = bulletins.bulletin_figures
+    monkeypatch.setattr(bulletins, "bulletin_figures", lambda **kw: computed.append(1) or real(**kw))
+    url = reverse("bulletins:refresh", args=[march.pk])
+    first = client.post(url, {"seen": seen}, follow=True)
+    second = client.post(url, {"seen": seen}, follow=True)
+    assert len(computed) == 1
+    assert [str(m) for m in first.context["messages"]] == ["已根据台账数据重新统计。"]
+    assert [str(m) for m in second.context["messages"]] == ["已经保存过了：再次提交没有重复保存。"]
+    client.post(url, {"seen": "2026-13-45T99:00:00"})  # no such time: computed again, no error
+    assert len(computed) == 2
