@@ -39,6 +39,9 @@ def test_a_rep_reads_their_record_on_a_phone_without_sideways_scrolling(
     # Every table of the record scrolls inside its own box: the page itself is 390 px wide.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert phone.locator("#record-tickets .table-responsive table").count() == 1
+    # The year form's button keeps 查询 on one line (it broke into 查 / 询).
+    lines = "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
+    assert phone.locator("#record-show").evaluate(lines) == 1
     screenshot(phone, "rep-record-phone")
 
     phone.locator("#print-link").click()
