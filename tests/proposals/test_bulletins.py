@@ -657,3 +657,30 @@ def test_the_refresh_button_tapped_twice_computes_the_figures_once(
     assert [str(m) for m in second.context["messages"]] == ["已经保存过了：再次提交没有重复保存。"]
     client.post(url, {"seen": "2026-13-45T99:00:00"})  # no such time: computed again, no error
     assert len(computed) == 2
+
+
+def test_the_list_costs_the_same_queries_for_one_bulletin_or_a_page_of_them(
+    client, liaison_office, county, django_assert_num_queries
+):
+    draft(liaison_office, county, number=1)
+    client.force_login(liaison_office)
+    client.get(reverse("bulletins:index"))  # warm the session
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("bulletins:index"))
+    for number in range(2, 4):
+        draft(liaison_office, county, number=number)
+    Bulletin.objects.bulk_create(
+        Bulletin(
+            county=county,
+            kind="month",
+            year=year,
+            number=month,
+            start=datetime.date(year, month, 1),
+            end=datetime.date(year, month, 28),
+        )  # fmt: skip
+        for year in (2024, 2025)
+        for month in range(1, 13)
+    )
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get(reverse("bulletins:index"))
+    assert len(page.context["page"].object_list) == 20 and page.context["page"].paginator.count == 27
