@@ -89,17 +89,25 @@ def _counts(rows: Iterable[tuple[int | None, int]]) -> dict[int | None, int]:
     return {key: n or 0 for key, n in rows}
 
 
-def _four_ones(reps: QuerySet, start: datetime.date, end: datetime.date, today: datetime.date):
+def _four_ones(
+    county: Region, reps: QuerySet, start: datetime.date, end: datetime.date, today: datetime.date
+):
     """Per rep id, (months the "four ones" applied, months all of them were met) in the period.
 
     Read from ``reps.duties.standing`` month by month (its quotas, policies and mandates), up to
-    today for a period still running.
+    today for a period still running. A month whose policy in force (on the day ``standing``
+    reads it) asks no "four ones" is skipped: ``standing`` computes every quota, and a county
+    without the "four ones" would pay for all of them to find none (0.7 s a month at Hai'an's size).
     """
     due: dict[int, int] = defaultdict(int)
     met: dict[int, int] = defaultdict(int)
+    policies = duties.policies_of([county.pk])
     month = start
     while month <= end and month <= today:
         last = period_of(duties.MONTH, month.year, month.month).end
+        if not duties.policy_in_force(county.pk, min(last, today), policies).four_ones:
+            month = last + datetime.timedelta(days=1)
+            continue
         _shown, rows = duties.standing(reps, today=min(last, today))
         for row in rows:
             cells = [
@@ -152,7 +160,7 @@ def bulletin_figures(
     receptions = Reception.objects.active().filter(
         township__parent=county, starts_at__gte=since, starts_at__lt=until
     )
-    due, met = _four_ones(reps, start, end, today)
+    due, met = _four_ones(county, reps, start, end, today)
 
     visits_by_township = _counts(visits.values_list("township").annotate(n=Count("pk")).order_by())
     receptions_by_township = {

@@ -684,3 +684,24 @@ def test_the_list_costs_the_same_queries_for_one_bulletin_or_a_page_of_them(
     with django_assert_num_queries(len(one.captured_queries)):
         page = client.get(reverse("bulletins:index"))
     assert len(page.context["page"].object_list) == 20 and page.context["page"].paginator.count == 27
+
+
+def test_months_without_the_four_ones_do_not_compute_every_duty(
+    contact_work, liaison_office, county, monkeypatch
+):
+    """The "four ones" switched on from 1 March: the first quarter counts March alone, as March's
+    bulletin does, and January and February never ask ``duties.standing`` (it computes every quota)."""
+    from reps import duties
+
+    DutyPolicy.objects.filter(county=county).update(effective_from=datetime.date(2026, 3, 1))
+    asked = []
+    real = duties.standing
+    monkeypatch.setattr(
+        duties, "standing", lambda reps, *, today: asked.append(today) or real(reps, today=today)
+    )
+    quarter = draft(liaison_office, county, kind="quarter", number=1).figures
+    assert asked == [datetime.date(2026, 3, 31)]
+    assert [(r["four_ones_due"], r["four_ones_met"]) for r in quarter["townships"]] == [(2, 1), (1, 0)]
+    DutyPolicy.objects.filter(county=county).delete()
+    assert draft(liaison_office, county, number=2).figures["contact_totals"]["four_ones_due"] == 0
+    assert asked == [datetime.date(2026, 3, 31)]  # February, without a policy: not asked either
