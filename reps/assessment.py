@@ -88,25 +88,35 @@ def review_scores_enter(
             representative__in=[r.pk for r in scores], year=year
         )
     }
-    changed = 0
     now = timezone.now()
+    removed: list[int] = []
+    added: list[ReviewScore] = []
+    updated: list[ReviewScore] = []
     for rep, value in scores.items():
         if not scope.covers_path(rep.region.path) or not rep.region.path.startswith(county.path):
             raise PermissionDenied
         current = existing.get(rep.pk)
         if value is None:
             if current is not None:
-                current.delete()
-                changed += 1
+                removed.append(current.pk)
         elif current is None:
-            ReviewScore.objects.create(
-                representative=rep, year=year, score=value, entered_by=actor, entered_at=now
+            added.append(
+                ReviewScore(representative=rep, year=year, score=value, entered_by=actor, entered_at=now)
             )
-            changed += 1
         elif current.score != value:
             current.score, current.entered_by, current.entered_at = value, actor, now
-            current.save(update_fields=["score", "entered_by", "entered_at"])
-            changed += 1
+            updated.append(current)
+    # A township's whole list in a few statements, whatever its number of reps. Two posts at once
+    # (a double tap) both find no row to lock: the later insert updates, as a later post would.
+    ReviewScore.objects.filter(pk__in=removed).delete()
+    ReviewScore.objects.bulk_create(
+        added,
+        update_conflicts=True,
+        unique_fields=["representative", "year"],
+        update_fields=["score", "entered_by", "entered_at"],
+    )
+    ReviewScore.objects.bulk_update(updated, ["score", "entered_by", "entered_at"])
+    changed = len(removed) + len(added) + len(updated)
     if changed:
         audit.record(
             actor=actor, verb="review.entered", subject=county, region=county, year=year, changed=changed

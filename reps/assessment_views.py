@@ -162,7 +162,11 @@ def review_scores(request):
         township = townships.get()
     sheet = assessment.published_sheet(county, year)
     listed = (
-        list(reps.filter(region__path__startswith=township.path).order_by("name_initials", "name"))
+        list(
+            reps.filter(region__path__startswith=township.path)
+            .select_related("region")
+            .order_by("name_initials", "name")
+        )
         if township
         else []
     )

@@ -283,3 +283,30 @@ def test_the_published_sheet_costs_the_same_queries_at_10_and_1000_reps(
 
 
 PUBLISHED_PAGE_QUERIES = 12
+
+
+@pytest.mark.parametrize("n", [3, 60])
+def test_saving_a_townships_review_scores_costs_the_same_queries_for_3_and_60_reps(
+    n, township_a, clerk_a, django_assert_num_queries
+):
+    made = RepresentativeFactory.create_batch(n, region=township_a)
+    Mandate.objects.bulk_create(
+        Mandate(
+            representative=rep,
+            level="county",
+            congress="县第十五次党代会",
+            term_start=datetime.date(YEAR - 2, 1, 1),
+            term_end=datetime.date(YEAR + 2, 12, 31),
+        )
+        for rep in made
+    )
+    url = reverse("reps:review_scores") + f"?year={YEAR}&township={township_a.pk}"
+    client = as_user(clerk_a)
+    client.get(url)  # the session and the user's scope, once
+    with django_assert_num_queries(REVIEW_SAVE_QUERIES):
+        response = client.post(url, {f"score-{rep.pk}": "80" for rep in made})
+    assert response.status_code == 302
+    assert ReviewScore.objects.filter(score=80).count() == n
+
+
+REVIEW_SAVE_QUERIES = 15
