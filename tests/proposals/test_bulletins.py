@@ -552,6 +552,7 @@ def test_the_office_drafts_edits_and_publishes_through_the_pages(
     page = client.get(reverse("bulletins:detail", args=[bulletin.pk])).content.decode()
     assert "总体良好" in page and "水渠堵塞" in page and "2026年第1期" in page
     assert f"({ticket.display_code} · " in page  # the code grouped as on the receipt
+    assert "2026年第1期 · 发布时间 2026-" in page  # 发布, not a ticket's 公开
     assert edit_url not in page  # no edit link once published
 
 
