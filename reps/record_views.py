@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from liaison.roles import Role
 from reps import points, record
 from reps.models import AssessmentEntry, CommitteeLink, Representative
-from reps.views import today
+from reps.views import _year, today
 
 
 def may_read_record(user, rep: Representative) -> bool:
@@ -46,8 +46,7 @@ def record_page(request, pk: int):
             raise Http404
         start, end = span
     else:
-        raw = request.GET.get("year", "")
-        year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= now.year else now.year
+        year = _year(request) or now.year
         start, end = datetime.date(year, 1, 1), min(datetime.date(year, 12, 31), now)
     # Each section is drawn by its own template from what its loader returned.
     sections = [

@@ -170,3 +170,11 @@ def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
 
 
 RECORD_QUERIES = 41
+
+
+def test_the_year_is_read_as_the_duty_status_reads_it(my_rep, clerk_a):
+    url, now = reverse("reps:record", args=[my_rep.pk]), timezone.localdate()
+    for raw, year in (("", now.year), ("1999", now.year), (str(now.year + 1), now.year), ("x", now.year)):
+        assert as_user(clerk_a).get(url, {"year": raw}).context["year"] == year
+    last = as_user(clerk_a).get(url, {"year": now.year - 1})
+    assert (last.context["year"], last.context["end"]) == (now.year - 1, datetime.date(now.year - 1, 12, 31))
