@@ -34,11 +34,17 @@ class TicketQuerySet(ScopedQuerySet):
             )
             q |= Q(Exists(held))
         if scope.user_id:
-            q |= Q(representative__user_id=scope.user_id)
-            CoSigner = self.model.co_signers.through
-            q |= Q(
-                Exists(CoSigner.objects.filter(ticket=OuterRef("pk"), representative__user_id=scope.user_id))
-            )
+            # A representative's own tickets, as responsible rep or co-signer: asked only of
+            # users with the role, since each OR'd EXISTS keeps the planner from reading a
+            # county's tickets by its townships alone (it reads every ticket instead).
+            if Role.REPRESENTATIVE in scope.roles:
+                q |= Q(representative__user_id=scope.user_id)
+                CoSigner = self.model.co_signers.through
+                q |= Q(
+                    Exists(
+                        CoSigner.objects.filter(ticket=OuterRef("pk"), representative__user_id=scope.user_id)
+                    )
+                )
             if Role.COMMITTEE_MEMBER in scope.roles:
                 CommitteeLink = apps.get_model("reps", "CommitteeLink")
                 linked = CommitteeLink.objects.filter(

@@ -168,6 +168,16 @@ class TestWorkspace:
         services.ticket_rate(ticket=fresh(ticket), actor=rep_a, score="satisfied")
         assert "reply to rate" not in page(client, "proposals:workspace").content.decode()
 
+    def test_a_rep_whose_role_is_withdrawn_no_longer_sees_their_tickets(
+        self, client, ticket, make_ticket, rep_a, my_rep
+    ):
+        co_signed = make_ticket(representative=None, title="联名的事")
+        co_signed.co_signers.add(my_rep)
+        assert set(Ticket.objects.visible_to(rep_a)) == {ticket, co_signed}
+        rep_a.roles.filter(role=Role.REPRESENTATIVE).delete()
+        former = type(rep_a).objects.get(pk=rep_a.pk)
+        assert not Ticket.objects.visible_to(former).exists()
+
     def test_a_committee_member_sees_the_tickets_of_their_linked_reps(
         self, client, ticket, make_ticket, other_rep, committee_member
     ):
