@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import beat_init, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.settings")
 
@@ -102,3 +102,10 @@ def _refuse_console_messages(**kwargs):
     except SystemCheckError as exc:
         # Celery logs and ignores an exception from a signal handler: exit instead.
         raise SystemExit(f"{exc}") from None
+
+
+@beat_init.connect
+def _heartbeat_at_start(sender, **kwargs):
+    """Beat's first heartbeat is sent as it starts, not a minute later (an interval entry first
+    fires one interval after beat starts): /healthz shows it as soon as a worker runs it."""
+    sender.app.send_task("liaison.tasks.heartbeat")

@@ -3,6 +3,7 @@ jobs leave for staff, for /healthz."""
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from django.core.cache import cache
@@ -14,6 +15,10 @@ from django.utils import timezone
 EVENT_SWEEP = "ticket_events_sweep"
 EVENTS_SKIPPED_FROM = "ticket_events_skipped_from"
 EVENTS_SKIPPED_TO = "ticket_events_skipped_to"
+# The heartbeat row written by ``liaison.tasks.heartbeat`` (beat sends it every minute and as it starts).
+BEAT = "beat"
+# Beat is reported stale when its heartbeat is older than this: five missed beats.
+BEAT_STALE_AFTER = datetime.timedelta(minutes=5)
 
 
 def check_database() -> None:
@@ -61,6 +66,47 @@ def note_skipped_events(*, since, until) -> None:
     Heartbeat.objects.update_or_create(name=EVENTS_SKIPPED_TO, defaults={"seen_at": until})
 
 
+def queue_length() -> int | None:
+    """Tasks waiting in the Celery queue (None when the broker cannot tell)."""
+    from liaison.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            return conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
+    except Exception:  # noqa: BLE001 - the broker check reports an unreachable broker
+        return None
+
+
+def operations(now: datetime.datetime | None = None) -> dict:
+    """What an operator watches besides reachability: beat's last tick (and whether it is stale),
+    the Celery queue's length, failed deliveries and the oldest one still waiting to be sent.
+    Two indexed reads (``delivery_due_idx`` leads with the status)."""
+    from django.db.models import Count, Min, Q
+
+    from liaison.models import Delivery, Heartbeat
+
+    now = now or timezone.now()
+    try:
+        beat = Heartbeat.objects.filter(name=BEAT).values_list("seen_at", flat=True).first()
+        deliveries = Delivery.objects.filter(
+            status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]
+        ).aggregate(
+            failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
+            oldest=Min("created_at", filter=Q(status=Delivery.Status.PENDING)),
+        )
+    except DatabaseError:  # reachable but not migrated yet: reachability is what we report
+        return {}
+    return {
+        "beat_last_seen": timezone.localtime(beat).isoformat() if beat else None,
+        "beat_stale": beat is None or now - beat > BEAT_STALE_AFTER,
+        "queue_length": queue_length(),
+        "deliveries_failed": deliveries["failed"],
+        "oldest_undelivered": timezone.localtime(deliveries["oldest"]).isoformat()
+        if deliveries["oldest"]
+        else None,
+    }
+
+
 def health_warnings() -> list[str]:
     """What staff should know although every service answers (shown on /healthz to them only).
 
@@ -86,3 +132,16 @@ def health_warnings() -> list[str]:
             "for longer than EVENT_CATCH_UP_DAYS"
         )
     return warnings
+
+
+def details(now: datetime.datetime | None = None) -> dict:
+    """``operations()`` and the warnings, a stale beat among them, for those who may read them."""
+    found = operations(now)
+    warnings = health_warnings()
+    if found.get("beat_stale"):
+        seen = found["beat_last_seen"] or "never"
+        warnings.append(
+            f"beat has not run the heartbeat for more than {BEAT_STALE_AFTER.seconds // 60} minutes "
+            f"(last seen: {seen}): reminders and deadlines are not being sent"
+        )
+    return {**found, "warnings": warnings}

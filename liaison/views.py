@@ -15,10 +15,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from liaison import notify, todo
+from liaison import health, notify, todo
 from liaison.forms import NotificationSettingsForm
-from liaison.health import health_warnings, run_checks
-from liaison.models import Heartbeat, Notification, RoleAssignment
+from liaison.models import Notification, RoleAssignment
 from liaison.roles import Role
 
 
@@ -38,14 +37,13 @@ def healthz(request):
     """200 ``{"status": "ok"}`` or 503 ``{"status": "failing"}``; what was checked and why it
     failed only for the liaison office, superusers, or a monitor that sends ``HEALTHZ_TOKEN``
     (the public learns nothing of the servers behind it)."""
-    checks = run_checks()
+    checks = health.run_checks()
     healthy = all(result == "ok" for result in checks.values())
     body = {"status": "ok" if healthy else "failing"}
     if _may_see_health_details(request):
         body["checks"] = checks
         database_ok = checks["database"] == "ok"
-        body["beat_last_seen"] = _beat_last_seen() if database_ok else None
-        body["warnings"] = health_warnings() if database_ok else []
+        body.update(health.details() if database_ok else {"beat_last_seen": None, "warnings": []})
     return JsonResponse(body, status=200 if healthy else 503)
 
 
@@ -64,14 +62,6 @@ def _may_see_health_details(request) -> bool:
         return user.is_superuser or office.exists()
     except DatabaseError:
         return False
-
-
-def _beat_last_seen() -> str | None:
-    try:
-        seen = Heartbeat.objects.filter(name="beat").values_list("seen_at", flat=True).first()
-    except DatabaseError:  # reachable but not migrated yet: reachability is what we report
-        return None
-    return timezone.localtime(seen).isoformat() if seen else None
 
 
 # --- Notifications ---------------------------------------------------------------------------

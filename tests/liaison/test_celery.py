@@ -1,5 +1,9 @@
 """The ping task round-trips through a real worker on the test Redis; retries fit the broker."""
 
+import os
+import subprocess
+import sys
+import time
 from datetime import datetime
 
 import pytest
@@ -7,7 +11,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from liaison.celery import app
-from tests.helpers import run_python
+from tests.helpers import ROOT, project_env, run_python
 
 
 @pytest.mark.worker
@@ -26,6 +30,53 @@ def test_beats_heartbeat_task_writes_through_a_real_worker(worker, admin_client)
     assert Heartbeat.objects.get(name="beat").seen_at.isoformat() == stamp  # UTC, as the task returns it
     shown = admin_client.get("/healthz").json()["beat_last_seen"]  # a detail for staff
     assert shown.endswith("+08:00") and datetime.fromisoformat(shown) == datetime.fromisoformat(stamp)
+
+
+@pytest.mark.worker
+def test_beat_sends_a_heartbeat_as_it_starts_not_a_minute_later(worker, tmp_path):
+    """/healthz showed "beat_last_seen": null for the first minute of `make run`: an interval entry
+    first fires one interval after beat starts. Beat now sends one heartbeat at start."""
+    from django.db import connection
+
+    from liaison.models import Heartbeat
+
+    db = connection.settings_dict
+    env = project_env(
+        DEBUG="1",
+        REDIS_URL=os.environ["REDIS_URL"],
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        LIAISON_VAR_DIR=str(tmp_path),
+    )
+    log_path = tmp_path / "beat.log"
+    with open(log_path, "w") as log:
+        beat = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "liaison",
+                "beat",
+                "--loglevel=INFO",
+                "-s",
+                str(tmp_path / "schedule"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started = time.monotonic()
+        try:
+            while not Heartbeat.objects.filter(name="beat").exists():
+                assert beat.poll() is None, "beat exited:\n" + log_path.read_text()
+                assert time.monotonic() - started < 40, "no heartbeat 40 s after beat started"
+                time.sleep(0.5)
+        finally:
+            beat.terminate()
+            beat.wait(timeout=30)
+    # The interval entry alone would have fired after 60 s.
+    assert time.monotonic() - started < 60
 
 
 def test_the_beat_schedule_is_defined_in_code():

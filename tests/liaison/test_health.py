@@ -2,14 +2,17 @@
 only ok / failing; which check failed and why is for the liaison office, superusers and a monitor
 holding HEALTHZ_TOKEN (``Authorization: Bearer …`` or ``?token=``)."""
 
+import datetime
 import json
 import os
 import socket
 
 import pytest
 
+from liaison import health
+from liaison.models import Delivery, Heartbeat, Notification, Reminder
 from liaison.roles import Role
-from tests.factories import user_with_role
+from tests.factories import UserFactory, user_with_role
 from tests.helpers import run_python
 
 TOKEN = "monitor-token-" + "x" * 20
@@ -59,7 +62,10 @@ def test_the_token_shows_every_check(client, db, token, ask):
     assert response.status_code == 200
     body = response.json()
     assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
-    assert "beat_last_seen" in body and body["warnings"] == []
+    assert body["beat_last_seen"] is None and body["beat_stale"] is True  # no beat in a test database
+    assert [w.split(" (")[0] for w in body["warnings"]] == [
+        "beat has not run the heartbeat for more than 5 minutes"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -113,3 +119,50 @@ def test_healthz_is_503_when_redis_is_down(tmp_path):
     status, body = healthz_in_subprocess(with_token=True, **env)
     assert status == 503
     assert body["checks"]["cache"].startswith("error:") and body["checks"]["broker"].startswith("error:")
+
+
+NOW = datetime.datetime(2026, 12, 5, 10, 0, tzinfo=datetime.UTC)
+
+
+def test_beat_is_stale_five_minutes_after_its_last_heartbeat(db):
+    Heartbeat.objects.create(name="beat", seen_at=NOW - datetime.timedelta(minutes=5))
+    assert health.details(NOW)["beat_stale"] is False and health.details(NOW)["warnings"] == []
+    late = NOW + datetime.timedelta(seconds=1)
+    found = health.details(late)
+    assert found["beat_stale"] is True and found["beat_last_seen"] == "2026-12-05T17:55:00+08:00"
+    assert found["warnings"] == [
+        "beat has not run the heartbeat for more than 5 minutes (last seen: 2026-12-05T17:55:00+08:00): "
+        "reminders and deadlines are not being sent"
+    ]
+
+
+def test_the_details_count_failed_deliveries_and_date_the_oldest_waiting_one(client, db, token):
+    user = UserFactory(username="ops")
+    notice, other = (
+        Notification.objects.create(
+            user=user,
+            reminder=Reminder.objects.create(kind="test", subject_type="test", subject_id=n),
+            kind="test",
+            subject_type="test",
+            subject_id=n,
+            batch="b",
+        )
+        for n in (1, 2)
+    )
+    at = [NOW - datetime.timedelta(hours=h) for h in (3, 2, 1)]
+    Delivery.objects.create(
+        notification=notice, channel="email", address="a@x", status="sent", created_at=at[0]
+    )
+    Delivery.objects.create(
+        notification=notice, channel="sms", address="139", status="failed", created_at=at[0]
+    )
+    Delivery.objects.create(
+        notification=other, channel="email", address="a@x", status="pending", created_at=at[1]
+    )
+    Delivery.objects.create(
+        notification=other, channel="sms", address="139", status="pending", created_at=at[2]
+    )
+    body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert body["deliveries_failed"] == 1
+    assert body["oldest_undelivered"] == "2026-12-05T16:00:00+08:00"
+    assert body["queue_length"] == 0
