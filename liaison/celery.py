@@ -78,6 +78,13 @@ app.conf.beat_schedule = {
         "task": "reps.tasks.sweep_import_files",
         "schedule": crontab(hour=3, minute=53),
     },
+    # 02:30 every night: one backup archive (database, uploaded files, manifest) into BACKUP_DIR,
+    # keeping the newest BACKUP_KEEP (liaison.backup).
+    "backup": {
+        "task": "liaison.tasks.backup",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # 04:07 every night: erases residents' names and phones from tickets closed more than their
     # county's SecurityPolicy.anonymise_after_years ago (PIPL); statistics stay the same.
     "anonymise-closed": {

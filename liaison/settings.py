@@ -300,6 +300,10 @@ RATE_LIMITS = {
 LIAISON_ALLOW_CONSOLE_MESSAGES = env.bool("LIAISON_ALLOW_CONSOLE_MESSAGES", default=False)
 # /healthz shows its details (which check failed and why) to staff and to this bearer token.
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", "")
+# Nightly backups (liaison.backup, beat's "backup" entry, `manage.py backup`): where the archives
+# go (put it on another disk or a mounted share) and how many of them are kept.
+BACKUP_DIR = Path(env.str("LIAISON_BACKUP_DIR") or VAR_DIR / "backups")
+BACKUP_KEEP = env.int("LIAISON_BACKUP_KEEP", 14)
 # How far back the ticket-event sweep catches up after an outage (proposals.reminders): older
 # events are skipped with a warning in the log and on /healthz.
 EVENT_CATCH_UP_DAYS = env.int("EVENT_CATCH_UP_DAYS", 30)

@@ -28,6 +28,22 @@ def heartbeat() -> str:
     return now.isoformat()
 
 
+@shared_task(acks_late=False)
+def backup() -> str:
+    """Write tonight's backup archive and keep the newest ``BACKUP_KEEP`` (``liaison.backup``).
+    Not redelivered when a worker dies under it: a half-written archive is never left under its
+    name, and the next night makes a whole one."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from liaison import backup as backups
+
+    path = backups.create(Path(settings.BACKUP_DIR), keep=settings.BACKUP_KEEP)
+    log.info("backup written: %s", path)
+    return str(path)
+
+
 @shared_task
 def clear_sessions() -> None:
     management.call_command("clearsessions")

@@ -80,7 +80,7 @@ def test_beat_sends_a_heartbeat_as_it_starts_not_a_minute_later(worker, tmp_path
 
 
 def test_the_beat_schedule_is_defined_in_code():
-    assert {"heartbeat", "clear-sessions", "dispatch-deliveries"} <= set(app.conf.beat_schedule)
+    assert {"heartbeat", "clear-sessions", "dispatch-deliveries", "backup"} <= set(app.conf.beat_schedule)
     assert app.conf.beat_schedule["dispatch-deliveries"]["schedule"] == 120
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.accept_content == ["json"]
