@@ -36,7 +36,7 @@ run: $(VENV)/.installed-run ## Install, migrate, seed the demo and start web + C
 
 test: $(VENV)/.installed-dev ## Install and run the whole suite on a throwaway PostgreSQL + Redis
 	@$(MAKE) -s compiled-messages
-	@scripts/ensure-debian-packages chromium:chromium
+	@scripts/ensure-debian-packages chromium:chromium nginx:nginx
 	scripts/with-test-services $(BIN)/pytest $(ARGS)
 
 test-lite: $(VENV)/.installed-dev ## Quick inner loop: SQLite, no services, no browser or worker tests
