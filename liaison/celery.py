@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, task_failure, task_retry, task_success, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.settings")
 
@@ -116,3 +116,25 @@ def _heartbeat_at_start(sender, **kwargs):
     """Beat's first heartbeat is sent as it starts, not a minute later (an interval entry first
     fires one interval after beat starts): /healthz shows it as soon as a worker runs it."""
     sender.app.send_task("liaison.tasks.heartbeat")
+
+
+# Each task's outcome, for /metrics (liaison.metrics: counted in the cache by every worker).
+@task_success.connect
+def _count_success(sender=None, **kwargs):
+    from liaison.metrics import count_task
+
+    count_task(sender.name, "success")
+
+
+@task_failure.connect
+def _count_failure(sender=None, **kwargs):
+    from liaison.metrics import count_task
+
+    count_task(sender.name, "failure")
+
+
+@task_retry.connect
+def _count_retry(sender=None, **kwargs):
+    from liaison.metrics import count_task
+
+    count_task(sender.name, "retry")

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from liaison import audit_views, pii_views, twofa_views, views
+from liaison import audit_views, metrics, pii_views, twofa_views, views
 from liaison.lockout import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("inbox/", views.inbox, name="inbox"),
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("pii/phone/<str:label>/<int:pk>/", pii_views.reveal_phone, name="reveal_phone"),

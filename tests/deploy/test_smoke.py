@@ -69,6 +69,14 @@ def exec_start(unit: str) -> str:
     return line.removeprefix("ExecStart=")
 
 
+def unit_environment(unit: str) -> dict[str, str]:
+    """The unit's own Environment= lines (beside its EnvironmentFile)."""
+    lines = (DEPLOY / "systemd" / unit).read_text().splitlines()
+    return dict(
+        line.removeprefix("Environment=").split("=", 1) for line in lines if line.startswith("Environment=")
+    )
+
+
 def run(args: list[str], env: dict[str, str], *, timeout: int = 300) -> str:
     result = subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -92,10 +100,10 @@ class Stack:
             urllib.request.HTTPSHandler(context=self.tls), urllib.request.HTTPCookieProcessor(self.cookies)
         )
 
-    def start(self, name: str, command: str) -> None:
+    def start(self, name: str, command: str, **env: str) -> None:
         log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            shlex.split(command), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            shlex.split(command), cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT
         )
         self.processes.append((name, proc))
 
@@ -193,7 +201,10 @@ def stack(tmp_path_factory):
             .replace("--concurrency=4", "--concurrency=1")
         )
 
-    s.start("gunicorn", unit("liaison-web.service"))
+    web_env = unit_environment("liaison-web.service")
+    assert web_env["PROMETHEUS_MULTIPROC_DIR"] == "/run/liaison-metrics"  # RuntimeDirectory=liaison-metrics
+    (tmp / "metrics").mkdir()
+    s.start("gunicorn", unit("liaison-web.service"), PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"))
     s.start("worker", unit("liaison-worker.service"))
     s.start("beat", unit("liaison-beat.service"))
 
@@ -384,6 +395,28 @@ def test_a_matter_goes_from_intake_to_rating_through_nginx_gunicorn_worker_and_b
     assert details["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
     assert details["beat_last_seen"] and details["beat_stale"] is False
     assert details["deliveries_failed"] == 0
+
+    # /metrics through nginx, for the monitor's token only: every gunicorn worker's requests,
+    # the worker's task outcomes, the tickets.
+    assert stack.request("/metrics")[0] == 404
+    status, _headers, body = stack.request("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    text = body.decode()
+    assert status == 200
+
+    def sample(name: str, **labels: str) -> float:
+        """The value of ``name`` with these labels (in whatever order the exporter writes them)."""
+        for line in text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"no {name} {labels} in /metrics:\n{text[:3000]}")
+
+    assert sample("liaison_http_request_duration_seconds_count", method="POST", view="public:intake") >= 1
+    assert sample("liaison_celery_tasks_total", task="liaison.tasks.heartbeat", outcome="success") >= 1
+    open_now = stack.python(
+        "from proposals.models import Ticket\n"
+        "print(json.dumps({'open': Ticket.objects.open().count()}))"
+    )
+    assert sample("liaison_tickets", state="open") == open_now["open"], open_now
 
 
 def test_static_files_come_compressed_and_cache_busted(stack):
