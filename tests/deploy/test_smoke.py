@@ -413,8 +413,7 @@ def test_a_matter_goes_from_intake_to_rating_through_nginx_gunicorn_worker_and_b
     assert sample("liaison_http_request_duration_seconds_count", method="POST", view="public:intake") >= 1
     assert sample("liaison_celery_tasks_total", task="liaison.tasks.heartbeat", outcome="success") >= 1
     open_now = stack.python(
-        "from proposals.models import Ticket\n"
-        "print(json.dumps({'open': Ticket.objects.open().count()}))"
+        "from proposals.models import Ticket\nprint(json.dumps({'open': Ticket.objects.open().count()}))"
     )
     assert sample("liaison_tickets", state="open") == open_now["open"], open_now
 
