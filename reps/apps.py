@@ -53,4 +53,7 @@ class RepsConfig(AppConfig):
         )
         navigation.register(navigation.NavItem(_("Import"), "reps:import", roles=staff, order=22))
         navigation.register(navigation.NavItem(_("Assessment"), "reps:assessment", roles=staff, order=23))
+        navigation.register(
+            navigation.NavItem(_("Group reports"), "reps:group_reports", roles=staff, order=24)
+        )
         navigation.register(navigation.NavItem(_("Representatives"), "reps:directory", order=40, public=True))

@@ -210,3 +210,43 @@ class ResearchReportAdminForm(CleanInputMixin, forms.ModelForm):
             self.instance.file_name, self.instance.content_type = checked.name, checked.content_type
             return checked.content
         return upload
+
+
+class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+    """A group's leader or liaison files its written report: the text and/or the file.
+
+    The one-time ``token`` (``liaison.idempotency``): the same post sent twice files it once.
+    """
+
+    text = forms.CharField(
+        label=_("the report"),
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
+        max_length=8000,
+        help_text=_("What the group did this year, what it heard and what it proposes."),
+    )
+    file = forms.FileField(
+        label=_("the report (PDF or photo)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+
+    def __init__(self, *args, has_file: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_file = has_file
+        self.fields["file"].help_text = gettext(
+            "A PDF or a photo of the paper report, at most %(limit)s."
+        ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        return clean_attachment(upload) if upload else None
+
+    def clean(self):
+        data = super().clean()
+        empty = not (data.get("text") or "").strip() and not data.get("file") and not self.has_file
+        if empty and "file" not in self.errors:
+            self.add_error(
+                "file", forms.ValidationError(_("Attach the report, or write it here."), code="empty")
+            )
+        return data

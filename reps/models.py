@@ -27,6 +27,7 @@ from reps.querysets import (
     ContactQuerySet,
     DutyPolicyQuerySet,
     GroupQuerySet,
+    GroupReportQuerySet,
     HomeVisitQuerySet,
     PointsPolicyQuerySet,
     RepresentativeQuerySet,
@@ -855,3 +856,61 @@ class ImportJob(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in {self.Status.UPLOADED, self.Status.CHECKING, self.Status.IMPORTING}
+
+
+def group_report_path(instance, filename: str) -> str:
+    dot = filename.rfind(".")
+    suffix = filename[dot:].lower()[:6] if dot != -1 else ""
+    return f"reps/group-reports/{timezone.localdate():%Y/%m}/{secrets.token_hex(12)}{suffix}"
+
+
+class GroupReport(models.Model):
+    """A group's written report (书面报告) before its own congress's annual meeting of ``year``,
+    filed by the group's leader or liaison: one per group and meeting year (``reps.reminders``
+    stops reminding the group once it is in).
+
+    It is due ``GROUP_REPORT_DUE_DAYS`` before the meeting; until then the leader or liaison may
+    change it, after that it stays as filed. A group that files after the due day is marked late
+    by its ``submitted_on``."""
+
+    group = models.ForeignKey(
+        Group, verbose_name=_("group"), on_delete=models.CASCADE, related_name="written_reports"
+    )
+    year = models.PositiveSmallIntegerField(_("meeting year"))
+    due_on = models.DateField(_("due on"))
+    text = models.TextField(_("text"), blank=True, max_length=8000)
+    # As ``ResearchReport.file``: a PDF or a photo, checked by ``clean_attachment``, stored under a
+    # random name and served only through the scoped view ``reps:group_report_file``.
+    file = models.FileField(_("file"), upload_to=group_report_path, blank=True)
+    file_name = models.CharField(_("file name"), max_length=120, blank=True)
+    content_type = models.CharField(_("type"), max_length=64, blank=True, editable=False)
+    submitted_on = models.DateField(_("filed on"))
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # The nonce of the last post that made or changed it: that post sent again changes nothing.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+
+    objects = GroupReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("group report")
+        verbose_name_plural = _("group reports")
+        ordering = ["-year", "group__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "year"], name="one_group_report_per_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.year}"
+
+    @property
+    def late(self) -> bool:
+        return self.submitted_on > self.due_on

@@ -105,7 +105,7 @@ def render_group_report(notifications: Sequence[Notification]) -> list[Message]:
             Message(
                 title=_("Written report of %(group)s due on %(due)s") % params,
                 body=body % params,
-                url=url,
+                url=reverse("reps:group_report", args=[group.pk]),  # where the leader files it
             )
         )
     return messages

@@ -148,3 +148,16 @@ class AssessmentQuerySet(ScopedQuerySet):
 
     def scope_filter(self, scope) -> Q:
         return Q(county_id__in=scope.county_ids) if scope.county_ids and scope.region_paths else NOTHING
+
+
+class GroupReportQuerySet(ScopedQuerySet):
+    """Group reports: the staff over the group's region, and the group's own reps."""
+
+    def scope_filter(self, scope) -> Q:
+        q = scope.region_q("group__region")
+        if scope.user_id:
+            Membership = apps.get_model("reps", "GroupMembership")
+            mine = Membership.objects.filter(group=OuterRef("group"), representative__user_id=scope.user_id)
+            q |= Q(group__leader__user_id=scope.user_id) | Q(group__liaison__user_id=scope.user_id)
+            q |= Q(Exists(mine))
+        return q

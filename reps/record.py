@@ -1,9 +1,10 @@
 """The duty record of a representative (履职档案, seed 004: "对党代表履职情况及时进行登记").
 
 Sections are registered, like the duty quotas: this app adds mandates and groups, contacts and
-pairings, visits, research reports and points; the studios app its studios, duties and attendance,
-receptions and public-opinion reports; the proposals app the tickets raised with their outcome and
-rating. Each section loads its rows for one rep and a date range with a query or two.
+pairings, visits, research reports, group reports and points; the studios app its studios,
+duties and attendance, receptions and public-opinion reports; the proposals app the tickets
+raised with their outcome and rating. Each section loads its rows for one rep and a date range
+with a query or two.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from reps.models import ContactLink, HomeVisit, Representative, ResearchReport
+from reps.models import ContactLink, GroupReport, HomeVisit, Representative, ResearchReport
 
 # A loader returns the section's template context for one rep from ``start`` to ``end``.
 Loader = Callable[[Representative, datetime.date, datetime.date], dict]
@@ -90,7 +91,22 @@ def _reports(rep, start, end) -> dict:
     return {"reports": list(reports.order_by("submitted_on", "id"))}
 
 
+def _group_reports(rep, start, end) -> dict:
+    """The written reports filed in the range by the groups the rep belongs to, leads or liaises."""
+    reports = (
+        GroupReport.objects.filter(submitted_on__gte=start, submitted_on__lte=end)
+        .filter(Q(group__memberships__representative=rep) | Q(group__leader=rep) | Q(group__liaison=rep))
+        .select_related("group", "submitted_by")
+        .distinct()
+        .order_by("submitted_on", "id")
+    )
+    return {"group_reports": list(reports)}
+
+
 register(Section("mandates", _("Mandates and groups"), "reps/record/_mandates.html", _mandates, order=10))
 register(Section("contacts", _("Contacts and pairings"), "reps/record/_contacts.html", _contacts, order=40))
 register(Section("visits", _("Home visits"), "reps/record/_visits.html", _visits, order=45))
 register(Section("research", _("Research reports"), "reps/record/_reports.html", _reports, order=70))
+register(
+    Section("group_reports", _("Group reports"), "reps/record/_group_reports.html", _group_reports, order=75)
+)

@@ -8,7 +8,8 @@ Two rules live here, each one set-based ``liaison.notify.issue`` call:
   annual meeting (``liaison.models.AnnualMeeting``): a township group's is the township's meeting
   (the report goes to the township's congress office), any other group's the county's (to the
   liaison office). The group's leader and liaison are reminded 30 and 20 days before the
-  meeting. Periods: "2026-D-30", "2026-D-20" (the meeting's year and which reminder).
+  meeting, until the group has filed its report (``GroupReport``) for that meeting. Periods:
+  "2026-D-30", "2026-D-20" (the meeting's year and which reminder).
 
 Rules are state-based: each asks "what is owed today?", never "what happened since the last
 run?", so a run after days of downtime sends what is still owed, once (``Reminder`` is unique
@@ -30,6 +31,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -42,9 +44,9 @@ from django.db.models.functions import Cast, Coalesce, Concat
 
 from liaison import notify
 from liaison.models import AnnualMeeting, User
-from liaison.regions import county_id_of
+from liaison.regions import county_id_of, county_id_of_path
 from reps.duties import QUARTER, Period
-from reps.models import DutyPolicy, Group, Level, Representative
+from reps.models import DutyPolicy, Group, GroupReport, Level, Representative
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -154,7 +156,17 @@ def group_meeting(field: str, *, first: datetime.date, last: datetime.date):
     A township group's meeting is its township's (``AnnualMeeting.township``); any other
     group's is its county's own meeting (no township). The outer query annotates ``county_id``.
     """
-    window = AnnualMeeting.objects.filter(date__gte=first, date__lte=last).order_by("date")
+    return own_meeting(field, AnnualMeeting.objects.filter(date__gte=first, date__lte=last))
+
+
+def group_meeting_of_year(field: str, *, year: int):
+    """``field`` of each group's own annual meeting of ``year``, in SQL (as ``group_meeting``)."""
+    return own_meeting(field, AnnualMeeting.objects.filter(year=year))
+
+
+def own_meeting(field: str, meetings):
+    """``field`` of the first of ``meetings`` that is the outer group's own (see ``group_meeting``)."""
+    window = meetings.order_by("date")
     township = window.filter(township_id=OuterRef("region_id"))
     county = window.filter(township__isnull=True, county_id=OuterRef("county_id"))
     return Case(
@@ -181,6 +193,8 @@ def group_report_send_due(*, now: datetime.datetime) -> int:
             meeting_year=group_meeting("year", **window),
         )
         .filter(meeting_date__isnull=False)
+        # A group whose report for that meeting is in is not reminded again.
+        .exclude(Exists(GroupReport.objects.filter(group=OuterRef("pk"), year=OuterRef("meeting_year"))))
         .values(
             subject_id=F("pk"),
             period=Concat(
@@ -209,3 +223,17 @@ RULES = {
     YEAR_END_REPORT: year_end_report_send_due,
     GROUP_REPORT: group_report_send_due,
 }
+
+
+def upcoming_meeting(group: Group, *, today: datetime.date) -> AnnualMeeting | None:
+    """The group's own next annual meeting, on or after ``today`` (as ``group_meeting`` reads it)."""
+    meetings = AnnualMeeting.objects.filter(date__gte=today).order_by("date")
+    if group.level == Level.TOWNSHIP:
+        meetings = meetings.filter(township_id=group.region_id)
+    else:
+        meetings = meetings.filter(township__isnull=True, county_id=county_id_of_path(group.region.path))
+    return meetings.first()
+
+
+def report_due_on(meeting_date: datetime.date) -> datetime.date:
+    return meeting_date - datetime.timedelta(days=GROUP_REPORT_DUE_DAYS)

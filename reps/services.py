@@ -17,9 +17,12 @@ from liaison import audit, idempotency
 from liaison.models import Category, Region, User
 from liaison.uploads import CleanFile, clean_image
 from liaison.validators import normalize_phone
+from reps import reminders
 from reps.models import (
     Contact,
     ContactLink,
+    Group,
+    GroupReport,
     HomeVisit,
     Representative,
     ResearchReport,
@@ -283,5 +286,68 @@ def research_report_submit(
         subject=report,
         region=representative.region,
         rep=representative.pk,
+    )
+    return report
+
+
+@transaction.atomic
+def group_report_file(
+    *,
+    actor: User,
+    representative: Representative,
+    group: Group,
+    text: str = "",
+    upload: CleanFile | None = None,
+    submission_token: str | None = None,
+    today: datetime.date | None = None,
+) -> GroupReport:
+    """File (or, until it is due, change) ``group``'s written report for its next annual meeting.
+
+    1. A ``submission_token`` seen before returns the report that post made or changed.
+    2. Only the group's leader or liaison files it; the group needs an annual meeting of its own
+       congress on or after today (``reminders.upcoming_meeting``).
+    3. It needs the text or the file (a PDF or a photo, already checked by ``clean_attachment``).
+    4. The group row is locked, so two different posts at once make one report: the first files
+       it, the second changes it. A report in is changed only until its due day; a group that
+       has not filed by then may still file, late.
+    """
+    if (earlier := idempotency.earlier(GroupReport, submission_token, group=group)) is not None:
+        return earlier
+    today = today or timezone.localdate()
+    group = Group.objects.select_for_update().select_related("region").get(pk=group.pk)
+    if representative.pk not in (group.leader_id, group.liaison_id):
+        raise PermissionDenied
+    meeting = reminders.upcoming_meeting(group, today=today)
+    if meeting is None:
+        raise ValidationError(
+            _("No annual meeting is set for this group's congress yet: the report has no date to be due by."),
+            code="no_meeting",
+        )
+    due = reminders.report_due_on(meeting.date)
+    report = GroupReport.objects.filter(group=group, year=meeting.year).first()
+    text = text.strip()
+    if not text and upload is None and not (report and report.file):
+        raise ValidationError({"file": _("Attach the report, or write it here.")}, code="empty")
+    verb = "group_report.changed"
+    if report is None:
+        report = GroupReport(group=group, year=meeting.year, due_on=due, submitted_on=today)
+        verb = "group_report.filed"
+    elif today > report.due_on:
+        raise ValidationError(
+            _("The report was due on %(due)s: it can no longer be changed.")
+            % {"due": f"{report.due_on:%Y-%m-%d}"},
+            code="past_due",
+        )
+    old_file = report.file.name if report.pk and upload is not None else ""
+    report.text, report.submitted_by, report.updated_at = text, actor, timezone.now()
+    report.submission_token = submission_token or None
+    if upload is not None:
+        report.file_name, report.content_type = upload.name, upload.content_type
+        report.file.save(upload.content.name, upload.content, save=False)
+    report.save()
+    if old_file:
+        transaction.on_commit(lambda: report.file.storage.delete(old_file))
+    audit.record(
+        actor=actor, verb=verb, subject=report, region=group.region, group=group.pk, year=meeting.year
     )
     return report

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reps import assessment_views, import_views, public_views, record_views, views
+from reps import assessment_views, group_report_views, import_views, public_views, record_views, views
 
 app_name = "reps"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<int:pk>/file/", views.report_file, name="report_file"),
     path("duty/", views.duty, name="duty"),
+    path("groups/<int:pk>/report/", group_report_views.group_report, name="group_report"),
+    path("group-reports/", group_report_views.group_reports, name="group_reports"),
+    path("group-reports/<int:pk>/file/", group_report_views.group_report_download, name="group_report_file"),
     path("network/", views.network, name="network"),
     path("assessment/", assessment_views.assessment_page, name="assessment"),
     path("assessment/publish/", assessment_views.publish, name="assessment_publish"),

@@ -77,6 +77,7 @@ def me(request):
             "row": rows[0] if rows else None,
             "visits": visits,
             "mandates": rep.mandates.all(),
+            "led_groups": Group.objects.filter(Q(leader=rep) | Q(liaison=rep)).order_by("name"),
         },
     )
 
