@@ -4,7 +4,16 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import beat_init, task_failure, task_retry, task_success, worker_init
+from celery.signals import (
+    beat_init,
+    before_task_publish,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    task_success,
+    worker_init,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.settings")
 
@@ -25,6 +34,8 @@ app.conf.update(
     task_time_limit=6 * 60,
     result_expires=24 * 60 * 60,
     broker_connection_retry_on_startup=True,
+    # The worker logs through Django's LOGGING (text or JSON lines, with the request id).
+    worker_hijack_root_logger=False,
 )
 
 app.conf.beat_schedule = {
@@ -138,3 +149,32 @@ def _count_retry(sender=None, **kwargs):
     from liaison.metrics import count_task
 
     count_task(sender.name, "retry")
+
+
+# The request id (liaison.logs) travels from the request that enqueued a task into its log lines.
+REQUEST_ID_HEADER = "liaison_request_id"
+
+
+@before_task_publish.connect
+def _send_request_id(headers=None, **kwargs):
+    from liaison import logs
+
+    if headers is not None and logs.current() != logs.NONE:
+        headers[REQUEST_ID_HEADER] = logs.current()
+
+
+@task_prerun.connect
+def _take_request_id(task=None, **kwargs):
+    from liaison import logs
+
+    sent = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
+    task.request._liaison_log_token = logs.request_id.set(sent or logs.NONE)
+
+
+@task_postrun.connect
+def _drop_request_id(task=None, **kwargs):
+    from liaison import logs
+
+    token = getattr(task.request, "_liaison_log_token", None) if task is not None else None
+    if token is not None:
+        logs.request_id.reset(token)

@@ -419,7 +419,8 @@ def test_a_matter_goes_from_intake_to_rating_through_nginx_gunicorn_worker_and_b
 
 
 def test_static_files_come_compressed_and_cache_busted(stack):
-    _status, _headers, page = stack.request("/intake/")
+    _status, headers, page = stack.request("/intake/")
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])  # nginx's $request_id, kept by the app
     css = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', page.decode())
     assert css, "no hashed stylesheet on the page"
     status, headers, body = stack.request(css.group(1), headers={"Accept-Encoding": "gzip"})
