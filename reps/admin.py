@@ -17,6 +17,7 @@ from reps.models import (
     Contact,
     ContactLink,
     DutyPolicy,
+    FundExpense,
     Group,
     GroupMembership,
     HomeVisit,
@@ -24,6 +25,7 @@ from reps.models import (
     PointsPolicy,
     Representative,
     ResearchReport,
+    Training,
     VisitMatter,
     VisitPhoto,
 )
@@ -286,3 +288,42 @@ class PointsPolicyAdmin(ScopedAdmin):
         "routine_weight",
     ]
     list_select_related = ["county"]
+
+
+@admin.register(Training)
+class TrainingAdmin(ScopedAdmin):
+    """Trainings held by a county or township and who attended (reps in the user's scope only)."""
+
+    list_display = ["date", "title", "hours", "region", "attendee_count"]
+    list_filter = ["date"]
+    search_fields = ["title", "organiser", "attendees__name"]
+    list_select_related = ["region"]
+    filter_horizontal = ["attendees"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_attendees=Count("attendees"))
+
+    @admin.display(description=_("attended by"), ordering="n_attendees")
+    def attendee_count(self, obj):
+        return obj.n_attendees
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FundExpense)
+class FundExpenseAdmin(ScopedAdmin):
+    """A rep's activity fund spending (the balance and what carries over: ``reps.funds``)."""
+
+    list_display = ["date", "representative", "amount", "purpose"]
+    list_filter = ["date"]
+    search_fields = ["representative__name", "purpose"]
+    list_select_related = ["representative"]
+    autocomplete_fields = ["representative"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

@@ -30,6 +30,8 @@ class RepsConfig(AppConfig):
             "reps.visitmatter",
             "reps.visitphoto",
             "reps.researchreport",
+            "reps.training",
+            "reps.fundexpense",
         ]
         for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
             for model in managed:

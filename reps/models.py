@@ -26,12 +26,14 @@ from reps.querysets import (
     ContactLinkQuerySet,
     ContactQuerySet,
     DutyPolicyQuerySet,
+    FundExpenseQuerySet,
     GroupQuerySet,
     GroupReportQuerySet,
     HomeVisitQuerySet,
     PointsPolicyQuerySet,
     RepresentativeQuerySet,
     ResearchReportQuerySet,
+    TrainingQuerySet,
 )
 
 
@@ -577,6 +579,16 @@ class DutyPolicy(models.Model):
         _("studio receptions per quarter (provincial reps)"), default=1
     )
     four_ones = models.BooleanField(_("monthly “four ones” (四个一)"), default=False)
+    activity_funds_per_year = models.DecimalField(
+        _("activity funds per representative per year (yuan)"),
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal(800),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_(
+            "Seed 000: at least 800 yuan a year, accounted separately; the unspent balance carries over."
+        ),
+    )
 
     objects = DutyPolicyQuerySet.as_manager()
 
@@ -914,3 +926,85 @@ class GroupReport(models.Model):
     @property
     def late(self) -> bool:
         return self.submitted_on > self.due_on
+
+
+class Training(models.Model):
+    """A training session (培训) and the representatives who attended it, recorded by staff."""
+
+    date = models.DateField(_("date"))
+    title = models.CharField(_("title"), max_length=200)
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    organiser = models.CharField(_("organiser"), max_length=100, blank=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level__in": [Region.Level.COUNTY, Region.Level.TOWNSHIP]},
+        help_text=_("The county or township that held it."),
+    )
+    attendees = models.ManyToManyField(
+        Representative, verbose_name=_("attended by"), related_name="trainings"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    objects = TrainingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("training")
+        verbose_name_plural = _("trainings")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.title}"
+
+
+class FundExpense(models.Model):
+    """Money spent from a representative's activity funds (活动经费, seed 000: at least 800 yuan a
+    year, accounted separately, the surplus carried over; see ``reps.funds``)."""
+
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.PROTECT,
+        related_name="fund_expenses",
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(
+        _("amount (yuan)"), max_digits=9, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    purpose = models.CharField(_("purpose"), max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    objects = FundExpenseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("activity fund expense")
+        verbose_name_plural = _("activity fund expenses")
+        ordering = ["-date", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="fund_expense_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.representative} {self.date:%Y-%m-%d} {self.amount}"

@@ -161,3 +161,23 @@ class GroupReportQuerySet(ScopedQuerySet):
             q |= Q(group__leader__user_id=scope.user_id) | Q(group__liaison__user_id=scope.user_id)
             q |= Q(Exists(mine))
         return q
+
+
+class TrainingQuerySet(ScopedQuerySet):
+    """Trainings: the staff over the region that held them, and the reps who attended."""
+
+    def scope_filter(self, scope) -> Q:
+        q = scope.region_q("region")
+        if scope.user_id:
+            through = self.model.attendees.through
+            q |= Q(
+                Exists(through.objects.filter(training=OuterRef("pk"), representative__user_id=scope.user_id))
+            )
+        return q
+
+
+class FundExpenseQuerySet(ScopedQuerySet):
+    """Activity fund expenses: the staff over the rep's region, and the rep."""
+
+    def scope_filter(self, scope) -> Q:
+        return scope.region_q("representative__region") | _own_rep(scope)

@@ -1,10 +1,10 @@
 """The duty record of a representative (履职档案, seed 004: "对党代表履职情况及时进行登记").
 
 Sections are registered, like the duty quotas: this app adds mandates and groups, contacts and
-pairings, visits, research reports, group reports and points; the studios app its studios,
-duties and attendance, receptions and public-opinion reports; the proposals app the tickets
-raised with their outcome and rating. Each section loads its rows for one rep and a date range
-with a query or two.
+pairings, visits, research reports, group reports, training, activity funds and points; the
+studios app its studios, duties and attendance, receptions and public-opinion reports; the
+proposals app the tickets raised with their outcome and rating. Each section loads its rows for
+one rep and a date range with a query or two.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from reps import funds
 from reps.models import ContactLink, GroupReport, HomeVisit, Representative, ResearchReport
 
 # A loader returns the section's template context for one rep from ``start`` to ``end``.
@@ -103,10 +106,21 @@ def _group_reports(rep, start, end) -> dict:
     return {"group_reports": list(reports)}
 
 
+def _trainings(rep, start, end) -> dict:
+    trainings = list(rep.trainings.filter(date__gte=start, date__lte=end).order_by("date", "id"))
+    return {"trainings": trainings, "hours": sum((t.hours for t in trainings), Decimal(0))}
+
+
+def _funds(rep, start, end) -> dict:
+    return {"funds": funds.statement(rep, start=start, end=end, today=timezone.localdate())}
+
+
 register(Section("mandates", _("Mandates and groups"), "reps/record/_mandates.html", _mandates, order=10))
 register(Section("contacts", _("Contacts and pairings"), "reps/record/_contacts.html", _contacts, order=40))
 register(Section("visits", _("Home visits"), "reps/record/_visits.html", _visits, order=45))
 register(Section("research", _("Research reports"), "reps/record/_reports.html", _reports, order=70))
+register(Section("trainings", _("Training attended"), "reps/record/_trainings.html", _trainings, order=80))
+register(Section("funds", _("Activity funds"), "reps/record/_funds.html", _funds, order=85))
 register(
     Section("group_reports", _("Group reports"), "reps/record/_group_reports.html", _group_reports, order=75)
 )

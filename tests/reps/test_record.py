@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from proposals.models import Ticket, new_tracking_code
-from reps.models import Group, GroupReport, ResearchReport
+from reps.models import FundExpense, Group, GroupReport, ResearchReport, Training
 from studios.models import Reception
 from tests.factories import StudioFactory, active_rep, visit
 
@@ -64,6 +64,8 @@ def test_the_record_shows_every_section_for_the_year(filled, my_rep, clerk_a):
         "opinions",
         "research",
         "group_reports",
+        "trainings",
+        "funds",
     ]
     assert f'data-reception="{filled["reception"].pk}"' in html
     assert f'data-ticket="{filled["ticket"].pk}"' in html and 'data-adopted="1"' in html
@@ -152,6 +154,8 @@ def _fill(rep, township, clerk, category, n: int) -> None:
         ResearchReport.objects.create(representative=rep, title=f"调研{i}", submitted_on=today)
         group = Group.objects.create(name=f"第{i}组", level="township", region=township, leader=rep)
         GroupReport.objects.create(group=group, year=today.year, due_on=today, submitted_on=today)
+        Training.objects.create(date=today, title=f"培训{i}", region=township).attendees.add(rep)
+        FundExpense.objects.create(representative=rep, date=today, amount=10, purpose=f"开支{i}")
     OpinionReport.objects.create(
         representative=rep, month=today.replace(day=1), category=category, content="群众关心养老"
     )
@@ -171,9 +175,10 @@ def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
     assert (html.count("data-visit="), html.count("data-reception="), html.count("data-ticket=")) == (n, n, n)
     assert (html.count("data-contact="), html.count("data-report=")) == (n, n)
     assert html.count("data-group-report=") == n
+    assert (html.count("data-training="), html.count("data-expense=")) == (n, n)
 
 
-RECORD_QUERIES = 42
+RECORD_QUERIES = 46
 
 
 def test_the_year_is_read_as_the_duty_status_reads_it(my_rep, clerk_a):
