@@ -33,6 +33,9 @@ class RepsConfig(AppConfig):
             "reps.training",
             "reps.fundexpense",
         ]
+        # Duty reports are handed in by reps and evaluated on their pages, never in the admin.
+        for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
+            grant(role, *crud("reps.dutyreport", "view"))
         for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
             for model in managed:
                 grant(role, *crud(model, "view", "add", "change", "delete"))
@@ -57,5 +60,11 @@ class RepsConfig(AppConfig):
         navigation.register(navigation.NavItem(_("Assessment"), "reps:assessment", roles=staff, order=23))
         navigation.register(
             navigation.NavItem(_("Group reports"), "reps:group_reports", roles=staff, order=24)
+        )
+        navigation.register(
+            navigation.NavItem(_("Duty reports (述职)"), "reps:duty_reports", roles=staff, order=25)
+        )
+        navigation.register(
+            navigation.NavItem(_("My duty report (述职)"), "reps:duty_report_new", roles=rep, order=13)
         )
         navigation.register(navigation.NavItem(_("Representatives"), "reps:directory", order=40, public=True))

@@ -8,7 +8,7 @@ from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import Category
 from liaison.uploads import ACCEPT, MAX_FILE_BYTES, clean_attachment
 from liaison.validators import normalize_phone
-from reps.models import Contact, HomeVisit, Representative, ResearchReport
+from reps.models import Contact, DutyReport, HomeVisit, Representative, ResearchReport
 from reps.services import duplicate_message, duplicate_of
 
 
@@ -250,3 +250,46 @@ class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
                 "file", forms.ValidationError(_("Attach the report, or write it here."), code="empty")
             )
         return data
+
+
+class DutyReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+    """A representative hands in (or changes) their duty report (述职), or the half-year report.
+
+    ``years`` are the years offered (this one and last, as 述职 often falls in January);
+    ``kinds`` the kinds the rep's county asks for. The service keeps one per rep, year and kind.
+    """
+
+    year = forms.TypedChoiceField(label=_("year"), coerce=int)
+    kind = forms.ChoiceField(label=_("kind"))
+    text = forms.CharField(
+        label=_("text"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        max_length=8000,
+        help_text=_("What you did in the year for the people you represent, and what remains to do."),
+    )
+    file = forms.FileField(
+        label=_("the report (PDF or photo)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+
+    def __init__(self, *args, years, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [(y, str(y)) for y in years]
+        self.fields["kind"].choices = [(k, DutyReport.Kind(k).label) for k in kinds]
+        self.fields["file"].help_text = gettext(
+            "A PDF or a photo of the paper report, at most %(limit)s. A new file replaces the one handed in."
+        ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        return clean_attachment(upload) if upload else None
+
+
+class DutyReportEvaluationForm(forms.Form):
+    """The electoral unit's evaluation of a duty report: how many said each."""
+
+    satisfied = forms.IntegerField(label=_("satisfied (满意)"), min_value=0)
+    basically_satisfied = forms.IntegerField(label=_("basically satisfied (基本满意)"), min_value=0)
+    unsatisfied = forms.IntegerField(label=_("unsatisfied (不满意)"), min_value=0)

@@ -26,6 +26,7 @@ from reps.querysets import (
     ContactLinkQuerySet,
     ContactQuerySet,
     DutyPolicyQuerySet,
+    DutyReportQuerySet,
     FundExpenseQuerySet,
     GroupQuerySet,
     GroupReportQuerySet,
@@ -517,6 +518,86 @@ class ResearchReport(models.Model):
         return self.title
 
 
+def duty_report_path(instance, filename: str) -> str:
+    dot = filename.rfind(".")
+    suffix = filename[dot:].lower()[:6] if dot != -1 else ""
+    return f"reps/duty-reports/{timezone.localdate():%Y/%m}/{secrets.token_hex(12)}{suffix}"
+
+
+class DutyReport(models.Model):
+    """A representative's year-end duty report (述职) to their electoral unit, or the half-year
+    report a county's ``DutyPolicy.half_year_report`` asks for: one of each kind per rep and year.
+
+    The rep may change it until staff record the electoral unit's evaluation (满意 / 基本满意 /
+    不满意 counts); from then on it is the record that was evaluated."""
+
+    class Kind(models.TextChoices):
+        YEAR = "year", _("year-end duty report (述职)")
+        HALF = "half", _("half-year report")
+
+    representative = models.ForeignKey(
+        Representative,
+        verbose_name=_("representative"),
+        on_delete=models.CASCADE,
+        related_name="duty_reports",
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.YEAR)
+    text = models.TextField(_("text"), blank=True, max_length=8000)
+    # As ``ResearchReport.file``: a PDF or a photo, checked by ``clean_attachment``, stored under a
+    # random name and served only through the scoped view ``reps:duty_report_file``.
+    file = models.FileField(_("file"), upload_to=duty_report_path, blank=True)
+    file_name = models.CharField(_("file name"), max_length=120, blank=True)
+    content_type = models.CharField(_("type"), max_length=64, blank=True, editable=False)
+    submitted_on = models.DateField(_("submitted on"))
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now, editable=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # The nonce of the last post that made or changed it: that post sent again changes nothing.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+    satisfied = models.PositiveIntegerField(_("satisfied (满意)"), null=True, blank=True)
+    basically_satisfied = models.PositiveIntegerField(
+        _("basically satisfied (基本满意)"), null=True, blank=True
+    )
+    unsatisfied = models.PositiveIntegerField(_("unsatisfied (不满意)"), null=True, blank=True)
+    evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True, editable=False)
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("evaluated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = DutyReportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("duty report")
+        verbose_name_plural = _("duty reports")
+        ordering = ["-year", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["representative", "year", "kind"], name="one_duty_report_per_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.representative} {self.year} {self.get_kind_display()}"
+
+    @property
+    def evaluated(self) -> bool:
+        return self.evaluated_at is not None
+
+
 class DutyPolicy(models.Model):
     """The duty quotas of a county, from a date on. A change applies to the whole period
     (year, quarter, month) in which it takes effect; earlier periods keep the old numbers."""
@@ -589,6 +670,13 @@ class DutyPolicy(models.Model):
             "Seed 000: at least 800 yuan a year, accounted separately; the unspent balance carries over."
         ),
     )
+    half_year_report = models.BooleanField(
+        _("half-year report"),
+        default=False,
+        help_text=_(
+            "Besides the year-end duty report (述职), each rep hands in a report on the first half-year."
+        ),
+    )
 
     objects = DutyPolicyQuerySet.as_manager()
 
@@ -653,6 +741,9 @@ class PointsPolicy(models.Model):
     per_suggestion = _points(_("points per suggestion"), "3", _("For the responsible representative."))
     per_adopted = _points(_("extra points per adopted suggestion"), "5")
     per_report = _points(_("points per research or public-opinion report"), "3")
+    per_duty_report = _points(
+        _("points per duty report (述职)"), "5", _("The year-end and half-year reports.")
+    )
     full_marks = models.PositiveSmallIntegerField(
         _("routine points for full marks"),
         default=100,

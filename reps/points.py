@@ -29,10 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from reps import duties
-from reps.models import PointsPolicy, Representative, ReviewScore
+from reps.models import DutyReport, PointsPolicy, Representative, ReviewScore
 
 ONE_PLACE = Decimal("0.1")
 
@@ -182,9 +183,25 @@ def count_research_reports(rep_ids, start, end) -> dict[int, int]:
     return {rep: len(days) for rep, days in duties.research_report_days(rep_ids, start, end).items()}
 
 
+def count_duty_reports(rep_ids, start, end) -> dict[int, int]:
+    """Each rep's duty reports (述职, and half-year ones) for the year of ``start``, once handed in."""
+    rows = (
+        DutyReport.objects.filter(representative_id__in=rep_ids, year=start.year, submitted_on__lte=end)
+        .values("representative_id")
+        .annotate(n=Count("id"))
+        .values_list("representative_id", "n")
+    )
+    return dict(rows)
+
+
 register_source(Source("visits", _("home visits"), lambda p: p.per_visit, duties.visits_per_rep, order=20))
 register_source(
     Source(
         "research_reports", _("research reports"), lambda p: p.per_report, count_research_reports, order=50
+    )
+)
+register_source(
+    Source(
+        "duty_reports", _("duty reports (述职)"), lambda p: p.per_duty_report, count_duty_reports, order=55
     )
 )

@@ -129,6 +129,13 @@ class ResearchReportQuerySet(ScopedQuerySet):
         return scope.region_q("representative__region") | _own_rep(scope)
 
 
+class DutyReportQuerySet(ScopedQuerySet):
+    """Duty reports (述职): staff of the rep's region, and the rep their own."""
+
+    def scope_filter(self, scope) -> Q:
+        return scope.region_q("representative__region") | _own_rep(scope)
+
+
 class DutyPolicyQuerySet(ScopedQuerySet):
     """Policies are reference data for everyone working in the county."""
 

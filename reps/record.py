@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reps import funds
-from reps.models import ContactLink, GroupReport, HomeVisit, Representative, ResearchReport
+from reps.models import ContactLink, DutyReport, GroupReport, HomeVisit, Representative, ResearchReport
 
 # A loader returns the section's template context for one rep from ``start`` to ``end``.
 Loader = Callable[[Representative, datetime.date, datetime.date], dict]
@@ -115,6 +115,11 @@ def _funds(rep, start, end) -> dict:
     return {"funds": funds.statement(rep, start=start, end=end, today=timezone.localdate())}
 
 
+def _duty_reports(rep, start, end) -> dict:
+    reports = DutyReport.objects.filter(representative=rep, year__gte=start.year, year__lte=end.year)
+    return {"duty_reports": list(reports.order_by("year", "kind"))}
+
+
 register(Section("mandates", _("Mandates and groups"), "reps/record/_mandates.html", _mandates, order=10))
 register(Section("contacts", _("Contacts and pairings"), "reps/record/_contacts.html", _contacts, order=40))
 register(Section("visits", _("Home visits"), "reps/record/_visits.html", _visits, order=45))
@@ -123,4 +128,9 @@ register(Section("trainings", _("Training attended"), "reps/record/_trainings.ht
 register(Section("funds", _("Activity funds"), "reps/record/_funds.html", _funds, order=85))
 register(
     Section("group_reports", _("Group reports"), "reps/record/_group_reports.html", _group_reports, order=75)
+)
+register(
+    Section(
+        "duty_reports", _("Duty reports (述职)"), "reps/record/_duty_reports.html", _duty_reports, order=76
+    )
 )

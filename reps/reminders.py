@@ -2,8 +2,8 @@
 
 Two rules live here, each one set-based ``liaison.notify.issue`` call:
 
-- ``reps.year_end_report``: in December, every active representative is reminded of their
-  year-end duty report (述职) to their electoral unit. Period: the year ("2026").
+- ``reps.year_end_report``: in December, every active representative who has not yet handed in
+  the year's duty report (述职, ``DutyReport``) is reminded of it. Period: the year ("2026").
 - ``reps.group_report``: each group's written report is due 15 days before its own congress's
   annual meeting (``liaison.models.AnnualMeeting``): a township group's is the township's meeting
   (the report goes to the township's congress office), any other group's the county's (to the
@@ -46,7 +46,7 @@ from liaison import notify
 from liaison.models import AnnualMeeting, User
 from liaison.regions import county_id_of, county_id_of_path
 from reps.duties import QUARTER, Period
-from reps.models import DutyPolicy, Group, GroupReport, Level, Representative
+from reps.models import DutyPolicy, DutyReport, Group, GroupReport, Level, Representative
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -136,11 +136,19 @@ def as_text(value: str) -> Value:
 
 
 def year_end_report_send_due(*, now: datetime.datetime) -> int:
-    """In December, remind every active representative of their year-end duty report (述职)."""
+    """In December, remind every active representative of their year-end duty report (述职),
+    unless they have handed it in."""
     today = local_day(now)
     if today.month != 12:
         return 0
-    subjects = active_reps_with_login(today).values(subject_id=F("pk"), period=as_text(str(today.year)))
+    handed_in = DutyReport.objects.filter(
+        representative=OuterRef("pk"), year=today.year, kind=DutyReport.Kind.YEAR
+    )
+    subjects = (
+        active_reps_with_login(today)
+        .exclude(Exists(handed_in))
+        .values(subject_id=F("pk"), period=as_text(str(today.year)))
+    )
     return notify.issue(
         kind=YEAR_END_REPORT,
         subject_type=Representative._meta.label_lower,

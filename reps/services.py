@@ -17,10 +17,12 @@ from liaison import audit, idempotency
 from liaison.models import Category, Region, User
 from liaison.uploads import CleanFile, clean_image
 from liaison.validators import normalize_phone
-from reps import reminders
+from reps import duties, reminders
 from reps.models import (
     Contact,
     ContactLink,
+    DutyPolicy,
+    DutyReport,
     Group,
     GroupReport,
     HomeVisit,
@@ -349,5 +351,160 @@ def group_report_file(
         transaction.on_commit(lambda: report.file.storage.delete(old_file))
     audit.record(
         actor=actor, verb=verb, subject=report, region=group.region, group=group.pk, year=meeting.year
+    )
+    return report
+
+
+# --- duty reports (述职) ---------------------------------------------------------------------
+
+
+def half_year_report_asked(representative: Representative, day: datetime.date) -> bool:
+    """Whether the rep's county asks for a half-year report, by the duty policy in force on ``day``."""
+    county_id = representative.region.county_id
+    return duties.policy_in_force(
+        county_id, day, duties.policies_of([county_id]), model=DutyPolicy
+    ).half_year_report
+
+
+@transaction.atomic
+def duty_report_submit(
+    *,
+    actor: User,
+    representative: Representative,
+    year: int,
+    kind: str = DutyReport.Kind.YEAR,
+    text: str = "",
+    upload: CleanFile | None = None,
+    submission_token: str | None = None,
+    today: datetime.date | None = None,
+) -> DutyReport:
+    """Hand in, or change, the rep's duty report of ``kind`` for ``year``: one per rep, year and kind.
+
+    1. A ``submission_token`` seen before returns the report that post made or changed (the same
+       form sent twice changes nothing); another rep's token is refused as an expired form.
+    2. It needs the text or the file (a PDF or an image, already checked by ``clean_attachment``);
+       a half-year report only where the county's duty policy asks for one.
+    3. The rep's report of that year and kind, if there is one, is changed (its row locked), unless
+       it has been evaluated; otherwise a new one is made. A new file replaces the old one; without
+       one, the old file stays.
+    """
+    if (
+        earlier := idempotency.earlier(DutyReport, submission_token, representative=representative)
+    ) is not None:
+        return earlier
+    today = today or timezone.localdate()
+    text = text.strip()
+    if kind not in DutyReport.Kind.values:
+        raise ValidationError({"kind": ValidationError(_("Choose the kind of report."), code="invalid")})
+    if kind == DutyReport.Kind.HALF and not half_year_report_asked(representative, today):
+        raise ValidationError(
+            {"kind": ValidationError(_("Your county does not ask for a half-year report."), code="not_asked")}
+        )
+    report = (
+        DutyReport.objects.select_for_update()
+        .filter(representative=representative, year=year, kind=kind)
+        .first()
+    )
+    if report is not None and report.evaluated:
+        raise ValidationError(
+            _("This report has been evaluated and can no longer be changed."), code="evaluated"
+        )
+    if not text and upload is None and not (report and report.file):
+        raise ValidationError(
+            {"file": ValidationError(_("Attach the report, or write its text."), code="empty")}
+        )
+    if report is None:
+        report = DutyReport(
+            representative=representative, year=year, kind=kind, submitted_on=today, submitted_by=actor
+        )
+        _put_file(report, upload)
+        report.text = text
+        saved = idempotency.save_once(report, submission_token, representative=representative)
+        if idempotency.replayed(saved):  # the twin post won the race
+            report.file.delete(save=False)
+            return saved
+        changed = False
+    else:
+        old_file = report.file.name if upload is not None else ""
+        _put_file(report, upload)
+        report.text = text
+        report.submission_token = submission_token or None
+        report.updated_at = timezone.now()
+        report.submitted_by = actor
+        report.save(
+            update_fields=[
+                "text",
+                "file",
+                "file_name",
+                "content_type",
+                "submission_token",
+                "updated_at",
+                "submitted_by",
+            ]
+        )
+        if old_file:
+            storage = report.file.storage
+            transaction.on_commit(lambda: storage.delete(old_file))
+        changed = True
+    audit.record(
+        actor=actor,
+        verb="duty_report.changed" if changed else "duty_report.submitted",
+        subject=report,
+        region=representative.region,
+        rep=representative.pk,
+        year=year,
+        kind=kind,
+    )
+    return report
+
+
+def _put_file(report: DutyReport, upload: CleanFile | None) -> None:
+    if upload is not None:
+        report.file_name, report.content_type = upload.name, upload.content_type
+        report.file.save(upload.content.name, upload.content, save=False)
+
+
+@transaction.atomic
+def duty_report_evaluate(
+    *,
+    actor: User,
+    report: DutyReport,
+    satisfied: int,
+    basically_satisfied: int,
+    unsatisfied: int,
+    now: datetime.datetime | None = None,
+) -> DutyReport:
+    """Record the electoral unit's evaluation of a duty report (满意 / 基本满意 / 不满意 counts).
+
+    Counts are whole numbers, none negative. A later entry corrects the earlier one; the audit
+    keeps both, with who entered them and when. From the first entry on, the rep can no longer
+    change the report.
+    """
+    counts = {
+        "satisfied": satisfied,
+        "basically_satisfied": basically_satisfied,
+        "unsatisfied": unsatisfied,
+    }
+    negative = {
+        name: ValidationError(_("Enter a number of 0 or more."), code="min_value")
+        for name, value in counts.items()
+        if value < 0
+    }
+    if negative:
+        raise ValidationError(negative)
+    report = DutyReport.objects.select_for_update().get(pk=report.pk)
+    before = {name: getattr(report, name) for name in counts}
+    for name, value in counts.items():
+        setattr(report, name, value)
+    report.evaluated_at, report.evaluated_by = now or timezone.now(), actor
+    report.save(update_fields=[*counts, "evaluated_at", "evaluated_by"])
+    audit.record(
+        actor=actor,
+        verb="duty_report.evaluated",
+        subject=report,
+        region=report.representative.region,
+        rep=report.representative_id,
+        before=before,
+        after=counts,
     )
     return report

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from reps import assessment_views, group_report_views, import_views, public_views, record_views, views
+from reps import (
+    assessment_views,
+    duty_report_views,
+    group_report_views,
+    import_views,
+    public_views,
+    record_views,
+    views,
+)
 
 app_name = "reps"
 
@@ -16,6 +24,10 @@ urlpatterns = [
     path("reports/", views.reports, name="reports"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/<int:pk>/file/", views.report_file, name="report_file"),
+    path("duty-reports/", duty_report_views.duty_reports, name="duty_reports"),
+    path("duty-reports/mine/", duty_report_views.duty_report_mine, name="duty_report_new"),
+    path("duty-reports/<int:pk>/evaluate/", duty_report_views.evaluate, name="duty_report_evaluate"),
+    path("duty-reports/<int:pk>/file/", duty_report_views.duty_report_file, name="duty_report_file"),
     path("duty/", views.duty, name="duty"),
     path("groups/<int:pk>/report/", group_report_views.group_report, name="group_report"),
     path("group-reports/", group_report_views.group_reports, name="group_reports"),

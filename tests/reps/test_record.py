@@ -64,6 +64,7 @@ def test_the_record_shows_every_section_for_the_year(filled, my_rep, clerk_a):
         "opinions",
         "research",
         "group_reports",
+        "duty_reports",
         "trainings",
         "funds",
     ]
@@ -178,7 +179,7 @@ def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
     assert (html.count("data-training="), html.count("data-expense=")) == (n, n)
 
 
-RECORD_QUERIES = 46
+RECORD_QUERIES = 48  # with the duty reports (述职): their section and their points source
 
 
 def test_the_year_is_read_as_the_duty_status_reads_it(my_rep, clerk_a):
