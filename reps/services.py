@@ -384,10 +384,14 @@ def duty_report_submit(
        form sent twice changes nothing); another rep's token is refused as an expired form.
     2. It needs the text or the file (a PDF or an image, already checked by ``clean_attachment``);
        a half-year report only where the county's duty policy asks for one.
-    3. The rep's report of that year and kind, if there is one, is changed (its row locked), unless
-       it has been evaluated; otherwise a new one is made. A new file replaces the old one; without
+    3. The rep's report of that year and kind, if there is one, is changed (the rep's row is
+       locked, so two posts at once make one report), unless it has been evaluated; otherwise a
+       new one is made. A new file replaces the old one; without
        one, the old file stays.
     """
+    # The rep's row is locked first, so two posts at once (two tabs, or a resend while the first
+    # is still saving) run one after the other: the second sees what the first made.
+    list(Representative.objects.select_for_update().filter(pk=representative.pk).values_list("pk"))
     if (
         earlier := idempotency.earlier(DutyReport, submission_token, representative=representative)
     ) is not None:

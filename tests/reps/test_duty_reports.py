@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
@@ -21,7 +23,7 @@ from reps.services import duty_report_evaluate, duty_report_submit
 from tests.factories import active_rep, user_with_role
 from tests.helpers import refusal
 from tests.proposals.public_helpers import pdf_bytes
-from tests.twice import messages_of, page_token
+from tests.twice import messages_of, page_token, post_at_once, refusals
 
 D = datetime.date
 NOW = datetime.datetime(2026, 12, 5, 10, tzinfo=datetime.UTC)
@@ -96,6 +98,29 @@ class TestHandingIn:
         assert [e.code for e in response.context["form"].non_field_errors().as_data()] == ["evaluated"]
         assert "再改" in response.content.decode()  # nothing typed is lost
         assert DutyReport.objects.get().text == "定稿"
+
+    @pytest.mark.postgres
+    @pytest.mark.django_db(transaction=True)
+    def test_two_tabs_at_the_same_instant_make_one_report(self, rep_a, my_rep):
+        if connection.vendor != "postgresql":
+            pytest.fail("this race is checked on PostgreSQL: run it with `make test`")
+        tabs = [Client(), Client()]
+        for tab in tabs:
+            tab.force_login(rep_a)
+        url = reverse("reps:duty_report_new")
+        posts = [
+            (tab, url, {"year": "2026", "kind": "year", "text": f"第{i}稿", "token": new_token()})
+            for i, tab in enumerate(tabs)
+        ]
+        responses = post_at_once(posts)
+        assert [r.status_code for r in responses] == [302, 302], refusals(responses)
+        assert DutyReport.objects.filter(representative=my_rep).count() == 1
+        assert sorted(
+            AuditEvent.objects.filter(verb__startswith="duty_report").values_list("verb", flat=True)
+        ) == [
+            "duty_report.changed",
+            "duty_report.submitted",
+        ]
 
     def test_it_needs_the_text_or_a_file(self, as_rep):
         response = post(as_rep, text="  ")
