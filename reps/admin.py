@@ -16,6 +16,7 @@ from reps.models import (
     CommitteeLink,
     Contact,
     ContactLink,
+    DutyActivity,
     DutyPolicy,
     FundExpense,
     Group,
@@ -320,6 +321,22 @@ class FundExpenseAdmin(ScopedAdmin):
     list_display = ["date", "representative", "amount", "purpose"]
     list_filter = ["date"]
     search_fields = ["representative__name", "purpose"]
+    list_select_related = ["representative"]
+    autocomplete_fields = ["representative"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(DutyActivity)
+class DutyActivityAdmin(ScopedAdmin):
+    """Sittings-in and inspections: reps record their own; staff correct or add from paper."""
+
+    list_display = ["date", "representative", "kind", "title"]
+    list_filter = ["kind", "date"]
+    search_fields = ["representative__name", "title"]
     list_select_related = ["representative"]
     autocomplete_fields = ["representative"]
 

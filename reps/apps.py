@@ -32,6 +32,7 @@ class RepsConfig(AppConfig):
             "reps.researchreport",
             "reps.training",
             "reps.fundexpense",
+            "reps.dutyactivity",
         ]
         # Duty reports are handed in by reps and evaluated on their pages, never in the admin.
         for role in (Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF):
@@ -48,6 +49,9 @@ class RepsConfig(AppConfig):
         navigation.register(navigation.NavItem(_("My duties"), "reps:me", roles=rep, order=10))
         navigation.register(navigation.NavItem(_("Record a visit"), "reps:visit_new", roles=rep, order=11))
         navigation.register(navigation.NavItem(_("My contacts"), "reps:contacts", roles=rep, order=12))
+        navigation.register(
+            navigation.NavItem(_("Sitting in, inspections"), "reps:activity_new", roles=rep, order=13)
+        )
         navigation.register(
             navigation.NavItem(_("Duty status"), "reps:duty", roles=staff | {Role.COMMITTEE_MEMBER}, order=20)
         )

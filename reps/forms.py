@@ -8,7 +8,7 @@ from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import Category
 from liaison.uploads import ACCEPT, MAX_FILE_BYTES, clean_attachment
 from liaison.validators import normalize_phone
-from reps.models import Contact, DutyReport, HomeVisit, Representative, ResearchReport
+from reps.models import Contact, DutyActivity, DutyReport, HomeVisit, Representative, ResearchReport
 from reps.services import duplicate_message, duplicate_of
 
 
@@ -293,3 +293,18 @@ class DutyReportEvaluationForm(forms.Form):
     satisfied = forms.IntegerField(label=_("satisfied (满意)"), min_value=0)
     basically_satisfied = forms.IntegerField(label=_("basically satisfied (基本满意)"), min_value=0)
     unsatisfied = forms.IntegerField(label=_("unsatisfied (不满意)"), min_value=0)
+
+
+class DutyActivityForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+    """A rep records sitting in on a meeting (列席) or an inspection (视察); sent twice, kept once."""
+
+    kind = forms.ChoiceField(label=_("kind"), choices=DutyActivity.Kind.choices, widget=forms.RadioSelect)
+    date = forms.DateField(label=_("date"), widget=forms.DateInput(attrs={"type": "date"}))
+    title = forms.CharField(
+        label=_("meeting or place"),
+        max_length=200,
+        help_text=_("e.g. the township party committee's meeting, or the road works inspected."),
+    )
+    notes = forms.CharField(
+        label=_("notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=4000
+    )

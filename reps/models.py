@@ -25,6 +25,7 @@ from reps.querysets import (
     CommitteeLinkQuerySet,
     ContactLinkQuerySet,
     ContactQuerySet,
+    DutyActivityQuerySet,
     DutyPolicyQuerySet,
     DutyReportQuerySet,
     FundExpenseQuerySet,
@@ -744,6 +745,11 @@ class PointsPolicy(models.Model):
     per_duty_report = _points(
         _("points per duty report (述职)"), "5", _("The year-end and half-year reports.")
     )
+    per_activity = _points(
+        _("points per sitting-in or inspection"),
+        "2",
+        _("Sitting in on a meeting (列席), an inspection (视察)."),
+    )
     full_marks = models.PositiveSmallIntegerField(
         _("routine points for full marks"),
         default=100,
@@ -1099,3 +1105,41 @@ class FundExpense(models.Model):
 
     def __str__(self) -> str:
         return f"{self.representative} {self.date:%Y-%m-%d} {self.amount}"
+
+
+class DutyActivity(models.Model):
+    """A duty a representative performed away from the studio and recorded themself: sitting in
+    on a meeting (列席) or an inspection (视察). It counts in the duty record and the points."""
+
+    class Kind(models.TextChoices):
+        SIT_IN = "sit_in", _("Sitting in on a meeting (列席)")
+        INSPECTION = "inspection", _("Inspection (视察)")
+
+    representative = models.ForeignKey(
+        Representative, verbose_name=_("representative"), on_delete=models.CASCADE, related_name="activities"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    date = models.DateField(_("date"))
+    title = models.CharField(_("meeting or place"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    # Two posts of one form carry the same nonce: the second finds what the first recorded.
+    submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+
+    objects = DutyActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sitting-in or inspection")
+        verbose_name_plural = _("sittings-in and inspections")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()} {self.title}"

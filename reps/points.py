@@ -1,10 +1,10 @@
 """Routine points (考核积分制) and the year's assessment score of each representative.
 
 Point *sources* are registered, like the duty quotas of ``reps.duties``: this app counts home
-visits and research reports; the studios app registers receptions and public-opinion reports, the
-proposals app suggestions and adopted suggestions. Each source counts, for all reps at once, with
-one query; the duties met and missed come from ``duties.cells_met_and_behind``. So a table of 10
-or 10,000 reps costs the same number of queries.
+visits, sittings-in and inspections, and research reports; the studios app registers receptions
+and public-opinion reports, the proposals app suggestions and adopted suggestions. Each source
+counts, for all reps at once, with one query; the duties met and missed come from
+``duties.cells_met_and_behind``. So a table of 10 or 10,000 reps costs the same number of queries.
 
 Rules:
 1. Points come from the records, never typed: items in the year, from 1 January up to the
@@ -33,7 +33,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from reps import duties
-from reps.models import DutyReport, PointsPolicy, Representative, ReviewScore
+from reps.models import DutyActivity, DutyReport, PointsPolicy, Representative, ReviewScore
 
 ONE_PLACE = Decimal("0.1")
 
@@ -194,6 +194,12 @@ def count_duty_reports(rep_ids, start, end) -> dict[int, int]:
     return dict(rows)
 
 
+def count_activities(rep_ids, start, end) -> dict[int, int]:
+    """Each rep's sittings-in (列席) and inspections (视察) from ``start`` to ``end``."""
+    found = DutyActivity.objects.filter(representative__in=rep_ids, date__gte=start, date__lte=end)
+    return dict(found.values("representative").annotate(n=Count("pk")).values_list("representative", "n"))
+
+
 register_source(Source("visits", _("home visits"), lambda p: p.per_visit, duties.visits_per_rep, order=20))
 register_source(
     Source(
@@ -203,5 +209,10 @@ register_source(
 register_source(
     Source(
         "duty_reports", _("duty reports (述职)"), lambda p: p.per_duty_report, count_duty_reports, order=55
+    )
+)
+register_source(
+    Source(
+        "activities", _("sittings-in and inspections"), lambda p: p.per_activity, count_activities, order=25
     )
 )

@@ -188,3 +188,10 @@ class FundExpenseQuerySet(ScopedQuerySet):
 
     def scope_filter(self, scope) -> Q:
         return scope.region_q("representative__region") | _own_rep(scope)
+
+
+class DutyActivityQuerySet(ScopedQuerySet):
+    """Sittings-in and inspections: the staff over the rep's region, and the rep."""
+
+    def scope_filter(self, scope) -> Q:
+        return scope.region_q("representative__region") | _own_rep(scope)

@@ -1,10 +1,10 @@
 """The duty record of a representative (履职档案, seed 004: "对党代表履职情况及时进行登记").
 
 Sections are registered, like the duty quotas: this app adds mandates and groups, contacts and
-pairings, visits, research reports, group reports, training, activity funds and points; the
-studios app its studios, duties and attendance, receptions and public-opinion reports; the
-proposals app the tickets raised with their outcome and rating. Each section loads its rows for
-one rep and a date range with a query or two.
+pairings, visits, sittings-in and inspections, research reports, group reports, training, activity
+funds and points; the studios app its studios, duties and attendance, receptions and
+public-opinion reports; the proposals app the tickets raised with their outcome and rating. Each
+section loads its rows for one rep and a date range with a query or two.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reps import funds
-from reps.models import ContactLink, DutyReport, GroupReport, HomeVisit, Representative, ResearchReport
+from reps.models import (
+    ContactLink,
+    DutyActivity,
+    DutyReport,
+    GroupReport,
+    HomeVisit,
+    Representative,
+    ResearchReport,
+)
 
 # A loader returns the section's template context for one rep from ``start`` to ``end``.
 Loader = Callable[[Representative, datetime.date, datetime.date], dict]
@@ -106,6 +114,11 @@ def _group_reports(rep, start, end) -> dict:
     return {"group_reports": list(reports)}
 
 
+def _activities(rep, start, end) -> dict:
+    found = DutyActivity.objects.filter(representative=rep, date__gte=start, date__lte=end)
+    return {"activities": list(found.order_by("date", "id"))}
+
+
 def _trainings(rep, start, end) -> dict:
     trainings = list(rep.trainings.filter(date__gte=start, date__lte=end).order_by("date", "id"))
     return {"trainings": trainings, "hours": sum((t.hours for t in trainings), Decimal(0))}
@@ -124,6 +137,11 @@ register(Section("mandates", _("Mandates and groups"), "reps/record/_mandates.ht
 register(Section("contacts", _("Contacts and pairings"), "reps/record/_contacts.html", _contacts, order=40))
 register(Section("visits", _("Home visits"), "reps/record/_visits.html", _visits, order=45))
 register(Section("research", _("Research reports"), "reps/record/_reports.html", _reports, order=70))
+register(
+    Section(
+        "activities", _("Sitting in and inspections"), "reps/record/_activities.html", _activities, order=47
+    )
+)
 register(Section("trainings", _("Training attended"), "reps/record/_trainings.html", _trainings, order=80))
 register(Section("funds", _("Activity funds"), "reps/record/_funds.html", _funds, order=85))
 register(

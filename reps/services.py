@@ -21,6 +21,7 @@ from reps import duties, reminders
 from reps.models import (
     Contact,
     ContactLink,
+    DutyActivity,
     DutyPolicy,
     DutyReport,
     Group,
@@ -512,3 +513,52 @@ def duty_report_evaluate(
         after=counts,
     )
     return report
+
+
+@transaction.atomic
+def duty_activity_record(
+    *,
+    actor: User,
+    representative: Representative,
+    kind: str,
+    date: datetime.date,
+    title: str,
+    notes: str = "",
+    submission_token: str | None = None,
+    today: datetime.date | None = None,
+) -> DutyActivity:
+    """Record that ``representative`` sat in on a meeting (列席) or took part in an inspection (视察).
+
+    It needs the meeting or place, and a day no later than today. A ``submission_token`` seen
+    before returns what that post recorded, so the same form sent twice records one.
+    """
+    if (
+        earlier := idempotency.earlier(DutyActivity, submission_token, representative=representative)
+    ) is not None:
+        return earlier
+    title = title.strip()
+    if kind not in DutyActivity.Kind.values:
+        raise ValidationError(
+            {"kind": ValidationError(_("Choose sitting in or inspection."), code="invalid")}
+        )
+    if not title:
+        raise ValidationError(
+            {"title": ValidationError(_("Name the meeting or the place."), code="required")}
+        )
+    if date > (today or timezone.localdate()):
+        raise ValidationError({"date": ValidationError(_("The day cannot be in the future."), code="future")})
+    activity = DutyActivity(
+        representative=representative,
+        kind=kind,
+        date=date,
+        title=title,
+        notes=notes.strip(),
+        recorded_by=actor,
+    )
+    saved = idempotency.save_once(activity, submission_token, representative=representative)
+    if idempotency.replayed(saved):
+        return saved
+    audit.record(
+        actor=actor, verb="duty_activity.recorded", subject=activity, region=representative.region, kind=kind
+    )
+    return activity

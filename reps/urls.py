@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/card/", public_views.card, name="card"),
     path("me/", views.me, name="me"),
     path("visits/new/", views.visit_new, name="visit_new"),
+    path("activities/new/", views.activity_new, name="activity_new"),
     path("contacts/", views.contacts, name="contacts"),
     path("contacts/new/", views.contact_add, name="contact_add"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),

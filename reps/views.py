@@ -22,13 +22,14 @@ from liaison.models import Region
 from liaison.regions import county_id_of_path
 from liaison.roles import STAFF_ROLES, Role
 from reps import duties
-from reps.forms import ContactForm, MatterFormSet, ResearchReportForm, VisitForm
+from reps.forms import ContactForm, DutyActivityForm, MatterFormSet, ResearchReportForm, VisitForm
 from reps.models import CommitteeLink, Contact, ContactLink, Group, HomeVisit, Representative, ResearchReport
 from reps.services import (
     DuplicatePerson,
     MatterInput,
     contact_add_for_rep,
     contact_update,
+    duty_activity_record,
     research_report_submit,
     visit_record,
 )
@@ -238,6 +239,36 @@ def report_new(request):
                 messages.success(request, _("Your research report was handed in."))
             return redirect("reps:reports")
     return render(request, "reps/report_form.html", {"form": form, "rep": rep})
+
+
+@login_required
+def activity_new(request):
+    """A rep records sitting in on a meeting (列席) or an inspection (视察); safe to post twice."""
+    rep = own_representative(request)
+    form = DutyActivityForm(request.POST or None, initial={"date": today(), "kind": "sit_in"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = duty_activity_record(
+                actor=request.user,
+                representative=rep,
+                kind=form.cleaned_data["kind"],
+                date=form.cleaned_data["date"],
+                title=form.cleaned_data["title"],
+                notes=form.cleaned_data["notes"],
+                submission_token=form.cleaned_data["token"],
+                today=today(),
+            )
+        except ValidationError as exc:
+            for name, errors in exc.error_dict.items() if hasattr(exc, "error_dict") else [(None, exc)]:
+                form.add_error(name if name in form.fields else None, errors)
+            form.renew_token()
+        else:
+            if idempotency.replayed(activity):
+                messages.info(request, idempotency.ALREADY_SAVED)
+            else:
+                messages.success(request, _("Recorded: %(what)s.") % {"what": activity.get_kind_display()})
+            return redirect("reps:me")
+    return render(request, "reps/activity_form.html", {"form": form, "rep": rep})
 
 
 @login_required

@@ -183,7 +183,7 @@ def test_constant_queries_whatever_the_number_of_reps(n, township_a, county, dja
     assert len(scores) == n
 
 
-QUERIES = 24  # reps, mandates, 2 policy tables, 7 sources, the duty cells, review scores
+QUERIES = 25  # reps, mandates, 2 policy tables, 8 sources, the duty cells, review scores
 
 
 def test_public_opinion_reports_earn_the_report_points_in_their_year(two_mandates, county, category):

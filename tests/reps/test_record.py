@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from proposals.models import Ticket, new_tracking_code
-from reps.models import FundExpense, Group, GroupReport, ResearchReport, Training
+from reps.models import DutyActivity, FundExpense, Group, GroupReport, ResearchReport, Training
 from studios.models import Reception
 from tests.factories import StudioFactory, active_rep, visit
 
@@ -60,6 +60,7 @@ def test_the_record_shows_every_section_for_the_year(filled, my_rep, clerk_a):
         "receptions",
         "contacts",
         "visits",
+        "activities",
         "tickets",
         "opinions",
         "research",
@@ -157,6 +158,7 @@ def _fill(rep, township, clerk, category, n: int) -> None:
         GroupReport.objects.create(group=group, year=today.year, due_on=today, submitted_on=today)
         Training.objects.create(date=today, title=f"培训{i}", region=township).attendees.add(rep)
         FundExpense.objects.create(representative=rep, date=today, amount=10, purpose=f"开支{i}")
+        DutyActivity.objects.create(representative=rep, kind="sit_in", date=today, title=f"会议{i}")
     OpinionReport.objects.create(
         representative=rep, month=today.replace(day=1), category=category, content="群众关心养老"
     )
@@ -177,9 +179,10 @@ def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
     assert (html.count("data-contact="), html.count("data-report=")) == (n, n)
     assert html.count("data-group-report=") == n
     assert (html.count("data-training="), html.count("data-expense=")) == (n, n)
+    assert html.count("data-activity=") == n
 
 
-RECORD_QUERIES = 48  # with the duty reports (述职): their section and their points source
+RECORD_QUERIES = 50  # with the duty reports and the sittings-in: a section and a points source each
 
 
 def test_the_year_is_read_as_the_duty_status_reads_it(my_rep, clerk_a):
