@@ -20,6 +20,7 @@ urlpatterns = [
     path("tickets/", include("proposals.urls")),
     path("bulletins/", include("proposals.bulletin_urls")),
     path("overview/", include("proposals.overview_urls")),
+    path("commendations/", include("proposals.commendation_urls")),
     path("", include("proposals.public_urls")),
     path(
         "accounts/login/",

@@ -12,7 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedRelatedFilter
 from proposals import holidays
-from proposals.models import Bulletin, CalendarYear, DeadlinePolicy, Ticket, TicketEvent, WorkCalendarDay
+from proposals.models import (
+    Bulletin,
+    CalendarYear,
+    CommendationPolicy,
+    DeadlinePolicy,
+    Ticket,
+    TicketEvent,
+    WorkCalendarDay,
+)
 from proposals.statistics import day_start
 
 
@@ -30,6 +38,24 @@ class DeadlinePolicyAdmin(ScopedAdmin):
         "close_without_feedback",
     ]
     list_filter = ["county", "day_mode"]
+    list_select_related = ["county"]
+
+
+@admin.register(CommendationPolicy)
+class CommendationPolicyAdmin(ScopedAdmin):
+    """A county's commendation policy (places and criteria of each list), versioned by its start day."""
+
+    list_display = [
+        "county",
+        "effective_from",
+        "reps_places",
+        "studios_places",
+        "suggestions_places",
+        "units_places",
+        "five_good_places",
+        "unsatisfactory_below",
+    ]
+    list_filter = ["county"]
     list_select_related = ["county"]
 
 

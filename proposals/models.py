@@ -23,6 +23,8 @@ from proposals.querysets import (
     AssignmentQuerySet,
     AttachmentQuerySet,
     BulletinQuerySet,
+    CommendationPolicyQuerySet,
+    CommendationRoundQuerySet,
     DeadlinePolicyQuerySet,
     TicketEventQuerySet,
     TicketQuerySet,
@@ -751,3 +753,171 @@ class Bulletin(models.Model):
         if self.serial is None:
             return ""
         return _("%(year)s, issue %(serial)s") % {"year": self.serial_year, "serial": self.serial}
+
+
+# --- annual commendations (年度评先: 十佳 lists and 五好工作室, issue 13) -------------------------
+
+
+class CommendationList(models.TextChoices):
+    REPS = "reps", _("ten best representatives (十佳代表)")
+    STUDIOS = "studios", _("ten best studios (十佳工作室)")
+    SUGGESTIONS = "suggestions", _("ten best suggestions (十佳建议)")
+    UNITS = "units", _("ten best handling units (十佳办理单位)")
+    FIVE_GOOD = "five_good", _("five-good studios (五好工作室)")
+
+
+def _places(label):
+    return models.PositiveSmallIntegerField(label, default=10, validators=[MinValueValidator(1)])
+
+
+class CommendationPolicy(models.Model):
+    """A county's commendation rules from a date on: the places of each list and its criteria text.
+
+    Versioned like the points policy: the version in force on 31 December of the round's year (today
+    for the current year) rules the round; without one, the defaults (10 places each, 5 five-good)."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="commendation_policies",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    effective_from = models.DateField(_("effective from"))
+    reps_places = _places(_("places: ten best representatives"))
+    studios_places = _places(_("places: ten best studios"))
+    suggestions_places = _places(_("places: ten best suggestions"))
+    units_places = _places(_("places: ten best handling units"))
+    five_good_places = models.PositiveSmallIntegerField(
+        _("places: five-good studios"), default=5, validators=[MinValueValidator(1)]
+    )
+    reps_criteria = models.TextField(_("criteria: representatives"), blank=True, max_length=2000)
+    studios_criteria = models.TextField(_("criteria: studios"), blank=True, max_length=2000)
+    suggestions_criteria = models.TextField(_("criteria: suggestions"), blank=True, max_length=2000)
+    units_criteria = models.TextField(_("criteria: handling units"), blank=True, max_length=2000)
+    five_good_criteria = models.TextField(_("criteria: five-good studios"), blank=True, max_length=2000)
+    unsatisfactory_below = models.DecimalField(
+        _("unsatisfactory below (review score)"),
+        max_digits=4,
+        decimal_places=1,
+        default=60,
+        validators=[MinValueValidator(0)],
+        help_text=_("A representative whose year-end review score is below this is flagged."),
+    )
+
+    objects = CommendationPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("commendation policy")
+        verbose_name_plural = _("commendation policies")
+        ordering = ["county_id", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "effective_from"], name="one_commendation_policy_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.effective_from:%Y-%m-%d}"
+
+    def places(self, kind: str) -> int:
+        return getattr(self, f"{kind}_places")
+
+    def criteria(self, kind: str) -> str:
+        return getattr(self, f"{kind}_criteria")
+
+
+class CommendationRound(models.Model):
+    """A county's commendation round of a year: nominees per list, then published and frozen."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="commendation_rounds",
+        limit_choices_to={"level": Region.Level.COUNTY},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    objects = CommendationRoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("commendation round")
+        verbose_name_plural = _("commendation rounds")
+        constraints = [
+            models.UniqueConstraint(fields=["county", "year"], name="one_commendation_round_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.year}"
+
+
+class Nominee(models.Model):
+    """One place on a list of a round: who or what (one of rep, studio, ticket, unit) and its order.
+
+    The public fields are copied when nominated so that a published list shows what was decided."""
+
+    round = models.ForeignKey(
+        CommendationRound, verbose_name=_("round"), on_delete=models.CASCADE, related_name="nominees"
+    )
+    kind = models.CharField(_("list"), max_length=16, choices=CommendationList.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    object_id = models.PositiveIntegerField()
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("position / title"), max_length=200, blank=True)
+    township = models.CharField(_("township"), max_length=100, blank=True)
+    unit = models.CharField(_("handling unit"), max_length=100, blank=True)
+    figures = models.CharField(_("figures"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("nominee")
+        verbose_name_plural = _("nominees")
+        ordering = ["round_id", "kind", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "kind", "object_id"], name="one_nominee_per_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} {self.kind} {self.position}. {self.name}"
+
+
+class NomineeChange(models.Model):
+    """A change to a list after the pre-ranking: added, removed or moved, with its reason."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", _("added")
+        REMOVED = "removed", _("removed")
+        MOVED = "moved", _("moved")
+
+    round = models.ForeignKey(
+        CommendationRound, verbose_name=_("round"), on_delete=models.CASCADE, related_name="changes"
+    )
+    kind = models.CharField(_("list"), max_length=16, choices=CommendationList.choices)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    name = models.CharField(_("name"), max_length=200)
+    reason = models.TextField(_("reason"), max_length=1000)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("change of a list")
+        verbose_name_plural = _("changes of the lists")
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.round} {self.kind} {self.action} {self.name}"

@@ -190,3 +190,16 @@ class BulletinQuerySet(ScopedQuerySet):
                 )
             )
         return own | (Q(status="published") & readers)
+
+
+class CommendationPolicyQuerySet(DeadlinePolicyQuerySet):
+    """Commendation policies are reference data for everyone working in the county."""
+
+
+class CommendationRoundQuerySet(ScopedQuerySet):
+    """A county's commendation rounds are its liaison office's; township staff see none (they read
+    the published lists on the public page, like everyone)."""
+
+    def scope_filter(self, scope) -> Q:
+        paths = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
+        return Q(county__path__in=paths) if paths else NOTHING
