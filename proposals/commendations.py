@@ -63,11 +63,16 @@ def is_office_over(user, county: Region) -> bool:
     return assessment.is_office_over(user, county)
 
 
-def policy_for(county: Region, year: int, today: datetime.date) -> CommendationPolicy:
+def policy_for(county: Region, year: int, today: datetime.date, policies=None) -> CommendationPolicy:
     """The county's policy in force on the year's reference day (the defaults when none)."""
+    return _policy(county.pk, year, today, policies)
+
+
+def _policy(county_id: int, year: int, today: datetime.date, policies=None) -> CommendationPolicy:
     day = duties.reference_day(today, year)
-    policies = duties.policies_of([county.pk], model=CommendationPolicy)
-    return duties.policy_in_force(county.pk, day, policies, model=CommendationPolicy)
+    if policies is None:
+        policies = duties.policies_of([county_id], model=CommendationPolicy)
+    return duties.policy_in_force(county_id, day, policies, model=CommendationPolicy)
 
 
 @dataclass
@@ -252,6 +257,35 @@ def flagged_reps(county: Region, year: int, today: datetime.date, policy=None) -
         .select_related("representative__region")
         .order_by("score", "representative__name_initials")
     )
+
+
+def record_of(rep, start: datetime.date, end: datetime.date, today: datetime.date) -> dict:
+    """For the duty record: the years from ``start`` to ``end`` whose year-end review score is below
+    the county's threshold (for the term review), and the rep's places on published lists."""
+    county_id = rep.region.county_id
+    policies = duties.policies_of([county_id], model=CommendationPolicy)
+    below = [
+        {"year": year, "score": score, "threshold": threshold}
+        for year, score in ReviewScore.objects.filter(
+            representative=rep, year__gte=start.year, year__lte=end.year
+        )
+        .order_by("year")
+        .values_list("year", "score")
+        if score < (threshold := _policy(county_id, year, today, policies).unsatisfactory_below)
+    ]
+    commended = list(
+        Nominee.objects.filter(
+            kind=CommendationList.REPS,
+            object_id=rep.pk,
+            round__county_id=county_id,
+            round__published_at__isnull=False,
+            round__year__gte=start.year,
+            round__year__lte=end.year,
+        )
+        .select_related("round")
+        .order_by("round__year")
+    )
+    return {"below": below, "commended": commended}
 
 
 # --- the services ------------------------------------------------------------------------------

@@ -304,3 +304,25 @@ def test_the_round_page_costs_the_same_queries_at_10_and_1000_candidates(
 
 
 ROUND_PAGE_QUERIES = 45
+
+
+# --- the duty record ----------------------------------------------------------------------------
+
+
+def test_the_duty_record_flags_an_unsatisfactory_year_and_shows_a_published_place(
+    scored_reps, opened, liaison_office, clerk_a
+):
+    a1, a2, b1 = scored_reps
+    commendations.nominate_ranked(actor=liaison_office, round_=opened, kind="reps", today=TODAY)
+    url = reverse("reps:record", args=[a2.pk])
+    html = as_user(clerk_a).get(url, {"year": YEAR}).content.decode()
+    assert f'data-unsatisfactory="{YEAR}"' in html  # review 55.0 below the policy's 60.0
+    assert "data-commended=" not in html  # nominated, not yet published
+    commendations.round_publish(actor=liaison_office, round_=opened)
+    html = as_user(clerk_a).get(url, {"year": YEAR}).content.decode()
+    assert f'data-commended="{YEAR}"' in html
+    other = as_user(clerk_a).get(reverse("reps:record", args=[a1.pk]), {"year": YEAR}).content.decode()
+    assert "data-unsatisfactory=" not in other  # review 90.0
+    CommendationPolicy.objects.update(unsatisfactory_below=Decimal("50"))
+    html = as_user(clerk_a).get(url, {"year": YEAR}).content.decode()
+    assert "data-unsatisfactory=" not in html  # the threshold is the policy's

@@ -68,6 +68,7 @@ def test_the_record_shows_every_section_for_the_year(filled, my_rep, clerk_a):
         "duty_reports",
         "trainings",
         "funds",
+        "year_end",
     ]
     assert f'data-reception="{filled["reception"].pk}"' in html
     assert f'data-ticket="{filled["ticket"].pk}"' in html and 'data-adopted="1"' in html
@@ -182,7 +183,7 @@ def test_the_record_page_costs_the_same_queries_for_1_and_30_items_of_each_kind(
     assert html.count("data-activity=") == n
 
 
-RECORD_QUERIES = 50  # with the duty reports and the sittings-in: a section and a points source each
+RECORD_QUERIES = 53  # duty reports and sittings-in (a section and a points source each), year-end (3)
 
 
 def test_the_year_is_read_as_the_duty_status_reads_it(my_rep, clerk_a):
