@@ -28,6 +28,7 @@ class ProposalsConfig(AppConfig):
             *crud("proposals.deadlinepolicy", "view", "add", "change", "delete"),
             *crud("proposals.workcalendarday", "view", "add", "change", "delete"),
             *crud("proposals.calendaryear", "view", "add", "change", "delete"),
+            *crud("proposals.commendationpolicy", "view", "add", "change", "delete"),
             *crud("proposals.bulletin", "view", "delete"),  # the admin: read-only, drafts deletable
         )
         grant(
@@ -63,6 +64,15 @@ class ProposalsConfig(AppConfig):
                 "proposals:statistics",
                 roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
                 order=35,
+            )
+        )
+        # The annual commendations (年度评先): the liaison office runs its county's round.
+        navigation.register(
+            navigation.NavItem(
+                _("Annual commendations"),
+                "commendations:round",
+                roles=frozenset({Role.LIAISON_OFFICE}),
+                order=37,
             )
         )
         # The periodic bulletins (定期通报): the liaison office drafts and publishes them, the
