@@ -100,6 +100,12 @@ VERBS = {
     "review.entered": pgettext_lazy("audit action", "year-end review scores entered"),
     "assessment.published": pgettext_lazy("audit action", "assessment published"),
     "assessment.amended": pgettext_lazy("audit action", "assessment amended"),
+    "commendation.opened": pgettext_lazy("audit action", "commendation round opened"),
+    "commendation.nominated": pgettext_lazy("audit action", "nominated from the ranking"),
+    "commendation.added": pgettext_lazy("audit action", "nominee added"),
+    "commendation.removed": pgettext_lazy("audit action", "nominee removed"),
+    "commendation.moved": pgettext_lazy("audit action", "nominee moved"),
+    "commendation.published": pgettext_lazy("audit action", "commendations published"),
 }
 
 

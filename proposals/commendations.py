@@ -418,13 +418,20 @@ def nominee_move(*, actor: User, nominee: Nominee, position: int, reason: str) -
     _change(actor, round_, nominee.kind, NomineeChange.Action.MOVED, moving.name, reason)
 
 
+VERB_OF = {
+    NomineeChange.Action.ADDED: "commendation.added",
+    NomineeChange.Action.REMOVED: "commendation.removed",
+    NomineeChange.Action.MOVED: "commendation.moved",
+}
+
+
 def _change(actor, round_, kind, action, name, reason) -> None:
     change = NomineeChange.objects.create(
         round=round_, kind=kind, action=action, name=name, reason=reason, changed_by=actor
     )
     audit.record(
         actor=actor,
-        verb=f"commendation.{action}",
+        verb=VERB_OF[action],
         subject=change,
         region=round_.county,
         kind=kind,
