@@ -1,21 +1,28 @@
 """Ticket tasks: thin wrappers over the sweeps in ``proposals.reminders`` (beat runs them)."""
 
+import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
 from proposals import anonymise, reminders
 
 
+def _moment(at: str | None) -> datetime.datetime:
+    """Now, or the ISO time ``at`` an operator (or a test) runs a sweep for."""
+    return datetime.datetime.fromisoformat(at) if at else timezone.now()
+
+
 @shared_task
-def send_ticket_reminders() -> dict[str, int]:
+def send_ticket_reminders(at: str | None = None) -> dict[str, int]:
     """Send the deadline notices owed now (reminders.ticket_reminders_send_due); safe to run twice."""
-    return reminders.ticket_reminders_send_due(now=timezone.now())
+    return reminders.ticket_reminders_send_due(now=_moment(at))
 
 
 @shared_task(ignore_result=True)
-def notify_ticket_events() -> dict[str, int]:
+def notify_ticket_events(at: str | None = None) -> dict[str, int]:
     """Notify the moves of the last days (reminders.ticket_events_notify); safe to run twice."""
-    return reminders.ticket_events_notify(now=timezone.now())
+    return reminders.ticket_events_notify(now=_moment(at))
 
 
 @shared_task
