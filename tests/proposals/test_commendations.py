@@ -119,6 +119,77 @@ def test_units_are_ranked_as_hand_written_sql_ranks_them(ticket, county, townshi
     assert len(got) == 6 and got == expected
 
 
+def test_studios_are_ranked_as_hand_written_sql_ranks_them(county, township_a, township_b, clerk_a):
+    """Duties held (published rosters), then the attendance rate (ended, marked), then people received."""
+    from studios.models import DutySlot, Reception, RosterPeriod, SlotAssignment, StudioAssignment
+    from tests.factories import StudioFactory
+
+    rng = random.Random(7)
+    year = YEAR - 1  # a finished year: every slot has ended
+    tz = timezone.get_default_timezone()
+    rep = active_rep(township_a)
+    for i in range(8):
+        studio = StudioFactory(region=township_a if i % 2 else township_b, name=f"工作室{i}")
+        StudioAssignment.objects.create(studio=studio, representative=rep, start=datetime.date(year, 1, 1))
+        for status, begins in (("published", 1), ("draft", 2)):
+            period = RosterPeriod.objects.create(
+                studio=studio,
+                start=datetime.date(year, 1, begins),
+                end=datetime.date(year, 12, 31),
+                status=status,
+            )
+            for _n in range(rng.randint(0, 4)):
+                day = datetime.date(year, rng.randint(1, 12), rng.randint(1, 28))
+                start = datetime.datetime.combine(day, datetime.time(9), tzinfo=tz)
+                slot = DutySlot.objects.create(
+                    period=period, studio=studio, kind="regular", date=day,
+                    starts_at=start, ends_at=start + datetime.timedelta(hours=2),
+                )  # fmt: skip
+                SlotAssignment.objects.create(
+                    slot=slot,
+                    representative=rep,
+                    attendance=rng.choice(["pending", "attended", "absent", "substituted"]),
+                )
+        for _n in range(rng.randint(0, 3)):
+            Reception.objects.create(
+                studio=studio, township=studio.region, kind="regular", recorded_by=clerk_a,
+                starts_at=datetime.datetime(year, rng.randint(1, 12), 10, 9, tzinfo=tz),
+                people_received=rng.randint(0, 20),
+            )  # fmt: skip
+    start, end = commendations._year_bounds(year)
+    slots = (
+        "FROM studios_dutyslot d JOIN studios_rosterperiod p ON p.id = d.period_id "
+        "WHERE d.studio_id = st.id AND p.status = 'published' AND d.date >= %s AND d.date <= %s"
+    )
+    marked = "SELECT COUNT(*) FROM studios_slotassignment a JOIN studios_dutyslot d ON d.id = a.slot_id " + (
+        "JOIN studios_rosterperiod p ON p.id = d.period_id WHERE d.studio_id = st.id AND p.status = 'published' "
+        "AND d.date >= %s AND d.date <= %s AND d.ends_at <= %s AND a.attendance IN "
+    )
+    first, last, now = datetime.date(year, 1, 1), datetime.date(year, 12, 31), timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id FROM (
+              SELECT st.id,
+                (SELECT COUNT(*) {slots}) AS slots,
+                ({marked} ('attended', 'substituted')) AS present,
+                ({marked} ('attended', 'substituted', 'absent')) AS marked,
+                (SELECT COALESCE(SUM(r.people_received), 0) FROM studios_reception r
+                  WHERE r.studio_id = st.id AND r.withdrawn_at IS NULL
+                    AND r.starts_at >= %s AND r.starts_at < %s) AS people
+              FROM studios_studio st JOIN liaison_region g ON g.id = st.region_id WHERE g.path LIKE %s
+            ) x
+            ORDER BY slots DESC, CASE WHEN marked > 0 THEN ROUND(100.0 * present / marked, 1) END DESC NULLS LAST,
+                     people DESC, id
+            """,
+            [first, last, first, last, now, first, last, now, start, end, county.path + "%"],
+        )
+        expected = [row[0] for row in cursor.fetchall()]
+    got = [c.object_id for c in commendations.rank_studios(county, year)]
+    assert len(got) == 8 and got == expected
+    assert len({c.figures for c in commendations.rank_studios(county, year)}) > 1  # the data differ
+
+
 @pytest.fixture
 def scored_reps(county, township_a, township_b, village_a, clerk_a):
     PointsPolicy.objects.create(
