@@ -304,7 +304,12 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.CAP + 1].count()
+        # Unordered: the order of the rows counted does not change how many there are, and
+        # sorting ten thousand of them only to count them doubled the count's time.
+        rows = self.object_list
+        if hasattr(rows, "order_by"):
+            rows = rows.order_by()
+        return rows[: self.CAP + 1].count()
 
     @property
     def capped(self) -> bool:

@@ -304,6 +304,7 @@ RATE_LIMITS = {
     "intake_ip": (env.int("RATE_LIMIT_INTAKE_IP", 200), 3600),
     "track_code": (env.int("RATE_LIMIT_TRACK_CODE", 5), 3600),
     "track_ip": (env.int("RATE_LIMIT_TRACK_IP", 20), 3600),
+    "results_ip": (env.int("RATE_LIMIT_RESULTS_IP", 300), 60),
 }
 # With DEBUG off, the console email and SMS backends (which only log) stop start-up unless this
 # says they are meant (a demo or test deployment): liaison.checks.

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from liaison import audit
 from liaison.models import Region, SecurityPolicy
+from proposals import results_cache
 from proposals.models import Proposer, Ticket
 from proposals.transitions import Status
 
@@ -55,6 +56,7 @@ def anonymise_closed_send_due(*, now: datetime.datetime | None = None) -> dict[s
             name=ANONYMOUS, phone="", sms_consent=False, anonymised_at=now
         )
         if n:
+            results_cache.bump()  # /results/ shows no proposer; forgotten anyway, to be sure
             audit.record(
                 actor=None,
                 verb="pii.anonymised",

@@ -348,6 +348,23 @@ class Ticket(models.Model):
                 models.F("id").desc(),
                 name="ticket_urgency",
             ),
+            # The staff queues' own statuses (proposals.queues: township triage, liaison office):
+            # the work waiting for staff, a small part of the tickets, counted and listed from here.
+            models.Index(
+                fields=["township", "status"],
+                name="ticket_staff_queue",
+                condition=models.Q(status__in=["registered", "at_county", "replied", "dissatisfied"]),
+            ),
+            # Newest first (the default order: the admin's ticket list, the lists without a queue).
+            models.Index(models.F("created_at").desc(), models.F("id").desc(), name="ticket_newest"),
+            # /results/ (TicketQuerySet.published), in the order it lists them: a page reads its rows.
+            models.Index(
+                models.F("closed_at").desc(),
+                models.F("id").desc(),
+                name="ticket_published",
+                condition=models.Q(status__in=["closed", "archived"], is_public_interest=True)
+                & ~models.Q(resolution="merged"),
+            ),
         ]
 
     def __str__(self) -> str:

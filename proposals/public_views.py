@@ -19,20 +19,22 @@ import re
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
-from django.db.models.functions import ExtractYear
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, ExtractYear
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from liaison import navigation
 from liaison.models import Region, SecurityPolicy
-from proposals import deadlines, ratelimit, services
+from proposals import deadlines, ratelimit, results_cache, services
 from proposals.models import (
     Assignment,
     Attachment,
@@ -412,14 +414,29 @@ def track_attachment(request, pk: int):
 # --- published results ---------------------------------------------------------------------
 
 
+def _ratings_of_last_round(**filters):
+    """How many residents' ratings of the row's last handling round (matching ``filters``) there
+    are: a subquery per listed row, so the list is read in index order and stops at its page."""
+    rated = (
+        Rating.objects.filter(
+            ticket=OuterRef("pk"), round=OuterRef("round"), proposer__isnull=False, **filters
+        )
+        .order_by()
+        .values("ticket")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(rated, output_field=IntegerField()), 0)
+
+
 def published_results():
     """Closed tickets of general concern with what the results show, in one query.
 
     Only public columns are loaded (no content, reply text, code or people); the satisfaction
     counts are the residents' (the proposers') ratings of the last handling round: the
     representative's rating is not a resident's, and a ticket no resident rated has no figure.
+    Ordered as the partial index ``ticket_published`` is, so a page reads its own rows only.
     """
-    last_round = Q(ratings__round=F("round"), ratings__proposer__isnull=False)
     return (
         Ticket.objects.published()
         .select_related("category", "lead_unit", "township")
@@ -437,10 +454,8 @@ def published_results():
             "township__name",
         )
         .annotate(
-            ratings_total=Count("ratings", filter=last_round),
-            ratings_satisfied=Count(
-                "ratings", filter=last_round & Q(ratings__score__in=Rating.SATISFIED_SCORES)
-            ),
+            ratings_total=_ratings_of_last_round(),
+            ratings_satisfied=_ratings_of_last_round(score__in=Rating.SATISFIED_SCORES),
         )
         .order_by("-closed_at", "-id")
     )
@@ -463,17 +478,32 @@ def _int(value: str, *, digits: int = 9) -> int | None:
     return int(value) if value.isdigit() and len(value) <= digits else None
 
 
-@require_GET
-def results(request):
-    """The published results: searchable by title and summary, filtered by category, township
-    and year, paginated, in a constant number of queries."""
-    tickets = published_results()
-    chosen = {
-        "q": request.GET.get("q", "").strip()[:100],
-        "category": _int(request.GET.get("category", "")),
-        "township": _int(request.GET.get("township", "")),
-        "year": _int(request.GET.get("year", ""), digits=4),
+def _results_choices() -> dict:
+    """The categories, townships and years that have published results (the filters' choices):
+    cached as the pages are, so they are read once per version, not per request."""
+    cache_key = results_cache.key("choices")
+    cached = results_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    published = Ticket.objects.published()
+    choices = {
+        "categories": list(Category.objects.filter(pk__in=published.values("category_id"))),
+        "townships": list(Region.objects.townships().filter(pk__in=published.values("township_id"))),
+        "years": list(
+            published.annotate(year=ExtractYear("closed_at"))
+            .values_list("year", flat=True)
+            .distinct()
+            .order_by("-year")
+        ),
     }
+    results_cache.put(cache_key, choices)
+    return choices
+
+
+def _results_page(chosen: dict, number: str):
+    """One page of the results as ``chosen`` filters them: one query for the page's rows over the
+    partial index of published tickets, and its count."""
+    tickets = published_results()
     if chosen["q"]:
         # Title and summary only: searching the private content would let anyone test
         # whether a name or a phone number appears in it.
@@ -484,27 +514,48 @@ def results(request):
         tickets = tickets.filter(township_id=chosen["township"])
     if chosen["year"] is not None:
         tickets = tickets.filter(closed_at__year=chosen["year"])
-    page = Paginator(tickets, RESULTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(tickets, RESULTS_PAGE_SIZE).get_page(number)
     page.object_list = [_describe_result(t) for t in page.object_list]
-    published = Ticket.objects.published()
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "proposals/public/results.html",
-        {
-            "page": page,
-            "chosen": chosen,
-            "categories": Category.objects.filter(pk__in=published.values("category_id")),
-            "townships": Region.objects.townships().filter(pk__in=published.values("township_id")),
-            "years": published.annotate(year=ExtractYear("closed_at"))
-            .values_list("year", flat=True)
-            .distinct()
-            .order_by("-year"),
-            "query": query.urlencode(),
-            "filtered": any(v not in (None, "") for v in chosen.values()),
-        },
-    )
+    return page
+
+
+@require_GET
+def results(request):
+    """The published results: searchable by title and summary, filtered by category, township
+    and year, paginated.
+
+    The list (everything but the site's frame) is rendered once per language, filters and page
+    and then served from the cache until something is published, unpublished or corrected
+    (``proposals.results_cache``): a miss reads the page in one query over the partial index of
+    published tickets, plus its count and the filters' choices. An address asking for too many
+    pages is refused (``results_ip``)."""
+    verdict = ratelimit.hit("results_ip", ratelimit.client_ip(request))
+    if not verdict.allowed:
+        return ratelimit.too_many(request, verdict)
+    chosen = {
+        "q": request.GET.get("q", "").strip()[:100],
+        "category": _int(request.GET.get("category", "")),
+        "township": _int(request.GET.get("township", "")),
+        "year": _int(request.GET.get("year", ""), digits=4),
+    }
+    number = request.GET.get("page", "")
+    cache_key = results_cache.key("body", get_language(), sorted(chosen.items()), number)
+    body = results_cache.get(cache_key)
+    if body is None:
+        query = request.GET.copy()
+        query.pop("page", None)
+        body = render_to_string(
+            "proposals/public/_results_body.html",
+            {
+                "page": _results_page(chosen, number),
+                "chosen": chosen,
+                **_results_choices(),
+                "query": query.urlencode(),
+                "filtered": any(v not in (None, "") for v in chosen.values()),
+            },
+        )
+        results_cache.put(cache_key, body)
+    return render(request, "proposals/public/results.html", {"body": mark_safe(body)})  # noqa: S308 - our template's output
 
 
 @require_GET

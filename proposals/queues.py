@@ -1,9 +1,12 @@
 """The workspace's queues: which tickets wait for which user, read as filters over
 ``Ticket.objects.visible_to(user)``.
 
-A queue is a named ``Q`` (plus the roles that see it). The workspace counts every queue the
-user has in one aggregate query and lists one of them, filtered and sorted by due time, so
-the page costs the same number of queries for ten tickets as for a million.
+A queue is a named ``Q`` (plus the roles that see it). The workspace counts the open work of
+each queue the user has (one capped count per queue: "1,000+" past ``COUNT_CAP``) and lists one
+of them, filtered and sorted by due time, so the page costs the same number of queries for ten
+tickets as for a million, and each query reads the work waiting, not every ticket the user may
+see: a queue's statuses are read through an index (``ticket_staff_queue``, ``ticket_status_due``),
+the extension requests waiting for a decision through ``extension_pending``.
 """
 
 from __future__ import annotations
@@ -115,9 +118,25 @@ def pending_extension() -> Exists:
     return Exists(Extension.objects.filter(ticket=OuterRef("pk"), decision=Extension.Decision.PENDING))
 
 
-def _reviewing(assigned_by: str) -> Q:
+def pending_extension_ids(user) -> list[int]:
+    """The tickets with an extension request awaiting a decision, read once per request (a few:
+    the partial index ``extension_pending``). A literal list, not a subquery: ``id IN (…)`` in
+    an OR is read through the primary key, where an EXISTS would be tested on every ticket."""
+    ids = getattr(user, "_pending_extension_ids", None)
+    if ids is None:
+        ids = list(
+            Extension.objects.filter(decision=Extension.Decision.PENDING)
+            .order_by("ticket_id")
+            .values_list("ticket_id", flat=True)
+            .distinct()
+        )
+        user._pending_extension_ids = ids
+    return ids
+
+
+def _reviewing(assigned_by: str, user) -> Q:
     return Q(assigned_by=assigned_by) & (
-        Q(status__in=TO_REVIEW) | (Q(status__in=WITH_UNIT) & Q(pending_extension()))
+        Q(status__in=TO_REVIEW) | Q(status__in=WITH_UNIT, pk__in=pending_extension_ids(user))
     )
 
 
@@ -148,7 +167,7 @@ def queue_filter(key: str, user) -> Q:
     scope = user.scope
     if key == "township":
         return _under(scope, Role.TOWNSHIP_STAFF) & (
-            Q(status=Status.REGISTERED) | _reviewing(Ticket.AssignedBy.TOWNSHIP)
+            Q(status=Status.REGISTERED) | _reviewing(Ticket.AssignedBy.TOWNSHIP, user)
         )
     if key == "office":
         # Every reply comes to the liaison office, which forwards it to the representative
@@ -156,7 +175,7 @@ def queue_filter(key: str, user) -> Q:
         # the reviewer of every ticket of its county. Extensions and dissatisfaction stay with
         # the office that assigned the ticket.
         return _under(scope, Role.LIAISON_OFFICE) & (
-            Q(status__in=(Status.AT_COUNTY, Status.REPLIED)) | _reviewing(Ticket.AssignedBy.COUNTY)
+            Q(status__in=(Status.AT_COUNTY, Status.REPLIED)) | _reviewing(Ticket.AssignedBy.COUNTY, user)
         )
     if key == "unit":
         if not scope.unit_ids:
@@ -180,14 +199,25 @@ def queue_filter(key: str, user) -> Q:
     raise KeyError(key)
 
 
+# A queue's count stops here: past it the tab says "1,000+" (``capped_count``).
+COUNT_CAP = 1000
+
+
+def capped_count(tickets) -> int:
+    """How many rows ``tickets`` holds, up to ``COUNT_CAP + 1`` (``SELECT COUNT(*) FROM (… LIMIT
+    1001)``): reads as many rows as it counts, never the whole list."""
+    return tickets.order_by()[: COUNT_CAP + 1].count()
+
+
 def counts(user, queues: list[Queue], *, with_closed: bool = False) -> dict[str, int]:
     """How many tickets each queue holds, as the list shows them (closed and archived ones only
-    ``with_closed``): one aggregate query for all of them."""
-    if not queues:
-        return {}
-    shown = Q() if with_closed else ~Q(status__in=CLOSED)
-    aggregates = {q.key: Count("pk", filter=shown & queue_filter(q.key, user)) for q in queues}
-    return Ticket.objects.visible_to(user).aggregate(**aggregates)
+    ``with_closed``): one capped count per queue, each over that queue's own predicate, so a
+    queue with little waiting is counted from an index, not by reading every ticket the user
+    may see, and a big one stops at ``COUNT_CAP + 1``."""
+    visible = Ticket.objects.visible_to(user)
+    if not with_closed:
+        visible = visible.exclude(status__in=CLOSED)
+    return {q.key: capped_count(visible.filter(queue_filter(q.key, user))) for q in queues}
 
 
 def matters_to_hand_in(user):

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, tuple[int, int]] = {
     "intake_ip": (200, 3600),  # intake form posts per IP address (a studio's shared Wi-Fi)
     "track_ip": (20, 3600),  # wrong code/phone pairs per IP address, across codes
     "track_code": (5, 3600),  # wrong code/phone pairs per tracking code and IP address
+    "results_ip": (300, 60),  # /results/ pages per IP address and minute (a crawler, not a reader)
 }
 # This process's counters, used while the shared cache does not answer.
 _local = LocMemCache("liaison-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})

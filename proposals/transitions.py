@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from liaison.roles import Role
-from proposals import facts
+from proposals import facts, results_cache
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -473,6 +473,8 @@ def transition(
     ticket.status, ticket.updated_at = target, version
     # Tell the people concerned within seconds (the outbox sweep; beat runs it as a safety net).
     sweep_after_commit()
+    if source in CLOSED or target in CLOSED:
+        results_cache.bump()  # a ticket published, reopened or archived: /results/ changes
     return TicketEvent.objects.create(
         ticket=ticket,
         at=now,
@@ -557,6 +559,8 @@ def transition_many(
         moved = _move_many(ids, source, target, event, details, json.dumps(data or {}), changes or {}, now)
         if moved:
             sweep_after_commit()
+            if source in CLOSED or target in CLOSED:
+                results_cache.bump()  # tickets closed (published) or archived in a sweep
     return moved
 
 

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import BooleanField, Case, Prefetch, Q, Value, When
 from django.http import FileResponse, Http404, HttpResponseBadRequest
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liaison.admin_mixins import CappedCountPaginator
 from liaison.exports import xlsx_response
 from liaison.models import HandlingUnit, Region
 from liaison.roles import STAFF_ROLES, Role
@@ -32,6 +32,7 @@ from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterFo
 from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
 from proposals.queues import (
     BY_KEY,
+    COUNT_CAP,
     co_opinion_pending,
     counts,
     matters_to_hand_in,
@@ -212,12 +213,16 @@ def workspace(request):
             When(rep_to_rate(user), then=Value(True)), default=False, output_field=BooleanField()
         )
     tickets = tickets.select_related(*LIST_RELATED).annotate(**annotations)
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Pages up to a capped count ("Page 1 of 334+"): never a COUNT of every ticket listed.
+    page = CappedCountPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     for ticket in page.object_list:
         ticket.time = _time_status(ticket, now)
     with_closed = SHOW_CLOSED in kept
     counted = counts(user, queues, with_closed=with_closed)
+    # Past the cap a tab says "1000+": how many exactly is not worth reading every ticket.
+    capped = {key for key, n in counted.items() if n > COUNT_CAP}
+    counted = {key: min(n, COUNT_CAP) for key, n in counted.items()}
     # The rep's to-do also holds the matters they collected and have not handed in as tickets.
     hand_in, hand_in_count = [], 0
     if "mine" in counted:
@@ -239,7 +244,7 @@ def workspace(request):
         request,
         "proposals/workspace.html",
         {
-            "queues": [(q, counted.get(q.key, 0)) for q in queues],
+            "queues": [(q, counted.get(q.key, 0), q.key in capped) for q in queues],
             "current": current,
             "todo_label": todo.BY_KEY[kept["todo"]].label if "todo" in kept else "",
             "stat_filtered": any(k in kept for k in STATISTICS_FILTERS),

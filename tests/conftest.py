@@ -4,6 +4,7 @@ county ─┬─ township_a ── village_a      unit_a (township A office), co
         └─ township_b ── village_b      unit_b (township B office)
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -46,6 +47,16 @@ settings.register_profile(
 )
 settings.register_profile("dev", settings.get_profile("default"), deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: no rate-limit counter or cached /results/ page of
+    another test (the locmem cache lives as long as the process)."""
+    from django.core.cache import cache
+
+    with contextlib.suppress(Exception):  # no cache server in this test: nothing to clear
+        cache.clear()
 
 
 @pytest.fixture

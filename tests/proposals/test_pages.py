@@ -90,7 +90,7 @@ def codes(response) -> set[str]:
 
 
 def queue_counts(response) -> dict[str, int]:
-    return {q.key: n for q, n in response.context["queues"]}
+    return {q.key: n for q, n, _capped in response.context["queues"]}
 
 
 # --- the workspace ---------------------------------------------------------------------------
@@ -300,6 +300,30 @@ def test_each_queue_runs_the_same_queries_for_10_and_1000_tickets(
         response = client.get(url, params)
     assert queue_counts(response)[queue] == few_tickets + 990
     assert len(codes(response)) == len(list(response.context["page"])) == 30  # a full page, rendered
+
+
+def test_the_office_workspace_runs_the_same_queries_for_10_and_10000_tickets(
+    client, ticket, liaison_office, django_assert_num_queries
+):
+    """Past ``COUNT_CAP`` a tab says "1000+" and the pages are counted up to a cap: no query
+    counts (or reads) every ticket the office may see."""
+    template = Ticket.objects.get(pk=ticket.pk)
+    bulk_tickets(9, template=template, status=Status.AT_COUNTY)
+    client.force_login(liaison_office)
+    url = reverse("proposals:workspace")
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(url, {"queue": "office"})
+    assert len(codes(response)) == queue_counts(response)["office"] == 9  # every row rendered
+    bulk_tickets(9_991, template=template, status=Status.AT_COUNTY)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url, {"queue": "office"})
+    assert len(codes(response)) == len(list(response.context["page"])) == 30  # a full page, rendered
+    tabs = {q.key: (n, capped) for q, n, capped in response.context["queues"]}
+    assert tabs["office"] == (1000, True) and tabs["all"] == (1000, True)
+    html = response.content.decode()
+    assert re.search(r'data-queue="office".*?queue-count">1000\+</span>', html, re.S)
+    assert "1000+" in html.split('id="queue-tabs"')[1].split("</ul>")[0]
+    assert response.context["page"].paginator.capped is False  # 10,000 rows: within the cap
 
 
 # --- a ticket's page -------------------------------------------------------------------------

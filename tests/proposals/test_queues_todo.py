@@ -55,7 +55,7 @@ def listed(response) -> list[str]:
 
 
 def tab_counts(response) -> dict[str, int]:
-    return {q.key: n for q, n in response.context["queues"]}
+    return {q.key: n for q, n, _capped in response.context["queues"]}
 
 
 def made(*rows) -> list[Ticket]:

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from proposals import services
+from proposals import results_cache, services
 from proposals.models import Category, Proposer, Rating, Ticket, new_tracking_code
 from tests.factories import TownshipFactory
 from tests.helpers import reload
@@ -64,6 +64,7 @@ def make_results(n, *, township, category, unit=None, scores=("satisfied",), tit
         for t in tickets
         for i, score in enumerate(scores)
     )
+    results_cache.bump_now()  # made in bulk, not by a service: forget the cached pages as one would
     return tickets
 
 
@@ -210,6 +211,7 @@ def test_the_results_page_runs_the_same_queries_for_10_and_1000(
         make_results(3, township=township, category=category, unit=unit_a, scores=("satisfied", "basically"))
     make_results(1, township=township_a, category=category, unit=unit_a)  # 10 in all
     client.get(RESULTS)  # warm up what is loaded once per process (content types, translations)
+    results_cache.bump_now()  # and measure a page that is not cached
     with CaptureQueriesContext(connection) as ten:
         assert len(titles(client.get(RESULTS).content.decode())) == 10
     for township in townships:
@@ -220,9 +222,49 @@ def test_the_results_page_runs_the_same_queries_for_10_and_1000(
     assert Ticket.objects.published().count() == 1000
     with django_assert_num_queries(len(ten)):
         assert len(titles(client.get(RESULTS, {"page": 3}).content.decode())) == 20
+    results_cache.bump_now()  # the filters' choices are cached per version: read them again
     with django_assert_num_queries(len(ten)):
         found = titles(
             client.get(RESULTS, {"q": "路灯", "township": township_a.pk, "year": 2026}).content.decode()
         )
     assert len(found) == 20 and all(title.startswith("路灯") for title in found)  # a full page of 324
     assert len(ten) <= 6
+
+
+def test_a_results_page_is_served_from_the_cache_until_a_ticket_is_published(
+    client,
+    township_a,
+    category,
+    unit_a,
+    clerk_a,
+    django_assert_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    tickets = make_results(3, township=township_a, category=category, unit=unit_a)
+    with CaptureQueriesContext(connection) as first:
+        assert len(titles(client.get(RESULTS).content.decode())) == 3
+    assert any("proposals_ticket" in q["sql"] for q in first.captured_queries)
+    with django_assert_num_queries(0):  # the page and the filters' choices from the cache
+        assert len(titles(client.get(RESULTS).content.decode())) == 3
+    # Another filter is another page: read from the database.
+    with CaptureQueriesContext(connection) as other:
+        assert titles(client.get(RESULTS, {"township": township_a.pk}).content.decode())
+    assert other.captured_queries
+    # A published summary corrected through the service (a move on a closed ticket, as closing
+    # one is): the cached pages are forgotten once the transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_correct_summary(
+            actor=clerk_a, ticket=tickets[0], summary="已更换为节能路灯", reason="错别字"
+        )
+    with CaptureQueriesContext(connection) as after:
+        html = client.get(RESULTS).content.decode()
+    assert after.captured_queries and "已更换为节能路灯" in html and len(titles(html)) == 3
+
+
+def test_one_address_asking_for_too_many_results_pages_is_refused(client, settings, db):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "results_ip": (2, 60)}
+    assert client.get(RESULTS).status_code == 200
+    assert client.get(RESULTS, {"page": 2}).status_code == 200
+    refused = client.get(RESULTS)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) <= 60
+    assert visitor().get(RESULTS).status_code == 200  # another address is not affected
