@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('liaison', '0009_login_throttle'),
-        ('proposals', '0016_ticket_stat_facts_backfill'),
+        ('proposals', '0017_commendations'),
         ('reps', '0010_assessmententry_full_marks'),
         ('studios', '0008_opinion_register_submission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
