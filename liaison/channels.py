@@ -8,6 +8,7 @@ address, a request the provider refuses as malformed) are not worth retrying.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import smtplib
@@ -17,7 +18,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 
 from liaison.validators import MOBILE_RE, normalize_phone
@@ -37,8 +38,22 @@ class ChannelError(Exception):
         self.permanent = permanent
 
 
-def send_email(*, address: str, subject: str, body: str, key: str) -> None:
-    """Send one email with a Message-ID derived from ``key``."""
+@contextlib.contextmanager
+def mail_connection():
+    """One connection to the mail server for a batch of ``send_email`` calls, opened on the
+    first send (a batch of SMS only opens none) and closed at the end."""
+    connection = get_connection(fail_silently=False)
+    try:
+        yield connection
+    finally:
+        try:
+            connection.close()
+        except (smtplib.SMTPException, OSError):
+            log.warning("the mail connection did not close cleanly", exc_info=True)
+
+
+def send_email(*, address: str, subject: str, body: str, key: str, connection=None) -> None:
+    """Send one email with a Message-ID derived from ``key`` (over ``connection`` if given)."""
     try:
         validate_email(address)
     except ValidationError:
@@ -50,13 +65,26 @@ def send_email(*, address: str, subject: str, body: str, key: str) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[address],
         headers={"Message-ID": f"<{key}@{domain}>"},
+        connection=connection,
     )
     try:
+        if connection is not None:
+            # Opened once and kept open for the batch (send_messages closes only what it opened).
+            connection.open()
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
         raise ChannelError(f"the mail server refused {address}: {exc.recipients}", permanent=True) from exc
     except (smtplib.SMTPException, OSError) as exc:
+        if connection is not None:
+            _reset(connection)  # the next send of the batch opens a fresh one
         raise ChannelError(f"mail server error: {exc}") from exc
+
+
+def _reset(connection) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.close()
+    if hasattr(connection, "connection"):
+        connection.connection = None
 
 
 def send_sms(*, address: str, text: str, key: str) -> None:

@@ -13,15 +13,23 @@ records, which channels to use) in their ``AppConfig.ready()``, and call ``issue
 periodic sweep or ``notify()`` for a single event, and ``issue_to_addresses()`` for people
 without an account (by one channel, their consent checked by the caller). Sending happens
 after commit, in Celery: ``deliveries_dispatch`` claims due deliveries and enqueues
-``liaison.tasks.deliver`` for each, which calls ``delivery_send``.
+``liaison.tasks.deliver_batch`` for each batch of up to ``SEND_BATCH``, which calls
+``deliveries_send``: one message per recipient and channel (a digest of everything the batch
+owes that address), one mail connection and one status UPDATE per batch. ``delivery_send``
+sends a single delivery (the admin's resend).
+
+A sweep issues under ``held_dispatch(now)``: its deliveries wait until the sweep is done, so
+that a recipient owed several notices by one sweep gets them in one message.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +40,7 @@ from django.db.models import BigIntegerField, F, QuerySet, Value
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from liaison import audit, channels
 from liaison.models import Delivery, Notification, Reminder, User
@@ -47,6 +56,9 @@ RETRY_BACKOFF_MAX = 30 * 60
 # How long a claimed delivery is left to its task before a sweep claims it again: far longer
 # than a send takes, so a second sweep only re-enqueues deliveries whose message was lost.
 CLAIM_LEASE = timedelta(minutes=10)
+
+# Deliveries sent per task: one mail connection and one status UPDATE each.
+SEND_BATCH = 100
 
 # Where each channel finds the user's address and their preference for it.
 CHANNEL_COLUMNS: dict[str, tuple[str, str]] = {
@@ -69,6 +81,9 @@ class Kind:
     # subjects with one ``filter(pk__in=[n.subject_id for n in notifications])``.
     render: Callable[[list[Notification]], list[Message]]
     channels: tuple[str, ...] = (Delivery.Channel.EMAIL, Delivery.Channel.SMS)
+    # Kinds this one makes redundant for the same recipient and subject when both go out in
+    # one message (an escalation says all an overdue notice would): those are left out of it.
+    supersedes: tuple[str, ...] = ()
 
 
 class RetryableDeliveryError(Exception):
@@ -109,6 +124,33 @@ def render_messages(notifications: Sequence[Notification]) -> list[Message]:
         for i, message in zip(indexes, rendered, strict=True):
             messages[i] = message
     return messages  # type: ignore[return-value]
+
+
+# --- Holding a sweep's deliveries ------------------------------------------------------------
+
+_held: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("notify_held", default=None)
+
+
+@contextlib.contextmanager
+def held_dispatch(now: datetime) -> Iterator[None]:
+    """Issue everything inside as one sweep: its deliveries wait until the block ends.
+
+    Deliveries issued inside are written due at ``now + CLAIM_LEASE`` (as if claimed) and no
+    dispatch is asked for; at the end one UPDATE makes them due at ``now`` and one dispatch
+    is enqueued, so a recipient owed several notices hears of them in one message per
+    channel. A sweep that dies inside leaves them due when the lease would have ended: late,
+    never lost.
+    """
+    token = _held.set(now)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    released = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at=now + CLAIM_LEASE, attempts=0, created_at=now
+    ).update(next_attempt_at=now)
+    if released:
+        transaction.on_commit(_enqueue_dispatch, robust=True)
 
 
 # --- Recording what is owed ------------------------------------------------------------------
@@ -227,6 +269,9 @@ def _issue(
     batch = uuid.uuid4().hex
     # As the ORM would store it (SQLite keeps naive UTC text).
     stamp = connection.ops.adapt_datetimefield_value(now)
+    held = _held.get()
+    # Due now, or, inside held_dispatch, when the sweep releases them.
+    due = connection.ops.adapt_datetimefield_value(held + CLAIM_LEASE) if held is not None else stamp
     subjects_sql, subjects_params = subjects
     recipients_sql, recipients_params = recipients
     with connection.cursor() as cursor:
@@ -241,7 +286,7 @@ def _issue(
             return Issued(0, 0, 0)
         if address_channel is not None:
             notifications, deliveries = _issue_to_addresses(
-                cursor, batch, stamp, recipients, address_channel, reminder_t, notification_t, delivery_t
+                cursor, batch, stamp, due, recipients, address_channel, reminder_t, notification_t, delivery_t
             )
             return _issued(code, batch, Issued(reminders, notifications, deliveries))
         cursor.execute(
@@ -265,7 +310,7 @@ def _issue(
                     f"FROM {notification_t} n JOIN {user_t} u ON u.id = n.user_id "
                     f"WHERE n.batch = %s AND u.{qn(preference)} = %s AND u.{qn(address)} <> ''"
                 )
-                params += [str(channel), str(Delivery.Status.PENDING), stamp, stamp, batch, batch, True]
+                params += [str(channel), str(Delivery.Status.PENDING), due, stamp, batch, batch, True]
             cursor.execute(
                 f"INSERT INTO {delivery_t} (notification_id, channel, address, status, attempts, "
                 "last_error, next_attempt_at, created_at, batch) "
@@ -278,7 +323,7 @@ def _issue(
 
 
 def _issue_to_addresses(
-    cursor, batch: str, stamp, recipients: tuple[str, tuple], channel: str, *tables: str
+    cursor, batch: str, stamp, due, recipients: tuple[str, tuple], channel: str, *tables: str
 ) -> tuple[int, int]:
     """Steps 2 and 3 of ``_issue`` for addresses: a notification per (reminder, address), no user."""
     reminder_t, notification_t, delivery_t = tables
@@ -300,13 +345,13 @@ def _issue_to_addresses(
         "last_error, next_attempt_at, created_at, batch) "
         f"SELECT n.id, %s, n.address, %s, 0, '', %s, %s, %s FROM {notification_t} n "
         "WHERE n.batch = %s AND n.user_id IS NULL ON CONFLICT DO NOTHING",
-        (str(channel), str(Delivery.Status.PENDING), stamp, stamp, batch, batch),
+        (str(channel), str(Delivery.Status.PENDING), due, stamp, batch, batch),
     )
     return notifications, cursor.rowcount
 
 
 def _issued(code: str, batch: str, issued: Issued) -> Issued:
-    if issued.deliveries:
+    if issued.deliveries and _held.get() is None:
         # robust: a broker that is down must not fail the caller's request; the beat entry
         # "dispatch-deliveries" sends them within minutes anyway.
         transaction.on_commit(_enqueue_dispatch, robust=True)
@@ -331,50 +376,78 @@ def _enqueue_dispatch() -> None:
 
 
 def deliveries_dispatch(*, now: datetime, limit: int = 500) -> int:
-    """Claim due deliveries and enqueue ``liaison.tasks.deliver`` for each; return how many.
+    """Claim due deliveries and enqueue ``liaison.tasks.deliver_batch`` for each batch of up to
+    ``SEND_BATCH``; return how many deliveries.
 
     Claiming pushes ``next_attempt_at`` forward by ``CLAIM_LEASE``, so a second dispatch (a
     duplicate beat, a second worker) skips them; rows locked by a send in progress are skipped.
+    The deliveries to one address by one channel stay in one batch (one message).
     """
-    from liaison.tasks import deliver
+    from liaison.tasks import deliver_batch
 
     with transaction.atomic():
-        ids = _claim_due(now=now, limit=limit)
-        transaction.on_commit(lambda: [deliver.delay(delivery_id) for delivery_id in ids], robust=True)
-    return len(ids)
+        batches = _batches(_claim_due(now=now, limit=limit))
+        transaction.on_commit(lambda: [deliver_batch.delay(ids) for ids in batches], robust=True)
+    return sum(len(ids) for ids in batches)
 
 
 def deliveries_send_now(*, now: datetime, limit: int = 500) -> Counter:
-    """Claim due deliveries and send them here, one by one: the operator's ``send_deliveries``.
+    """Claim due deliveries and send them here, batch by batch: the operator's ``send_deliveries``.
 
-    Returns how many ended in each status. One failing delivery never stops the others.
+    Returns how many ended in each status ("retry": pending, due again later). One failing
+    delivery never stops the others.
     """
     outcomes: Counter = Counter()
-    for delivery_id in _claim_due(now=now, limit=limit):
+    for ids in _batches(_claim_due(now=now, limit=limit)):
         try:
-            outcomes[delivery_send(delivery_id=delivery_id, now=now)] += 1
-        except RetryableDeliveryError:
-            outcomes["retry"] += 1
+            outcomes.update(deliveries_send(delivery_ids=ids, now=now))
         except Exception:
-            log.exception("delivery %s could not be sent", delivery_id)
-            outcomes["error"] += 1
+            log.exception("deliveries %s could not be sent", ids)
+            outcomes["error"] += len(ids)
     return outcomes
 
 
 @transaction.atomic
-def _claim_due(*, now: datetime, limit: int) -> list[int]:
+def _claim_due(*, now: datetime, limit: int) -> list[tuple[int, str, str]]:
+    """Claim up to ``limit`` due deliveries: (id, channel, address), an address's together.
+
+    Ordered so that what one address is owed by one channel is contiguous; when the claim is
+    full and the last address is owed more beyond it, that address's deliveries are left for
+    the next claim (unless they are all of it), so that no address is told in two messages
+    what it is owed at once.
+    """
     # SKIP LOCKED: two dispatchers at once on PostgreSQL each take different rows. SQLite
     # has no row locks (and ignores this); it serialises writers instead.
     due = (
         Delivery.objects.due(now)
-        .order_by("next_attempt_at", "id")
+        .order_by("next_attempt_at", "channel", "address", "id")
         .select_for_update(skip_locked=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "channel", "address")
     )
-    ids = list(due[:limit])
-    if ids:
-        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=now + CLAIM_LEASE)
-    return ids
+    rows = list(due[: limit + 1])  # one more: does the last address go on past the limit?
+    if len(rows) > limit:
+        rows, beyond = rows[:limit], rows[limit]
+        if rows and rows[-1][1:] == beyond[1:]:
+            rows = [row for row in rows if row[1:] != beyond[1:]] or rows
+    if rows:
+        Delivery.objects.filter(pk__in=[row[0] for row in rows]).update(next_attempt_at=now + CLAIM_LEASE)
+    return rows
+
+
+def _batches(rows: list[tuple[int, str, str]]) -> list[list[int]]:
+    """Split claimed rows into batches of about ``SEND_BATCH``, never splitting an address."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    previous = None
+    for pk, channel, address in rows:
+        if len(current) >= SEND_BATCH and (channel, address) != previous:
+            batches.append(current)
+            current = []
+        current.append(pk)
+        previous = (channel, address)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -468,6 +541,170 @@ def _send(delivery: Delivery) -> channels.ChannelError | None:
         log.exception("delivery %s", delivery.pk)
         return channels.ChannelError(f"{type(exc).__name__}: {exc}")
     return None
+
+
+def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
+    """Send a batch of deliveries: one message per address and channel; return the outcomes.
+
+    As ``delivery_send``, for many at once, in a constant number of queries:
+    1. Lock the batch's pending rows, fail those whose last counted attempt never ended (its
+       worker was lost ``MAX_ATTEMPTS`` times), count an attempt on the rest in one UPDATE, and
+       commit before anything leaves.
+    2. Lock them again (a worker that finds a later attempt counted since its own stands
+       down), render every notification (one call per kind), merge each address's into one
+       message (``digest``), send every email over one mail connection and each SMS, then
+       write every outcome in one UPDATE: sent; or the failure's reason, failed if permanent
+       or the last attempt, else due again after ``retry_delay``. A worker killed mid-batch
+       leaves its rows pending with the attempt counted; after ``CLAIM_LEASE`` a dispatch
+       claims them again, and the repeat carries the same idempotency key (the message's
+       lowest delivery id), which the provider recognises.
+
+    Returns how many ended sent, failed, or pending ("retry").
+    """
+    outcomes: Counter = Counter()
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING)
+            .values_list("pk", "attempts")
+        )
+        lost = [pk for pk, attempts in rows if attempts >= MAX_ATTEMPTS]
+        if lost:
+            Delivery.objects.filter(pk__in=lost).update(
+                status=Delivery.Status.FAILED,
+                last_error=f"attempt {MAX_ATTEMPTS} ended without an outcome (its worker was lost)",
+            )
+            outcomes[Delivery.Status.FAILED] += len(lost)
+        claimed = {pk: attempts + 1 for pk, attempts in rows if attempts < MAX_ATTEMPTS}
+        if claimed:
+            Delivery.objects.filter(pk__in=list(claimed)).update(attempts=F("attempts") + 1)
+    if not claimed:
+        return outcomes
+
+    with transaction.atomic():
+        batch = [
+            delivery
+            for delivery in Delivery.objects.select_for_update(of=("self",))
+            .select_related("notification__user")
+            .filter(pk__in=list(claimed), status=Delivery.Status.PENDING)
+            .order_by("id")
+            if delivery.attempts == claimed[delivery.pk]
+        ]
+        if not batch:
+            return outcomes
+        errors = _send_batch(batch)
+        for delivery in batch:
+            error = errors.get(delivery.pk)
+            if error is None:
+                delivery.status, delivery.sent_at = Delivery.Status.SENT, now
+                continue
+            delivery.last_error = str(error)[:2000]
+            if error.permanent or delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = Delivery.Status.FAILED
+            else:
+                delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+            log.warning("delivery %s failed (attempt %d): %s", delivery.pk, delivery.attempts, error)
+        Delivery.objects.bulk_update(batch, ["status", "sent_at", "last_error", "next_attempt_at"])
+    for delivery in batch:
+        outcomes["retry" if delivery.status == Delivery.Status.PENDING else delivery.status] += 1
+    return outcomes
+
+
+def digest(
+    deliveries: Sequence[Delivery], messages: Sequence[Message]
+) -> list[tuple[list[Delivery], list[Message]]]:
+    """Merge what each address is owed by each channel: one message each.
+
+    ``messages`` are the deliveries' rendered notifications, in the same order. A notice that
+    another one to the same address about the same subject supersedes (``Kind.supersedes``:
+    an escalation, an overdue notice) is left out of the message but counts as sent with it.
+    Returns (the deliveries one message covers, the notices it lists), per address and channel.
+    """
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for position, delivery in enumerate(deliveries):
+        groups[(delivery.channel, delivery.address)].append(position)
+    merged = []
+    for positions in groups.values():
+        notifications = [deliveries[i].notification for i in positions]
+        told = {(n.subject_type, n.subject_id, n.kind) for n in notifications}
+        shown = [
+            messages[i]
+            for i, n in zip(positions, notifications, strict=True)
+            if not any(
+                (n.subject_type, n.subject_id, code) in told
+                for code, other in _KINDS.items()
+                if n.kind in other.supersedes
+            )
+        ]
+        merged.append(([deliveries[i] for i in positions], shown))
+    return merged
+
+
+def _link(message: Message) -> str:
+    return settings.SITE_URL.rstrip("/") + message.url if settings.SITE_URL else message.url
+
+
+def _email_text(items: list[Message]) -> tuple[str, str]:
+    """(subject, body): one notice as it is; several listed, each with its link."""
+    if len(items) == 1:
+        (message,) = items
+        body = message.body
+        if settings.SITE_URL:
+            body += "\n\n" + _link(message)
+        return message.title, body
+    subject = ngettext("%(count)d new notification", "%(count)d new notifications", len(items)) % {
+        "count": len(items)
+    }
+    body = "\n\n".join(f"{m.title}: {m.body}\n{_link(m)}" for m in items)
+    return subject, body
+
+
+def _sms_text(items: list[Message]) -> str:
+    if len(items) == 1:
+        return _("%(title)s: %(body)s") % {"title": items[0].title, "body": items[0].body}
+    return _("%(count)s new notifications: %(list)s (details in your inbox: %(link)s)") % {
+        "count": len(items),
+        "list": "; ".join(_("%(title)s: %(body)s") % {"title": m.title, "body": m.body} for m in items),
+        "link": _link(Message(title="", body="", url=reverse("inbox"))),
+    }
+
+
+def _send_batch(batch: list[Delivery]) -> dict[int, channels.ChannelError]:
+    """Render and send a batch (``digest``); return the failure of each delivery that failed."""
+    errors: dict[int, channels.ChannelError] = {}
+    # Users have no language of their own: messages go out in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            merged = digest(batch, render_messages([d.notification for d in batch]))
+        except Exception as exc:
+            # A bug in a kind's render fails these deliveries, visibly, not the queue.
+            log.exception("deliveries %s", [d.pk for d in batch])
+            error = channels.ChannelError(f"{type(exc).__name__}: {exc}")
+            return dict.fromkeys((d.pk for d in batch), error)
+        with channels.mail_connection() as mail:
+            for covered, items in merged:
+                first = covered[0]
+                try:
+                    if first.channel == Delivery.Channel.EMAIL:
+                        subject, body = _email_text(items)
+                        channels.send_email(
+                            address=first.address,
+                            subject=subject,
+                            body=body,
+                            key=first.idempotency_key,
+                            connection=mail,
+                        )
+                    else:
+                        channels.send_sms(
+                            address=first.address, text=_sms_text(items), key=first.idempotency_key
+                        )
+                except channels.ChannelError as exc:
+                    errors.update(dict.fromkeys((d.pk for d in covered), exc))
+                except Exception as exc:
+                    log.exception("deliveries %s", [d.pk for d in covered])
+                    error = channels.ChannelError(f"{type(exc).__name__}: {exc}")
+                    errors.update(dict.fromkeys((d.pk for d in covered), error))
+    return errors
 
 
 @transaction.atomic

@@ -82,3 +82,11 @@ def deliver(delivery_id: int) -> str:
 def dispatch_deliveries() -> int:
     """Enqueue every due delivery (liaison.notify.deliveries_dispatch); safe to run twice."""
     return notify.deliveries_dispatch(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def deliver_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """Send a batch of deliveries, one message per address and channel
+    (liaison.notify.deliveries_send); safe to run twice. Its failures wait for their
+    ``retry_delay`` and the next dispatch, not for a retry of this task."""
+    return dict(notify.deliveries_send(delivery_ids=delivery_ids, now=timezone.now()))

@@ -569,7 +569,7 @@ SMS_ONLY = (Delivery.Channel.SMS,)  # to residents, who gave a phone number and 
 KINDS = (
     Kind(DUE_SOON, _with_tickets(_due_soon)),
     Kind(OVERDUE, _with_tickets(_overdue)),
-    Kind(ESCALATED, _with_tickets(_escalated)),
+    Kind(ESCALATED, _with_tickets(_escalated), supersedes=(OVERDUE,)),
     Kind(FEEDBACK_OVERDUE, _with_tickets(_feedback_overdue)),
     Kind(CO_OPINION_OVERDUE, render_co_opinion_overdue),
     Kind(HANDIN_OVERDUE, render_handin_overdue),

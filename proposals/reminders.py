@@ -201,21 +201,25 @@ def ticket_reminders_send_due(*, now: datetime.datetime) -> dict[str, int]:
     """Send every deadline notice owed at ``now``, once; return how many were new, by rule.
 
     Each rule commits on its own (notify.issue is atomic), so a sweep interrupted half-way
-    has done half the work and the next one does the rest.
+    has done half the work and the next one does the rest (what it issued is sent when its
+    hold would have ended: ``notify.held_dispatch``).
     """
     today = timezone.localdate(now)
     policies = Policies(today)
-    sent = {
-        "due_soon": _due_soon(now, policies),
-        "overdue": _overdue(now),
-        "escalated": _escalated(now, policies),
-        "co_opinion_overdue": _co_opinion_overdue(now),
-        "handin_overdue": _handin_overdue(now, policies),
-        "concluded": _conclude_feedback(now, policies),
-        "feedback_overdue": _feedback_overdue(now, policies),
-        "overdue_digest": _overdue_digest(now),
-        "bulletin": _bulletin(now),
-    }
+    # What the sweep owes goes out when it is done: one message per person and channel
+    # (notify.held_dispatch, notify.digest), an escalation standing for the overdue notice.
+    with notify.held_dispatch(now):
+        sent = {
+            "due_soon": _due_soon(now, policies),
+            "overdue": _overdue(now),
+            "escalated": _escalated(now, policies),
+            "co_opinion_overdue": _co_opinion_overdue(now),
+            "handin_overdue": _handin_overdue(now, policies),
+            "concluded": _conclude_feedback(now, policies),
+            "feedback_overdue": _feedback_overdue(now, policies),
+            "overdue_digest": _overdue_digest(now),
+            "bulletin": _bulletin(now),
+        }
     log.info("ticket reminders at %s: %s", now.isoformat(), sent)
     return sent
 

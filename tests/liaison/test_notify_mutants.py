@@ -4,6 +4,7 @@ fail it), the order and limit of claims, the operator's tally of outcomes, the e
 error, the inbox order, and a staff resend."""
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -55,20 +56,21 @@ def due(n: int) -> list[Delivery]:
     return list(Delivery.objects.order_by("pk"))
 
 
-def test_dispatch_enqueues_each_claimed_delivery(db, monkeypatch, django_capture_on_commit_callbacks):
+def test_dispatch_enqueues_each_claimed_batch(db, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(tasks.deliver, "delay", sent.append)
-    rows = due(2)
+    monkeypatch.setattr(notify, "SEND_BATCH", 2)
+    monkeypatch.setattr(tasks.deliver_batch, "delay", sent.append)
+    rows = due(3)
     with django_capture_on_commit_callbacks(execute=True):
-        assert notify.deliveries_dispatch(now=NOW) == 2
-    assert sorted(sent) == [d.pk for d in rows]
+        assert notify.deliveries_dispatch(now=NOW) == 3
+    assert sorted(sent) == [[rows[0].pk, rows[1].pk], [rows[2].pk]]
 
 
 def test_a_broker_outage_does_not_fail_the_dispatch(db, monkeypatch, django_capture_on_commit_callbacks):
-    def down(delivery_id):
+    def down(delivery_ids):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.deliver, "delay", down)
+    monkeypatch.setattr(tasks.deliver_batch, "delay", down)
     due(1)
     with django_capture_on_commit_callbacks(execute=True):
         assert notify.deliveries_dispatch(now=NOW) == 1
@@ -79,24 +81,34 @@ def test_the_longest_waiting_delivery_is_claimed_first_and_only_up_to_the_limit(
     Delivery.objects.filter(pk=second.pk).update(next_attempt_at=NOW - timedelta(hours=1))
     tried = []
     monkeypatch.setattr(
-        notify, "delivery_send", lambda *, delivery_id, now: tried.append(delivery_id) or "sent"
+        notify,
+        "deliveries_send",
+        lambda *, delivery_ids, now: tried.append(list(delivery_ids)) or Counter(sent=len(delivery_ids)),
     )
     assert notify.deliveries_send_now(now=NOW, limit=1) == {"sent": 1}
-    assert tried == [second.pk]
+    assert tried == [[second.pk]]
 
 
 def test_the_operator_run_tallies_every_retry_and_error(db, monkeypatch, caplog):
     rows = due(4)
-    outcomes = iter([notify.RetryableDeliveryError("later"), RuntimeError("bug")] * 2)
+    monkeypatch.setattr(notify, "SEND_BATCH", 2)
+    real = notify.deliveries_send
+    monkeypatch.setattr(
+        channels, "send_sms", lambda **kwargs: (_ for _ in ()).throw(channels.ChannelError("later"))
+    )
+    calls = iter([real, None])
 
-    def send(*, delivery_id, now):
-        raise next(outcomes)
+    def send(*, delivery_ids, now):
+        function = next(calls)
+        if function is None:
+            raise RuntimeError("bug")
+        return function(delivery_ids=delivery_ids, now=now)
 
-    monkeypatch.setattr(notify, "delivery_send", send)
+    monkeypatch.setattr(notify, "deliveries_send", send)
     with caplog.at_level(logging.ERROR, logger="liaison.notify"):
         assert notify.deliveries_send_now(now=NOW) == {"retry": 2, "error": 2}
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert logged == [f"delivery {rows[1].pk} could not be sent", f"delivery {rows[3].pk} could not be sent"]
+    assert logged == [f"deliveries {[rows[2].pk, rows[3].pk]} could not be sent"]
 
 
 def test_an_email_ends_with_the_link_to_its_page(db, mailoutbox):
