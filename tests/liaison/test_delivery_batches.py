@@ -84,7 +84,7 @@ def test_a_batch_of_10_or_100_takes_the_same_queries(db, django_assert_num_queri
     batch = ids()
     # Lock and count the attempt (SAVEPOINT, SELECT ... FOR UPDATE, UPDATE, RELEASE); lock
     # again with the notifications and users, render (one query for the kind's subjects),
-    # one UPDATE of every outcome (SAVEPOINT, SELECT, render, UPDATE, RELEASE).
+    # one UPDATE of every row sent (SAVEPOINT, SELECT, render, UPDATE, RELEASE).
     with django_assert_num_queries(9):
         assert notify.deliveries_send(delivery_ids=batch, now=NOW) == {"sent": size}
     assert len(mail.outbox) == size // 2
