@@ -12,6 +12,16 @@ Measured: ``proposals.reminders.ticket_reminders_send_due`` at 10:00 on the 1st 
 so that every rule runs (digest, bulletin). First sweep: everything owed at once, the worst
 case (the beat runs it every five minutes, when little is new). Second sweep: nothing new.
 
+End to end (the sweep and sending every delivery it caused), at N = 2,000 and 10,000 overdue
+tickets with nothing else owed (the other owed tickets are moved out of every rule's reach in a
+savepoint, rolled back after): the sweep, then its deliveries sent through Django's locmem email
+backend and the console SMS backend (its log line silenced), (a) as before, one by one through
+``notify.delivery_send`` (one message per delivery; still the admin's resend), timed on the
+first OLD_PATH_SAMPLE deliveries and scaled to all of them when there are more, and (b) as now,
+``notify.deliveries_send_now`` claiming and sending in batches (one message per person and
+channel, one mail connection and one status UPDATE per batch). django-helpdesk is not installed
+by this bench: its ``escalate_tickets`` is not measured here.
+
 Baselines, in the same run: for the first sweep, a bare INSERT ... SELECT of exactly as many
 reminder, notification and delivery rows (the writes no sweep can avoid, without deciding who
 is owed what); for the second, one ``SELECT count(*)`` of the tickets the rules read (open
@@ -25,13 +35,14 @@ import time
 import tracemalloc
 
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 COUNTIES, TOWNSHIPS_PER_COUNTY = 100, 15
 COUNTY_UNITS, TOWNSHIP_UNITS = 20, 3
 TICKETS = 1_000_000
 RECEPTION_MATTERS = 1_000
+END_TO_END = (2_000, 10_000)
+OLD_PATH_SAMPLE = 5_000
 NOW = datetime.datetime(2026, 6, 1, 10, 0, tzinfo=timezone.get_default_timezone())
 
 
@@ -46,6 +57,8 @@ def run(report) -> None:
             f"{TICKETS:,} tickets, {COUNTIES * TOWNSHIPS_PER_COUNTY:,} townships in {COUNTIES} counties, "
             f"{people:,} staff and representative logins: loaded in {time.perf_counter() - started:.1f} s"
         )
+        for n in END_TO_END:
+            _end_to_end(report, n)
         _measure(report)
         transaction.set_rollback(True)
 
@@ -234,16 +247,28 @@ def _insert_co_units_and_matters(*, recorder: int) -> None:
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def _timed(function):
-    """Run ``function``: (its result, seconds, queries, peak Python memory in MiB)."""
-    tracemalloc.start()
-    with CaptureQueriesContext(connection) as queries:
+def _timed(function, *, memory: bool = True):
+    """Run ``function``: (its result, seconds, queries, peak Python memory in MiB, or 0 when
+    ``memory`` is off: tracing allocations slows Python code several times)."""
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    if memory:
+        tracemalloc.start()
+    # A counter, not CaptureQueriesContext: that keeps at most 9,000 queries.
+    with connection.execute_wrapper(count):
         started = time.perf_counter()
         result = function()
         seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return result, seconds, len(queries), peak
+    peak = 0.0
+    if memory:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return result, seconds, queries, peak
 
 
 def _written() -> tuple[int, int, int]:
@@ -280,6 +305,105 @@ def _measure(report) -> None:
     )
 
 
+def _only_overdue(n: int) -> None:
+    """Leave exactly ``n`` overdue tickets owed anything: move every other ticket, co-unit
+    opinion and matter a rule would read out of its reach."""
+    later = NOW + datetime.timedelta(days=8)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE bench_kept ON COMMIT DROP AS SELECT id FROM proposals_ticket "
+            "WHERE status = 'signed' AND due_at <= %s ORDER BY id LIMIT %s",
+            [NOW, n],
+        )
+        cursor.execute(
+            "UPDATE proposals_ticket SET due_at = %s WHERE status = 'signed' AND due_at <= %s "
+            "AND id NOT IN (SELECT id FROM bench_kept)",
+            [later, NOW + datetime.timedelta(days=4)],
+        )
+        cursor.execute("UPDATE proposals_ticket SET feedback_due_at = %s WHERE status = 'forwarded'", [later])
+        cursor.execute("UPDATE proposals_assignment SET opinion_due_at = %s WHERE role = 'co'", [later])
+        cursor.execute("UPDATE studios_reception SET starts_at = %s", [NOW])
+        cursor.execute("DROP TABLE bench_kept")
+        cursor.execute("ANALYZE proposals_ticket")
+
+
+def _end_to_end(report, n: int) -> None:
+    import logging
+
+    from django.core import mail
+    from django.test.utils import override_settings
+
+    from liaison import notify
+    from liaison.models import Delivery
+    from proposals.reminders import ticket_reminders_send_due
+
+    quiet = logging.getLogger("liaison")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # the console SMS backend logs each message at INFO
+    try:
+        with (
+            transaction.atomic(),
+            override_settings(
+                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", SMS_BACKEND="console"
+            ),
+        ):
+            _only_overdue(n)
+            sent, sweep_s, sweep_q, _peak = _timed(lambda: ticket_reminders_send_due(now=NOW), memory=False)
+            ids = list(Delivery.objects.filter(created_at=NOW).order_by("id").values_list("pk", flat=True))
+
+            # (a) before: one by one, one message each (in a savepoint, undone after).
+            sample = ids[:OLD_PATH_SAMPLE]
+            mail.outbox = []
+            with transaction.atomic():
+                _r, old_s, old_q, _p = _timed(
+                    lambda: [notify.delivery_send(delivery_id=i, now=NOW) for i in sample], memory=False
+                )
+                old_sent = Delivery.objects.filter(pk__in=sample, status="sent").count()
+                transaction.set_rollback(True)
+            old_mails = len(mail.outbox)
+            scale = len(ids) / len(sample)
+
+            # (b) now: claimed and sent in batches, one message per person and channel.
+            mail.outbox = []
+
+            def batches():
+                outcomes: dict[str, int] = {}
+                while True:
+                    done = notify.deliveries_send_now(now=NOW, limit=5000)
+                    if not done:
+                        return outcomes
+                    for key, value in done.items():
+                        outcomes[key] = outcomes.get(key, 0) + value
+
+            outcomes, new_s, new_q, _p = _timed(batches, memory=False)
+            mails = len(mail.outbox)
+            messages_sms = (
+                Delivery.objects.filter(pk__in=ids, channel="sms").values("address").distinct().count()
+            )
+            transaction.set_rollback(True)
+    finally:
+        quiet.setLevel(level)
+    mail.outbox = []
+    old_total = sweep_s + old_s * scale
+    new_total = sweep_s + new_s
+    how = "all" if scale == 1 else f"timed on the first {len(sample):,}, scaled {scale:.1f}x"
+    report(
+        f"end to end, N = {n:,} overdue: sweep {sweep_s:.2f} s in {sweep_q} queries "
+        f"({sent['overdue']:,} overdue, {sent['escalated']:,} escalated, {sent['overdue_digest']:,} "
+        f"office digests), {len(ids):,} deliveries"
+    )
+    report(
+        f"  before, one by one: {old_s * scale:.1f} s for the deliveries ({how}: "
+        f"{old_s / len(sample) * 1000:.2f} ms and {old_q / len(sample):.1f} queries each, "
+        f"{old_sent:,} sent, {old_mails:,} emails); end to end {old_total:.1f} s"
+    )
+    report(
+        f"  now, in batches: {new_s:.2f} s in {new_q} queries ({outcomes}; {mails:,} emails and "
+        f"{messages_sms:,} SMS for {len(ids):,} deliveries); end to end {new_total:.2f} s: "
+        f"{old_total / new_total:.1f}x faster than before"
+    )
+
+
 def _bare_insert(reminders: int, notifications: int, deliveries: int) -> float:
     """Write as many reminder, notification and delivery rows, without deciding anything."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -293,9 +417,9 @@ def _bare_insert(reminders: int, notifications: int, deliveries: int) -> float:
         )
         cursor.execute(
             """
-            INSERT INTO liaison_notification (user_id, reminder_id, kind, subject_type, subject_id,
-                                              created_at, batch)
-            SELECT (%(users)s::int[])[1 + g / %(r)s], m.id, m.kind, m.subject_type, m.subject_id,
+            INSERT INTO liaison_notification (user_id, address, reminder_id, kind, subject_type,
+                                              subject_id, created_at, batch)
+            SELECT (%(users)s::int[])[1 + g / %(r)s], '', m.id, m.kind, m.subject_type, m.subject_id,
                    %(now)s, 'baseline'
             FROM generate_series(0, %(n)s - 1) g
             JOIN liaison_reminder m ON m.batch = 'baseline' AND m.subject_id = 1 + g %% %(r)s
