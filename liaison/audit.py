@@ -86,6 +86,7 @@ VERBS = {
     "opinion_register.submitted": pgettext_lazy("audit action", "public-opinion register sent"),
     "research_report.submitted": pgettext_lazy("audit action", "research report handed in"),
     "duty_report.submitted": pgettext_lazy("audit action", "duty report (述职) handed in"),
+    "duty_activity.recorded": pgettext_lazy("audit action", "sitting in or inspection (列席/视察) recorded"),
     "duty_report.changed": pgettext_lazy("audit action", "duty report (述职) changed"),
     "duty_report.evaluated": pgettext_lazy("audit action", "duty report (述职) evaluation recorded"),
     "roster.generated": pgettext_lazy("audit action", "rosters generated"),
