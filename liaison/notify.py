@@ -59,6 +59,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 
 # Deliveries sent per task: one mail connection and one status UPDATE each.
 SEND_BATCH = 100
+# An SMS digest lists this many notices, then says how many more wait in the inbox (an email
+# lists them all): a county office owed twenty tickets gets a text, not a pamphlet.
+SMS_DIGEST_ITEMS = 3
 
 # Where each channel finds the user's address and their preference for it.
 CHANNEL_COLUMNS: dict[str, tuple[str, str]] = {
@@ -672,11 +675,16 @@ def _email_text(items: list[Message]) -> tuple[str, str]:
 
 
 def _sms_text(items: list[Message]) -> str:
+    """One notice as it was; several: the first SMS_DIGEST_ITEMS, how many more, the inbox."""
     if len(items) == 1:
         return _("%(title)s: %(body)s") % {"title": items[0].title, "body": items[0].body}
+    listed = [_("%(title)s: %(body)s") % {"title": m.title, "body": m.body} for m in items[:SMS_DIGEST_ITEMS]]
+    more = len(items) - len(listed)
+    if more:
+        listed.append(ngettext("and %(more)d more", "and %(more)d more", more) % {"more": more})
     return _("%(count)s new notifications: %(list)s (details in your inbox: %(link)s)") % {
         "count": len(items),
-        "list": "; ".join(_("%(title)s: %(body)s") % {"title": m.title, "body": m.body} for m in items),
+        "list": "; ".join(listed),
         "link": _link(Message(title="", body="", url=reverse("inbox"))),
     }
 

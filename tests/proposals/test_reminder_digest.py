@@ -136,3 +136,19 @@ def test_the_sweeps_deliveries_wait_until_it_is_done(township_a, unit_a, unit_a_
         reminders.ticket_reminders_send_due(now=NOW)
     assert seen == [0]  # nothing was due while the sweep ran
     assert Delivery.objects.due(NOW).count() == Delivery.objects.count() > 0
+
+
+def test_an_sms_digest_lists_three_notices_and_counts_the_rest(
+    township_a, unit_a, unit_a_staff, clerk_a, sms_provider
+):
+    User.objects.filter(pk=unit_a_staff.pk).update(phone="13900000004")
+    tickets = overdue_tickets(5, township=township_a, unit=unit_a)
+
+    sweep_and_send(NOW)
+
+    (text,) = sms_to(sms_provider, "13900000004")
+    assert sum(ticket.title in text for ticket in tickets) == notify.SMS_DIGEST_ITEMS == 3
+    with translation.override(settings.LANGUAGE_CODE):
+        assert ngettext("and %(more)d more", "and %(more)d more", 2) % {"more": 2} in text
+    (email,) = [m for m in mail.outbox if m.to == [unit_a_staff.email]]
+    assert all(ticket.title in email.body for ticket in tickets)  # the email lists them all
