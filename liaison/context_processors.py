@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AnonymousUser
 from django.utils.functional import SimpleLazyObject
 
-from liaison.navigation import items_for
+from liaison.navigation import bar_of, items_for
 
 
 def nav(request):
@@ -9,7 +9,9 @@ def nav(request):
 
     An error page for a request refused before authentication (a bad ``Host`` header is refused
     by CommonMiddleware) has no ``request.user``: it gets the visitor's entries."""
-    return {"nav_items": items_for(getattr(request, "user", None) or AnonymousUser())}
+    user = getattr(request, "user", None) or AnonymousUser()
+    items = items_for(user)
+    return {"nav_items": items, "nav_bar": bar_of(items)}
 
 
 def notifications(request):

@@ -56,6 +56,7 @@ class ProposalsConfig(AppConfig):
                 "overview:index",
                 roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
                 order=34,
+                group=navigation.REPORTS,
             )
         )
         navigation.register(
@@ -64,6 +65,7 @@ class ProposalsConfig(AppConfig):
                 "proposals:statistics",
                 roles=frozenset({Role.TOWNSHIP_STAFF, Role.LIAISON_OFFICE}),
                 order=35,
+                group=navigation.REPORTS,
             )
         )
         # The annual commendations (年度评先): the liaison office runs its county's round.
@@ -73,6 +75,7 @@ class ProposalsConfig(AppConfig):
                 "commendations:round",
                 roles=frozenset({Role.LIAISON_OFFICE}),
                 order=37,
+                group=navigation.REPS_WORK,
             )
         )
         # The periodic bulletins (定期通报): the liaison office drafts and publishes them, the
@@ -83,5 +86,6 @@ class ProposalsConfig(AppConfig):
                 "bulletins:index",
                 roles=frozenset({Role.LIAISON_OFFICE, Role.TOWNSHIP_STAFF, Role.REPRESENTATIVE}),
                 order=36,
+                group=navigation.REPORTS,
             )
         )

@@ -53,20 +53,44 @@ class RepsConfig(AppConfig):
             navigation.NavItem(_("Sitting in, inspections"), "reps:activity_new", roles=rep, order=13)
         )
         navigation.register(
-            navigation.NavItem(_("Duty status"), "reps:duty", roles=staff | {Role.COMMITTEE_MEMBER}, order=20)
+            navigation.NavItem(
+                _("Duty status"),
+                "reps:duty",
+                roles=staff | {Role.COMMITTEE_MEMBER},
+                order=20,
+                group=navigation.REPS_WORK,
+            )
         )
         navigation.register(
             navigation.NavItem(
-                _("Contact network"), "reps:network", roles=staff | {Role.COMMITTEE_MEMBER}, order=21
+                _("Contact network"),
+                "reps:network",
+                roles=staff | {Role.COMMITTEE_MEMBER},
+                order=21,
+                group=navigation.REPS_WORK,
             )
         )
-        navigation.register(navigation.NavItem(_("Import"), "reps:import", roles=staff, order=22))
-        navigation.register(navigation.NavItem(_("Assessment"), "reps:assessment", roles=staff, order=23))
         navigation.register(
-            navigation.NavItem(_("Group reports"), "reps:group_reports", roles=staff, order=24)
+            navigation.NavItem(_("Import"), "reps:import", roles=staff, order=22, group=navigation.REPS_WORK)
         )
         navigation.register(
-            navigation.NavItem(_("Duty reports (述职)"), "reps:duty_reports", roles=staff, order=25)
+            navigation.NavItem(
+                _("Assessment"), "reps:assessment", roles=staff, order=23, group=navigation.REPS_WORK
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Group reports"), "reps:group_reports", roles=staff, order=24, group=navigation.REPS_WORK
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Duty reports (述职)"),
+                "reps:duty_reports",
+                roles=staff,
+                order=25,
+                group=navigation.REPS_WORK,
+            )
         )
         navigation.register(
             navigation.NavItem(_("My duty report (述职)"), "reps:duty_report_new", roles=rep, order=13)

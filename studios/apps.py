@@ -62,7 +62,11 @@ class StudiosConfig(AppConfig):
         navigation.register(
             navigation.NavItem(_("My studio duties"), "studios:my_duties", roles=reps_only, order=13)
         )
-        navigation.register(navigation.NavItem(_("Statistics"), "studios:statistics", roles=staff, order=31))
+        navigation.register(
+            navigation.NavItem(
+                _("Statistics"), "studios:statistics", roles=staff, order=31, group=navigation.REPORTS
+            )
+        )
         navigation.register(navigation.NavItem(_("Duty schedule"), "schedule:index", order=35, public=True))
         navigation.register(
             navigation.NavItem(

@@ -77,3 +77,32 @@ def test_a_bad_host_header_is_a_400_page_not_a_server_error(client):
     assert "<nav" in response.content.decode()
     response = client.post("/intake/", HTTP_HOST="evil.example:8000")
     assert response.status_code == 400
+
+
+def test_the_bar_groups_occasional_pages_into_menus_where_its_first_page_stood():
+    from liaison.navigation import bar_of
+
+    def item(url_name, group=""):
+        return {
+            "label": url_name,
+            "url": "/" + url_name,
+            "url_name": url_name,
+            "in_user_menu": False,
+            "group": group,
+        }
+
+    items = [
+        item("a"),
+        item("b", "G"),
+        item("c"),
+        item("d", "G"),
+        item("e", "H"),
+        {**item("admin"), "in_user_menu": True},
+    ]
+    bar = bar_of(items)
+    assert [entry.get("url_name", entry["label"]) for entry in bar] == ["a", "G", "c", "e"]
+    assert [child["url_name"] for child in bar[1]["children"]] == ["b", "d"] and bar[1]["url_names"] == [
+        "b",
+        "d",
+    ]
+    assert "children" not in bar[3]  # a menu of one page is a link
