@@ -264,7 +264,7 @@ def workspace(request):
             "queue_query": urlencode({k: v for k, v in kept.items() if k != "queue"}),
             "tab_query": "&closed=1" if with_closed else "",
             "may_create": may_register_tickets(user),
-            "weekly_townships": list(_filter_townships(user))
+            "weekly_townships": list(_filter_townships(user).values("pk", "name"))
             if scope.roles & STAFF_ROLES or scope.sees_all
             else [],
             "export_url": f"{reverse('proposals:export')}?{urlencode(kept)}",

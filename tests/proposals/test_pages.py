@@ -923,3 +923,30 @@ def test_every_move_form_has_its_place_on_the_page():
     assert sorted(FORM_ORDER) == sorted(MOVE_FORMS) == sorted(ACTIONS)
     # editing, correcting the published summary and recording an adoption have pages of their own
     assert set(MOVES) - set(MOVE_FORMS) == {"edit", "correct_summary", "adopt"}
+
+
+def test_the_many_options_select_writes_what_djangos_select_writes(db, county, township_a, township_b):
+    """The workspace's township and unit filters, written in one pass, carry the same options,
+    the same choice and escaped names."""
+    from django import forms
+
+    from liaison.models import HandlingUnit, Region
+    from proposals.forms import ManyOptionsSelect
+
+    HandlingUnit.objects.create(name='<b>"局"</b>', region=county)
+    options = re.compile(r'<option value="([^"]*)"( selected)?>([^<]*)</option>')
+    for queryset, chosen in (
+        (Region.objects.filter(pk__in=[township_a.pk, township_b.pk]), township_b.pk),
+        (HandlingUnit.objects.all(), None),
+    ):
+        field = forms.ModelChoiceField(queryset=queryset.order_by("pk"), required=False, empty_label="全部")
+        fast = ManyOptionsSelect()
+        fast.choices = field.choices
+        plain = forms.Select()
+        plain.choices = field.choices
+        ours, django = fast.render("f", chosen, {"id": "id_f"}), plain.render("f", chosen, {"id": "id_f"})
+        assert options.findall(ours) == options.findall(django) and len(options.findall(ours)) >= 2
+        assert ours.startswith('<select name="f" id="id_f">') or ours.startswith(
+            '<select id="id_f" name="f">'
+        )
+    assert "&lt;b&gt;&quot;局&quot;&lt;/b&gt;" in ours and "<b>" not in ours
