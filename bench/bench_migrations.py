@@ -13,6 +13,8 @@ Measured 2026-12-05 on PostgreSQL 15 (2 cores shared with other work): load 73 s
 the columns themselves are metadata only, but each PositiveSmallIntegerField brings a CHECK (>= 0)
 that PostgreSQL validates by reading the whole table under the ALTER's lock. 0016 (the backfill,
 5,000 tickets a transaction) 71 s, writes waited at most 297 ms. 0017 (new tables) 0.32 s, 7 ms.
+A second run with 0018 (three indexes, built without CONCURRENTLY): 0015 3.1 s / 2.3 s, 0016 54 s /
+0.37 s, 0017 0.56 s / 20 ms, 0018 2.1 s / 1.8 s (time / longest write wait).
 A future migration that adds a checked column to a big table should add the constraint NOT VALID
 and validate it in a second step (validation takes no write lock).
 """
