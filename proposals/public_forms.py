@@ -98,9 +98,22 @@ class AttachmentsField(forms.FileField):
 
 
 class TownshipChoiceField(forms.ModelChoiceField):
+    """Townships, named with their county when there is more than one county. Whether there is
+    is asked only when the choices are drawn: a valid post never draws them (one query less)."""
+
     def __init__(self, *args, with_county: bool = False, **kwargs):
         self.with_county = with_county
         super().__init__(*args, **kwargs)
+
+    @property
+    def with_county(self) -> bool:
+        if callable(self._with_county):
+            self._with_county = bool(self._with_county())
+        return self._with_county
+
+    @with_county.setter
+    def with_county(self, value) -> None:
+        self._with_county = value
 
     def label_from_instance(self, obj: Region) -> str:
         return f"{obj.parent.name} {obj.name}" if self.with_county and obj.parent_id else obj.name
@@ -216,7 +229,7 @@ class IntakeForm(CleanInputMixin, forms.Form):
             townships = townships.filter(path__startswith=anchor.path)
         field = self.fields["township"]
         field.queryset = townships
-        field.with_county = anchor is None and Region.objects.counties().count() > 1
+        field.with_county = (lambda: Region.objects.counties().count() > 1) if anchor is None else False
         if self.fixed_township is not None:
             field.widget = forms.HiddenInput()
         else:
