@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from liaison import http
 
@@ -159,15 +159,23 @@ def _note_refusal(rule: str) -> None:
         _refused.clear()
 
 
+_pages: dict[tuple[str | None, str, int], str] = {}
+
+
 def too_many(request, verdict: Verdict):
     """The 429 page, saying when to try again: a small page of its own, rendered without the
     request (no navigation, session or database), and counted rather than logged one by one,
     so that answering a flood costs little more than refusing it."""
     _note_refusal(verdict.rule)
     retry_at = timezone.localtime() + datetime.timedelta(seconds=verdict.retry_after)
-    body = render_to_string(
-        "429.html", {"retry_at": retry_at, "minutes": max(1, math.ceil(verdict.retry_after / 60))}
-    )
+    minutes = max(1, math.ceil(verdict.retry_after / 60))
+    # The page differs only by language, the minute shown and the minutes to wait: drawn once.
+    key = (translation.get_language(), retry_at.strftime("%H:%M"), minutes)
+    body = _pages.get(key)
+    if body is None:
+        if len(_pages) >= 256:
+            _pages.clear()
+        body = _pages[key] = render_to_string("429.html", {"retry_at": retry_at, "minutes": minutes})
     response = HttpResponse(body, status=429)
     response["Retry-After"] = str(verdict.retry_after)
     response._has_been_logged = True  # counted above; Django would log a warning per response

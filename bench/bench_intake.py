@@ -1,0 +1,165 @@
+"""Server CPU and rate of one public submission (GET the form, POST it) for a bare Django view,
+a minimal ModelForm intake and Liaison's intake (issue 14: ≤ 2× the minimal intake).
+
+In-process: Django's test client against this module's urlconf (the bench's two views, then the
+project's own URLs), each submission a GET of the form page and a POST of it with the token read
+from the page, CPU as ``time.process_time()`` over ``BENCH_INTAKE_N`` submissions (client and
+server are one process: the client's share is the same for each intake, so it is in the bare
+view's figure too and the ratios are, if anything, understated). Alternating rounds (bare,
+minimal, Liaison, bare, ...), min/median/max of 3. Everything runs in one transaction rolled back
+at the end (no on-commit task fires); rate limits are raised for the run.
+
+The minimal intake is what a plain Django project would write: a ``ModelForm`` of ``Ticket``
+(category, township, title, content, place) drawn with ``{{ form }}``, saved with a tracking
+code, a redirect. No token, proposer, event row, limits, files or session receipt.
+
+django-helpdesk 2.6.1 (the issue's peer) is not measured here: see the README.
+
+Then the 429 of a one-IP flood: ``bench_flood``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import time
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template import engines
+from django.urls import include, path
+
+N = int(os.environ.get("BENCH_INTAKE_N", "60"))
+ROUNDS = 3
+GOAL_VS_MINIMAL = 2.0
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+def bare(request):
+    if request.method == "POST":
+        return redirect("/bench/bare/")
+    return HttpResponse("<form method='post'><input name='title'></form>")
+
+
+class MinimalForm(forms.ModelForm):
+    class Meta:
+        from proposals.models import Ticket
+
+        model = Ticket
+        fields = ["category", "township", "title", "content", "place"]
+
+
+_MINIMAL_PAGE = None
+
+
+def minimal(request):
+    from proposals.models import Ticket, new_tracking_code
+
+    global _MINIMAL_PAGE
+    if _MINIMAL_PAGE is None:
+        _MINIMAL_PAGE = engines["django"].from_string(
+            "<!doctype html><title>Intake</title><form method='post'>{% csrf_token %}{{ form }}"
+            "<button>Send</button></form>"
+        )
+    if request.method == "POST":
+        form = MinimalForm(request.POST)
+        if form.is_valid():
+            ticket = form.save(commit=False)
+            ticket.source = Ticket.Source.INTAKE
+            ticket.tracking_code = new_tracking_code()
+            ticket.save()
+            return redirect("/bench/minimal/")
+    else:
+        form = MinimalForm()
+    return HttpResponse(_MINIMAL_PAGE.render({"form": form}, request))
+
+
+urlpatterns = [
+    path("bench/bare/", bare),
+    path("bench/minimal/", minimal),
+    path("", include("liaison.urls")),
+]
+
+
+def _place():
+    from liaison.models import Category, Region
+
+    township = Region.objects.townships().first()
+    if township is None:
+        from tests.factories import TownshipFactory
+
+        township = TownshipFactory()
+    category = Category.objects.filter(is_active=True).first()
+    if category is None:
+        category = Category.objects.create(name="bench", is_active=True)
+    return township, category
+
+
+def submissions(kind: str, client, township, category, n: int) -> float:
+    """CPU seconds of ``n`` submissions through the intake ``kind``."""
+    url = {"bare": "/bench/bare/", "minimal": "/bench/minimal/", "liaison": "/intake/"}[kind]
+    data = {
+        "category": category.pk,
+        "township": township.pk,
+        "title": "村口路灯不亮",
+        "content": "东街社区村口三盏路灯坏了一个月，晚上走路不安全。",
+        "place": "东街社区村口",
+        "name": "张大爷",
+        "phone": "138 1234 5678",
+        "privacy_consent": "on",
+    }
+    started = time.process_time()
+    for _ in range(n):
+        page = client.get(url)
+        assert page.status_code == 200, (kind, page.status_code)
+        if kind == "liaison":
+            data["token"] = TOKEN.search(page.content.decode()).group(1)
+        sent = client.post(url, data)
+        assert sent.status_code == 302, (kind, sent.status_code, sent.content[:2000])
+    return time.process_time() - started
+
+
+def measure(report) -> dict[str, list[float]]:
+    from django.db import transaction
+    from django.test import Client, override_settings
+
+    limits = dict.fromkeys(("intake", "intake_ip", "track_ip", "track_code", "results_ip"), (10**9, 3600))
+    per: dict[str, list[float]] = {"bare": [], "minimal": [], "liaison": []}
+    with (
+        tempfile.TemporaryDirectory() as media,
+        override_settings(
+            ROOT_URLCONF="bench.bench_intake", RATE_LIMITS=limits, MEDIA_ROOT=media, ALLOWED_HOSTS=["*"]
+        ),
+        transaction.atomic(),
+    ):
+        township, category = _place()
+        client = Client(REMOTE_ADDR="10.9.9.9")
+        for kind in per:  # warm: templates compiled, translations loaded
+            submissions(kind, client, township, category, 3)
+        for _ in range(ROUNDS):
+            for kind in per:
+                per[kind].append(submissions(kind, client, township, category, N) / N)
+        transaction.set_rollback(True)
+    return per
+
+
+def run(report) -> None:
+    per = measure(report)
+    medians = {kind: statistics.median(values) for kind, values in per.items()}
+    report(
+        f"intake: CPU per submission (GET + POST), ms, min/median/max of {ROUNDS} rounds of {N}, in-process"
+    )
+    for kind, values in per.items():
+        report(
+            f"  {kind:8s} {min(values) * 1000:6.2f} / {medians[kind] * 1000:6.2f}"
+            f" / {max(values) * 1000:6.2f} ms"
+            f"  = {1 / medians[kind]:6.0f} submissions/s of one core"
+            f"  ({medians[kind] / medians['bare']:.1f}x bare)"
+        )
+    ratio = medians["liaison"] / medians["minimal"]
+    met = "met" if ratio <= GOAL_VS_MINIMAL else "NOT met"
+    report(f"  liaison / minimal ModelForm intake: {ratio:.2f}x (goal <= {GOAL_VS_MINIMAL}x: {met})")
+    report("  django-helpdesk 2.6.1: not measured (see README)")
