@@ -117,7 +117,10 @@ def intake(request):
         # Per form and address (one form resent over and over), and a ceiling per address high
         # enough for a studio's shared Wi-Fi on a reception day, each resident with their form.
         form_token = request.POST.get("token", "")[:200]
-        for verdict in (ratelimit.hit("intake", f"{ip} {form_token}"), ratelimit.hit("intake_ip", ip)):
+        # The address first, and no second count once refused: a flood from one address costs
+        # one counter per post, not two.
+        for rule, subject in (("intake_ip", ip), ("intake", f"{ip} {form_token}")):
+            verdict = ratelimit.hit(rule, subject)
             if not verdict.allowed:
                 return ratelimit.too_many(request, verdict)
         if request.POST.get("homepage"):
