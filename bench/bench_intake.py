@@ -13,7 +13,11 @@ The minimal intake is what a plain Django project would write: a ``ModelForm`` o
 (category, township, title, content, place) drawn with ``{{ form }}``, saved with a tracking
 code, a redirect. No token, proposer, event row, limits, files or session receipt.
 
-django-helpdesk 2.6.1 (the issue's peer) is not measured here: see the README.
+django-helpdesk 2.6.1 (the issue's peer): installed by this bench into a virtualenv of its own
+(``bench/.cache/helpdesk-venv``, once), its public form measured by ``helpdesk_public_form.py``
+the same way in that Python (SQLite, its own bare view as its baseline): not the same process,
+so compared in absolute CPU per submission on the same machine (``BENCH_INTAKE_HELPDESK=0``
+skips it).
 
 Then the 429 of a one-IP flood: ``bench_flood``.
 """
@@ -23,8 +27,11 @@ from __future__ import annotations
 import os
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from django import forms
 from django.http import HttpResponse
@@ -35,6 +42,9 @@ from django.urls import include, path
 N = int(os.environ.get("BENCH_INTAKE_N", "60"))
 ROUNDS = 3
 GOAL_VS_MINIMAL = 2.0
+GOAL_VS_HELPDESK = 0.5
+HERE = Path(__file__).resolve().parent
+HELPDESK_VENV = HERE / ".cache" / "helpdesk-venv"
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 
@@ -162,4 +172,43 @@ def run(report) -> None:
     ratio = medians["liaison"] / medians["minimal"]
     met = "met" if ratio <= GOAL_VS_MINIMAL else "NOT met"
     report(f"  liaison / minimal ModelForm intake: {ratio:.2f}x (goal <= {GOAL_VS_MINIMAL}x: {met})")
-    report("  django-helpdesk 2.6.1: not measured (see README)")
+    helpdesk = _helpdesk(report)
+    if helpdesk:
+        report(
+            f"  django-helpdesk 2.6.1 public form (own process, SQLite):"
+            f" bare {helpdesk['bare'][1] * 1000:.2f} ms,"
+            f" form {helpdesk['helpdesk'][0] * 1000:.2f} / {helpdesk['helpdesk'][1] * 1000:.2f}"
+            f" / {helpdesk['helpdesk'][2] * 1000:.2f} ms"
+        )
+        ratio = medians["liaison"] / helpdesk["helpdesk"][1]
+        met = "met" if ratio <= GOAL_VS_HELPDESK else "NOT met"
+        report(f"  liaison / django-helpdesk: {ratio:.2f}x (goal <= {GOAL_VS_HELPDESK}x: {met})")
+
+
+def _helpdesk(report) -> dict[str, list[float]] | None:
+    """django-helpdesk's figures (min, median, max seconds) from its own virtualenv, or None."""
+    if os.environ.get("BENCH_INTAKE_HELPDESK") == "0":
+        report("  django-helpdesk 2.6.1: skipped (BENCH_INTAKE_HELPDESK=0)")
+        return None
+    python = HELPDESK_VENV / "bin" / "python"
+    try:
+        if not (HELPDESK_VENV / "installed").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(HELPDESK_VENV)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "django-helpdesk==2.6.1"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            (HELPDESK_VENV / "installed").touch()
+        out = subprocess.run(
+            [str(python), str(HERE / "helpdesk_public_form.py"), str(N)],
+            check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        report(f"  django-helpdesk 2.6.1: not measured ({type(exc).__name__}: {exc})")
+        return None
+    figures = {}
+    for line in out.splitlines():
+        if line.startswith("HELPDESK "):
+            _tag, kind, *values = line.split()
+            figures[kind] = [float(v) for v in values]
+    return figures
