@@ -118,3 +118,18 @@ def test_a_flood_of_refusals_is_counted_and_logged_once_a_minute(township_a, set
     assert flooder.post(INTAKE, {"token": "t"}).status_code == 429
     lines = [r.getMessage() for r in caplog.records if r.name == "proposals.ratelimit"]
     assert lines[-1] == "rate limits: refused 5 intake_ip in the last 60 s" and not ratelimit._refused
+
+
+def test_the_selects_keep_the_choice_and_name_the_county_when_there_are_two(township_a, db):
+    from liaison.models import Category
+    from tests.factories import CountyFactory, TownshipFactory
+
+    other = TownshipFactory(parent=CountyFactory(name="海门区"), name="三厂街道")
+    category = Category.objects.create(name="<灯> & 路", is_active=True)
+    resident = visitor()
+    response = resident.post(INTAKE, matter(resident, township=other.pk, category=category.pk, title=""))
+    html = response.content.decode()
+    assert set(response.context["form"].errors) == {"title"}
+    assert f'<option value="{category.pk}" selected>&lt;灯&gt; &amp; 路</option>' in html
+    assert f'<option value="{other.pk}" selected>海门区 三厂街道</option>' in html
+    assert f'<option value="{township_a.pk}">{township_a.parent.name} {township_a.name}</option>' in html
