@@ -305,6 +305,7 @@ RATE_LIMITS = {
     "track_code": (env.int("RATE_LIMIT_TRACK_CODE", 5), 3600),
     "track_ip": (env.int("RATE_LIMIT_TRACK_IP", 20), 3600),
     "results_ip": (env.int("RATE_LIMIT_RESULTS_IP", 300), 60),
+    "open311_key": (env.int("RATE_LIMIT_OPEN311_KEY", 600), 3600),
 }
 # With DEBUG off, the console email and SMS backends (which only log) stop start-up unless this
 # says they are meant (a demo or test deployment): liaison.checks.

@@ -22,6 +22,7 @@ urlpatterns = [
     path("overview/", include("proposals.overview_urls")),
     path("commendations/", include("proposals.commendation_urls")),
     path("", include("proposals.public_urls")),
+    path("open311/v2/", include("proposals.open311_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),

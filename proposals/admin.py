@@ -11,8 +11,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedRelatedFilter
+from liaison.models import Region
 from proposals import holidays
+from proposals.api_keys import api_key_create, api_key_revoke
 from proposals.models import (
+    ApiKey,
     Bulletin,
     CalendarYear,
     CommendationPolicy,
@@ -286,3 +289,38 @@ class BulletinAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return obj is not None and not obj.is_published and super().has_delete_permission(request, obj)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys of integrating systems (the Open311 API). Creating one shows the raw key once, in
+    the message after saving; only its digest is stored. A key is revoked, never edited."""
+
+    list_display = ("name", "region", "prefix", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    fields = ("name", "region")
+    actions = ["revoke"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = Region.objects.exclude(level=Region.Level.VILLAGE).order_by("path")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("name", "region") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        key, raw = api_key_create(actor=request.user, name=obj.name, region=obj.region)
+        obj.pk, obj.prefix, obj.digest, obj.created_at = key.pk, key.prefix, key.digest, key.created_at
+        messages.warning(
+            request,
+            _("The new API key (shown only now, copy it for the integrating system): %(key)s") % {"key": raw},
+        )
+
+    @admin.action(description=_("Revoke the selected API keys"))
+    def revoke(self, request, queryset):
+        for key in queryset.select_related("region"):
+            api_key_revoke(actor=request.user, key=key)
+        self.message_user(request, _("Revoked."))

@@ -172,6 +172,7 @@ class Ticket(models.Model):
         INTAKE = "intake", _("public intake page")
         PHONE = "phone", _("phone")
         MEETING = "meeting", _("thematic or concentrated meeting")
+        API = "api", _("integrating system (Open311 API)")
 
     class Resolution(models.TextChoices):
         ON_SPOT = "on_spot", _("answered on the spot")
@@ -938,3 +939,36 @@ class NomineeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round} {self.kind} {self.action} {self.name}"
+
+
+class ApiKey(models.Model):
+    """An integrating system's key to the Open311 API (a 12345 platform, a mini-program).
+
+    Only a SHA-256 digest of the key is stored: the key is 32 random bytes, so a fast digest is
+    as safe as a slow one and lets every request be checked in one indexed lookup. The raw key is
+    shown once, when it is created in the admin. The region (a county or a township) is the key's
+    scope: where it may file matters and which of their tickets it may read.
+    """
+
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("The integrating system, e.g. 12345 hotline.")
+    )
+    region = models.ForeignKey(
+        "liaison.Region",
+        verbose_name=_("scope"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("A county or a township: the key files and reads matters there only."),
+    )
+    prefix = models.CharField(_("key begins with"), max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

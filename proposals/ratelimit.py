@@ -43,6 +43,7 @@ DEFAULTS: dict[str, tuple[int, int]] = {
     "track_ip": (20, 3600),  # wrong code/phone pairs per IP address, across codes
     "track_code": (5, 3600),  # wrong code/phone pairs per tracking code and IP address
     "results_ip": (300, 60),  # /results/ pages per IP address and minute (a crawler, not a reader)
+    "open311_key": (600, 3600),  # Open311 API requests per key and hour (each key counted on its own)
 }
 # This process's counters, used while the shared cache does not answer.
 _local = LocMemCache("liaison-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
