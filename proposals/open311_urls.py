@@ -1,15 +1,27 @@
 """Open311 GeoReport v2 (``proposals.open311_views``): every endpoint in ``.json`` and ``.xml``."""
 
-from django.urls import re_path
+from django.urls import path, register_converter
 
 from proposals import open311_views as views
 
+
+class FormatConverter:
+    regex = "json|xml"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(FormatConverter, "format")
+
 app_name = "open311"
-FMT = r"\.(?P<fmt>json|xml)$"
 urlpatterns = [
-    re_path(r"^services" + FMT, views.services_list, name="services"),
-    re_path(r"^services/(?P<code>[^/.]+)" + FMT, views.service_definition, name="service"),
-    re_path(r"^requests" + FMT, views.requests_dispatch, name="requests"),
-    re_path(r"^requests/(?P<pk>[^/.]+)" + FMT, views.request_detail, name="request"),
-    re_path(r"^tokens/(?P<token>[^/]+?)" + FMT, views.token_detail, name="token"),
+    path("services.<format:fmt>", views.services_list, name="services"),
+    path("services/<str:code>.<format:fmt>", views.service_definition, name="service"),
+    path("requests.<format:fmt>", views.requests_dispatch, name="requests"),
+    path("requests/<str:pk>.<format:fmt>", views.request_detail, name="request"),
+    path("tokens/<str:token>.<format:fmt>", views.token_detail, name="token"),
 ]

@@ -68,7 +68,7 @@ MUST_RENDER = [
     "public:track",
     "public:results",
 ]
-SAMPLE_ARGS = {"str": "reps", "slug": "accept", "path": "1"}
+SAMPLE_ARGS = {"str": "reps", "slug": "accept", "path": "1", "format": "json"}
 
 
 def routes(patterns=None, namespace=""):
