@@ -12,9 +12,10 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from liaison import audit
-from liaison.models import Region
-from proposals.models import ApiKey
+from liaison import audit, idempotency
+from liaison.models import AuditEvent, Category, Region
+from proposals import services
+from proposals.models import ApiKey, Ticket
 
 PREFIX = "l311_"
 
@@ -54,3 +55,41 @@ def api_key_find(raw: str) -> ApiKey | None:
     if not raw.startswith(PREFIX) or len(raw) > 100:
         return None
     return ApiKey.objects.select_related("region").filter(digest=digest_of(raw)).first()
+
+
+def api_key_refused(*, key: ApiKey) -> None:
+    """Record that revoked ``key`` was used (someone still holds it)."""
+    audit.record(
+        actor=None, verb="open311.refused", subject=key, region=key.region, outcome=AuditEvent.Outcome.REFUSED
+    )
+
+
+@transaction.atomic
+def ticket_file_by_api(
+    *,
+    key: ApiKey,
+    township: Region,
+    category: Category,
+    title: str,
+    content: str,
+    place: str,
+    proposers: list[tuple[str, str]],
+    nonce: str | None,
+) -> Ticket:
+    """File a matter for the integrating system of ``key`` through ``services.ticket_register``
+    (the intake's validation, limits and exactly-once token), and audit the filing once: a
+    resend with the same ``nonce`` returns the first ticket and records nothing."""
+    ticket = services.ticket_register(
+        actor=None,
+        source=Ticket.Source.API,
+        township=township,
+        category=category,
+        title=title,
+        content=content,
+        place=place,
+        proposers=proposers,
+        submission_token=nonce,
+    )
+    if not idempotency.replayed(ticket):
+        audit.record(actor=None, verb="open311.filed", subject=ticket, region=township, api_key=key.pk)
+    return ticket

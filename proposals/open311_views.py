@@ -34,11 +34,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from liaison import audit, idempotency
-from liaison.models import AuditEvent, Category, Region
+from liaison import idempotency
+from liaison.models import Category, Region
 from liaison.validators import clean_text
-from proposals import ratelimit, services
-from proposals.api_keys import api_key_find
+from proposals import ratelimit
+from proposals.api_keys import api_key_find, api_key_refused, ticket_file_by_api
 from proposals.models import ApiKey, Ticket, format_code
 from proposals.public_forms import IntakeForm
 from proposals.transitions import Status
@@ -111,13 +111,7 @@ def _key(request, *, required: bool) -> ApiKey | None:
     if key is None:
         raise Refused(403, _("The api_key is missing or not valid."))
     if key.revoked_at is not None:
-        audit.record(
-            actor=None,
-            verb="open311.refused",
-            subject=key,
-            region=key.region,
-            outcome=AuditEvent.Outcome.REFUSED,
-        )
+        api_key_refused(key=key)
         raise Refused(403, _("This api_key has been revoked."))
     verdict = ratelimit.hit("open311_key", str(key.pk))
     if not verdict.allowed:
@@ -273,21 +267,18 @@ def request_create(request, fmt: str):
     name = " ".join(clean_text(data.get(f, "")).strip() for f in ("first_name", "last_name")).strip()
     phone = data.get("phone", "").strip()
     try:
-        ticket = services.ticket_register(
-            actor=None,
-            source=Ticket.Source.API,
+        ticket = ticket_file_by_api(
+            key=key,
             township=township,
             category=category,
             title=_title(description),
             content=description,
             place=place,
             proposers=[(name[:32], phone)] if name or phone else [],
-            submission_token=nonce,
+            nonce=nonce,
         )
     except ValidationError as exc:
         raise Refused(400, " ".join(exc.messages)) from None
-    if not idempotency.replayed(ticket):
-        audit.record(actor=None, verb="open311.filed", subject=ticket, region=township, api_key=key.pk)
     notice = _("Tracking code %(code)s: the proposer tracks the matter at %(url)s with it.") % {
         "code": format_code(ticket.tracking_code),
         "url": request.build_absolute_uri(reverse("public:track")),
