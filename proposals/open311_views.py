@@ -47,7 +47,7 @@ CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/
 MAX_DESCRIPTION = IntakeForm.base_fields["content"].max_length  # the intake's limit (4,000)
 MAX_IDEMPOTENCY_KEY = 64
 PAGE_SIZE = 100
-DEFAULT_DAYS = 90  # the spec's default window when neither start_date nor end_date is given
+MAX_DAYS = 90  # the spec's window: the default without dates, and the longest allowed
 CLOSED = (Status.CLOSED, Status.ARCHIVED)
 
 
@@ -365,8 +365,9 @@ def _moment(value: str, *, end: bool = False) -> datetime.datetime | None:
 @_refusing
 def requests_list(request, fmt: str):
     """Requests by ``service_request_id`` (comma-separated; the other filters are then ignored),
-    or by ``service_code``, ``status`` (open, closed), ``start_date`` and ``end_date`` (by when
-    filed; the last 90 days when neither is given), newest first, ``page`` by ``PAGE_SIZE``."""
+    or by ``service_code`` and ``status`` (open, closed; each comma-separated), ``start_date`` and
+    ``end_date`` (by when filed; at most 90 days, the last 90 without either), newest first,
+    ``page`` by ``PAGE_SIZE``."""
     key = _key(request, required=False)
     if key is None:
         _public_limit(request)
@@ -376,8 +377,9 @@ def requests_list(request, fmt: str):
     if ids:
         tickets = tickets.filter(pk__in=[int(i) for i in ids if i.isdigit() and len(i) < 10])
     else:
-        if code := get.get("service_code", "").strip():
-            tickets = tickets.filter(category_id=int(code) if code.isdigit() and len(code) < 10 else 0)
+        codes = [c.strip() for c in get.get("service_code", "").split(",") if c.strip()]
+        if codes:
+            tickets = tickets.filter(category_id__in=[int(c) for c in codes if c.isdigit() and len(c) < 10])
         statuses = {s.strip() for s in get.get("status", "").split(",") if s.strip()}
         if statuses - {"open", "closed"}:
             raise Refused(400, _("status is open or closed."))
@@ -386,8 +388,16 @@ def requests_list(request, fmt: str):
         elif statuses == {"closed"}:
             tickets = tickets.filter(status__in=CLOSED)
         start, end = _moment(get.get("start_date", "")), _moment(get.get("end_date", ""), end=True)
+        # The spec's window: the last 90 days without dates, and never more than 90 days.
+        span = datetime.timedelta(days=MAX_DAYS)
         if start is None and end is None:
-            start = timezone.now() - datetime.timedelta(days=DEFAULT_DAYS)
+            start = timezone.now() - span
+        elif start is None:
+            start = end - span
+        elif end is None:
+            end = start + span
+        elif end - start > span:
+            raise Refused(400, _("start_date and end_date may not span more than 90 days."))
         if start is not None:
             tickets = tickets.filter(created_at__gte=start)
         if end is not None:

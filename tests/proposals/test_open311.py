@@ -311,10 +311,15 @@ def test_filters_ids_service_status_dates_and_pages(client, category, township_a
     assert get(start_date="2026-03-01T00:00:00+08:00", end_date="2026-03-03T00:00:00+08:00") == [str(old.pk)]
     assert get(service_request_id=f"{old.pk},{recent[0].pk}") == [str(recent[0].pk), str(old.pk)]
     assert get(service_code=str(other.pk)) == [str(recent[1].pk), str(recent[0].pk)]
+    assert len(get(service_code=f"{other.pk},{category.pk}")) == 2
+    assert get(start_date="2026-03-02T00:00:00Z") == [str(old.pk)]  # the spec's w3 form; 90 days on
+    assert get(end_date="2026-03-03") == [str(old.pk)]  # the 90 days before
     assert get(status="open") == [] and len(get(status="closed")) == 2
     assert get(page="2") == []
     assert_error(client.get(f"{V2}requests.json", {"status": "pending"}), 400)
     assert_error(client.get(f"{V2}requests.xml", {"start_date": "yesterday"}), 400, "xml")
+    too_long = {"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-04-02T00:00:00+08:00"}
+    assert_error(client.get(f"{V2}requests.json", too_long), 400)
 
 
 def test_no_response_carries_a_proposers_name_or_phone(client, category, key_a, township_a):
