@@ -228,7 +228,10 @@ class TicketForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
     def __init__(self, *args, townships, studios, reps, own_rep: Representative | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.own_rep = own_rep
-        self.fields["source"].choices = [c for c in Ticket.Source.choices if c[0] != Ticket.Source.INTAKE]
+        # The intake page and the Open311 API file their own tickets: staff never pick them.
+        self.fields["source"].choices = [
+            c for c in Ticket.Source.choices if c[0] not in (Ticket.Source.INTAKE, Ticket.Source.API)
+        ]
         self.fields["township"].queryset = townships
         self.fields["studio"].queryset = studios
         self.fields["category"].queryset = Category.objects.filter(is_active=True)

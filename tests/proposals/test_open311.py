@@ -375,3 +375,18 @@ def test_the_admin_shows_a_new_key_once_stores_its_digest_and_revokes(client, dj
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert AuditEvent.objects.filter(verb="api_key.revoked", subject_id=str(key.pk)).exists()
+
+
+def test_staff_never_pick_the_api_as_a_tickets_source(township_a):
+    from liaison.models import Region
+    from proposals.forms import TicketForm
+    from reps.models import Representative
+    from studios.models import Studio
+
+    form = TicketForm(
+        townships=Region.objects.townships(),
+        studios=Studio.objects.none(),
+        reps=Representative.objects.none(),
+    )
+    offered = [value for value, _label in form.fields["source"].choices]
+    assert "api" not in offered and "intake" not in offered and "phone" in offered
