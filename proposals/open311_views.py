@@ -109,13 +109,16 @@ def _key(request, *, required: bool) -> ApiKey | None:
         return None
     key = api_key_find(raw)
     if key is None:
+        _public_limit(request)  # guesses count against the address, as /results/ pages do
         raise Refused(403, _("The api_key is missing or not valid."))
-    if key.revoked_at is not None:
-        api_key_refused(key=key)
-        raise Refused(403, _("This api_key has been revoked."))
+    # Counted before the revoked check: a revoked key still in use writes at most its hourly
+    # limit of refusals to the audit log, not one per request of a flood.
     verdict = ratelimit.hit("open311_key", str(key.pk))
     if not verdict.allowed:
         raise Refused(429, _("Too many requests with this api_key; try again later."), verdict.retry_after)
+    if key.revoked_at is not None:
+        api_key_refused(key=key)
+        raise Refused(403, _("This api_key has been revoked."))
     return key
 
 

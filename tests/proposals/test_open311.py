@@ -222,6 +222,14 @@ def test_a_revoked_key_is_refused_and_the_refusal_audited(client, category, key_
     assert AuditEvent.objects.filter(verb="open311.refused", outcome="refused").count() == 2
 
 
+def test_a_revoked_key_in_a_flood_audits_at_most_its_limit(client, category, key_a, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "open311_key": (3, 3600)}
+    api_key_revoke(actor=None, key=key_a[0])
+    statuses = [file(client, key_a[1]).status_code for _ in range(6)]
+    assert statuses == [403, 403, 403, 429, 429, 429]
+    assert AuditEvent.objects.filter(verb="open311.refused").count() == 3
+
+
 def test_each_key_has_its_own_rate_limit(client, category, key_a, key_b, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "open311_key": (2, 3600)}
     assert file(client, key_a[1]).status_code == 201
