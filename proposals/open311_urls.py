@@ -2,6 +2,7 @@
 
 from django.urls import path, register_converter
 
+from proposals import open311_openapi
 from proposals import open311_views as views
 
 
@@ -19,6 +20,7 @@ register_converter(FormatConverter, "format")
 
 app_name = "open311"
 urlpatterns = [
+    path("openapi.json", open311_openapi.openapi, name="openapi"),
     path("services.<format:fmt>", views.services_list, name="services"),
     path("services/<str:code>.<format:fmt>", views.service_definition, name="service"),
     path("requests.<format:fmt>", views.requests_dispatch, name="requests"),

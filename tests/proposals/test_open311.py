@@ -398,3 +398,25 @@ def test_staff_never_pick_the_api_as_a_tickets_source(township_a):
     )
     offered = [value for value, _label in form.fields["source"].choices]
     assert "api" not in offered and "intake" not in offered and "phone" in offered
+
+
+# --- the OpenAPI description ---------------------------------------------------------------
+
+
+def test_the_openapi_description_covers_every_route_and_the_fields_answered(client):
+    from proposals.open311_urls import urlpatterns
+
+    described = client.get(f"{V2}openapi.json").json()
+    assert described["openapi"].startswith("3.")
+    paths = set(described["paths"])
+    routes = {
+        "/" + re.sub(r"<str:(\w+)>", r"{\1}", str(p.pattern)).replace("<format:fmt>", "json")
+        for p in urlpatterns
+        if p.name != "openapi"
+    }
+    routes = {r.replace("{code}", "{service_code}").replace("{pk}", "{service_request_id}") for r in routes}
+    assert paths == routes
+    answered = described["paths"]["/requests.json"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert list(answered["schema"]["items"]["properties"]) == REQUEST_FIELDS
+    services = described["paths"]["/services.json"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert list(services["schema"]["items"]["properties"]) == SERVICE_FIELDS
