@@ -162,7 +162,14 @@ def test_the_details_count_failed_deliveries_and_date_the_oldest_waiting_one(cli
     Delivery.objects.create(
         notification=other, channel="sms", address="139", status="pending", created_at=at[2]
     )
+    from liaison.celery import app
+    from liaison.tasks import ping
+
+    app.control.purge()  # what earlier tests' on-commit dispatches left, with no worker to run them
     body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert body["deliveries_failed"] == 1
     assert body["oldest_undelivered"] == "2026-12-05T16:00:00+08:00"
     assert body["queue_length"] == 0
+    ping.delay()  # no worker runs it: it waits in the queue
+    assert client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {token}").json()["queue_length"] == 1
+    app.control.purge()
