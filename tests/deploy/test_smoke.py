@@ -288,7 +288,7 @@ def hidden(html: str, name: str) -> str:
 
 
 def option(html: str, select: str, label: str) -> str:
-    block = re.search(rf'<select name="{select}".*?</select>', html, re.S)
+    block = re.search(rf'<select[^>]* name="{select}"[^>]*>.*?</select>', html, re.S)  # any attribute order
     assert block, f"no select {select}"
     match = re.search(rf'<option value="(\d+)"[^>]*>{label}</option>', block.group(0))
     assert match, f"no option {label} in {select}"
@@ -342,7 +342,9 @@ def test_a_matter_goes_from_intake_to_rating_through_nginx_gunicorn_worker_and_b
         "csrfmiddlewaretoken": hidden(html, "csrfmiddlewaretoken"),
         "token": hidden(html, "token"),
         "township": option(html, "township", "城关镇"),
-        "category": re.search(r'<select name="category".*?<option value="(\d+)"', html, re.S).group(1),
+        "category": re.search(
+            r'<select[^>]* name="category"[^>]*>.*?<option value="(\d+)"', html, re.S
+        ).group(1),
         "title": "村口路灯不亮",
         "content": "东街社区村口三盏路灯坏了一个月，晚上出行不安全。",
         "name": "张大爷",
