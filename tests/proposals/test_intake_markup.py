@@ -133,3 +133,26 @@ def test_the_selects_keep_the_choice_and_name_the_county_when_there_are_two(town
     assert f'<option value="{category.pk}" selected>&lt;灯&gt; &amp; 路</option>' in html
     assert f'<option value="{other.pk}" selected>海门区 三厂街道</option>' in html
     assert f'<option value="{township_a.pk}">{township_a.parent.name} {township_a.name}</option>' in html
+
+
+def test_a_redis_counter_is_one_round_trip_that_peek_reads_and_that_expires():
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("the shared cache is not Redis in this run")
+    verdicts = [ratelimit.hit("intake_ip", "10.1.2.3", now=7200.0) for _ in range(3)]
+    assert [v.count for v in verdicts] == [1, 2, 3]
+    assert ratelimit.peek("intake_ip", "10.1.2.3", now=7200.0).count == 3
+    key = cache.make_and_validate_key(ratelimit._key("intake_ip", "10.1.2.3", 2))
+    ttl = cache._cache.get_client(key).ttl(key)
+    assert 3600 < ttl <= 3660
+
+    def calls(command: str) -> int:
+        stats = cache._cache.get_client(key).info("commandstats")
+        return stats.get(f"cmdstat_{command}", {}).get("calls", 0)
+
+    before = {c: calls(c) for c in ("set", "incrby", "exists")}
+    ratelimit.hit("intake_ip", "10.1.2.3", now=7200.0)
+    assert {c: calls(c) - before[c] for c in before} == {"set": 1, "incrby": 1, "exists": 0}
