@@ -12,14 +12,11 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from liaison.forms import CleanInputMixin, NameAndPhoneForm
+from liaison.forms import CleanInputMixin, ManyOptionsSelect, NameAndPhoneForm
 from liaison.idempotency import SubmissionTokenMixin
 from liaison.models import HandlingUnit, Region
 from proposals import services
@@ -82,26 +79,6 @@ def _text(
 
 
 # --- the workspace filter --------------------------------------------------------------------
-
-
-class ManyOptionsSelect(forms.Select):
-    """A ``<select>`` of a model's many rows, written in one pass from (pk, name) pairs. Django
-    renders each option through a template and builds a model instance for each: the township
-    and unit filters of a province (1,500 and 6,500 options) cost the workspace a quarter of a
-    second. The same markup; the option's text is the row's ``name`` (its ``__str__``)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = {str(v) for v in self.format_value(value)}
-        field = self.choices.field
-        rows = [] if field.empty_label is None else [("", field.empty_label)]
-        rows += self.choices.queryset.values_list("pk", "name")
-        parts = [f"<select{flatatt(self.build_attrs(self.attrs, {**(attrs or {}), 'name': name}))}>"]
-        for option_value, label in rows:
-            text = str(option_value)
-            selected = " selected" if text in chosen else ""
-            parts.append(f'<option value="{text}"{selected}>{conditional_escape(label)}</option>')
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # noqa: S308 - the labels escaped above, the values are ids
 
 
 class TicketFilterForm(CleanInputMixin, forms.Form):

@@ -11,14 +11,11 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.utils import flatatt
 from django.utils import timezone
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from liaison import idempotency
-from liaison.forms import CleanInputMixin
+from liaison.forms import CleanInputMixin, OnePassSelect
 from liaison.models import Region
 from liaison.validators import MOBILE_RE, UNWANTED_CHARACTERS, clean_text, normalize_phone
 from proposals.files import MAX_FILE_BYTES, MAX_FILES, clean_attachment
@@ -98,22 +95,6 @@ class AttachmentsField(forms.FileField):
         if errors:
             raise ValidationError(errors)
         return cleaned
-
-
-class OnePassSelect(forms.Select):
-    """A model choice ``<select>`` written in one pass (Django renders each option through a
-    template: most of the intake's widget time). The same markup; labels from the field's
-    ``label_from_instance``, so the township keeps its county."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = {str(v) for v in self.format_value(value)}
-        parts = [f"<select{flatatt(self.build_attrs(self.attrs, {**(attrs or {}), 'name': name}))}>"]
-        for option_value, label in self.choices:
-            text = conditional_escape(str(option_value))
-            selected = " selected" if str(option_value) in chosen else ""
-            parts.append(f'<option value="{text}"{selected}>{conditional_escape(label)}</option>')
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # noqa: S308 - values and labels escaped above
 
 
 class TownshipChoiceField(forms.ModelChoiceField):

@@ -110,6 +110,23 @@ class VisitForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         self.fields["contacts"].queryset = contacts if contacts is not None else Contact.objects.none()
 
 
+def report_file_field() -> forms.FileField:
+    """A report's file: a PDF or a photo of the paper (``ReportFileMixin`` checks it)."""
+    return forms.FileField(
+        label=_("the report (PDF or photo)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+    )
+
+
+class ReportFileMixin:
+    """Checks a report form's ``file`` with ``clean_attachment`` (type by content, size limit)."""
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        return clean_attachment(upload) if upload else None
+
+
 class MatterForm(CleanInputMixin, forms.Form):
     """A matter raised on a visit or at a reception (``studios`` subclasses it): answered on the
     spot, with the answer, or to become a suggestion ticket, in a category the ticket starts in."""
@@ -156,7 +173,7 @@ class MatterForm(CleanInputMixin, forms.Form):
 MatterFormSet = forms.formset_factory(MatterForm, extra=1, max_num=10, validate_max=True)
 
 
-class ResearchReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+class ResearchReportForm(ReportFileMixin, CleanInputMixin, SubmissionTokenMixin, forms.Form):
     """A representative hands in a research report (调研报告): a title, a summary and/or the file.
 
     The one-time ``token`` (``liaison.idempotency``): a second post of the same form (a double
@@ -171,21 +188,13 @@ class ResearchReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         max_length=4000,
         help_text=_("What you looked into, what you found and what you propose."),
     )
-    file = forms.FileField(
-        label=_("the report (PDF or photo)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-    )
+    file = report_file_field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = gettext(
             "A PDF or a photo of the paper report, at most %(limit)s."
         ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
-
-    def clean_file(self):
-        upload = self.cleaned_data.get("file")
-        return clean_attachment(upload) if upload else None
 
     def clean(self):
         data = super().clean()
@@ -212,7 +221,7 @@ class ResearchReportAdminForm(CleanInputMixin, forms.ModelForm):
         return upload
 
 
-class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+class GroupReportForm(ReportFileMixin, CleanInputMixin, SubmissionTokenMixin, forms.Form):
     """A group's leader or liaison files its written report: the text and/or the file.
 
     The one-time ``token`` (``liaison.idempotency``): the same post sent twice files it once.
@@ -225,11 +234,7 @@ class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         max_length=8000,
         help_text=_("What the group did this year, what it heard and what it proposes."),
     )
-    file = forms.FileField(
-        label=_("the report (PDF or photo)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-    )
+    file = report_file_field()
 
     def __init__(self, *args, has_file: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -237,10 +242,6 @@ class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         self.fields["file"].help_text = gettext(
             "A PDF or a photo of the paper report, at most %(limit)s."
         ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
-
-    def clean_file(self):
-        upload = self.cleaned_data.get("file")
-        return clean_attachment(upload) if upload else None
 
     def clean(self):
         data = super().clean()
@@ -252,7 +253,7 @@ class GroupReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         return data
 
 
-class DutyReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
+class DutyReportForm(ReportFileMixin, CleanInputMixin, SubmissionTokenMixin, forms.Form):
     """A representative hands in (or changes) their duty report (述职), or the half-year report.
 
     ``years`` are the years offered (this one and last, as 述职 often falls in January);
@@ -268,11 +269,7 @@ class DutyReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         max_length=8000,
         help_text=_("What you did in the year for the people you represent, and what remains to do."),
     )
-    file = forms.FileField(
-        label=_("the report (PDF or photo)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-    )
+    file = report_file_field()
 
     def __init__(self, *args, years, kinds, **kwargs):
         super().__init__(*args, **kwargs)
@@ -281,10 +278,6 @@ class DutyReportForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
         self.fields["file"].help_text = gettext(
             "A PDF or a photo of the paper report, at most %(limit)s. A new file replaces the one handed in."
         ) % {"limit": filesizeformat(MAX_FILE_BYTES)}
-
-    def clean_file(self):
-        upload = self.cleaned_data.get("file")
-        return clean_attachment(upload) if upload else None
 
 
 class DutyReportEvaluationForm(forms.Form):
