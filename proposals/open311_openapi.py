@@ -181,7 +181,6 @@ DESCRIPTION = {
                                 "properties": {
                                     "service_request_id": _string(),
                                     "service_notice": _string("the tracking code, for the resident"),
-                                    "account_id": _string(nullable=True),
                                 },
                             }
                         ),

@@ -286,7 +286,9 @@ def request_create(request, fmt: str):
         "code": format_code(ticket.tracking_code),
         "url": request.build_absolute_uri(reverse("public:track")),
     }
-    row = {"service_request_id": str(ticket.pk), "service_notice": notice, "account_id": None}
+    # No account_id: there are no accounts, and the published schema (RequestResponse) types it
+    # as a string, so null is not an answer it allows; the field is optional.
+    row = {"service_request_id": str(ticket.pk), "service_notice": notice}
     return answer(
         fmt, "service_requests", "request", [row], status=201 if not idempotency.replayed(ticket) else 200
     )
