@@ -292,17 +292,23 @@ class BulletinAdmin(ScopedAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ScopedAdmin):
     """Keys of integrating systems (the Open311 API). Creating one shows the raw key once, in
-    the message after saving; only its digest is stored. A key is revoked, never edited."""
+    the message after saving; only its digest is stored. A key is revoked, never edited.
+
+    Scoped as every admin: the liaison office lists, opens, creates and revokes the keys of its
+    own county and townships (another county's key answers 404, another county's region is not
+    a choice, and a posted one is refused as any invalid choice); a superuser, every key."""
 
     list_display = ("name", "region", "prefix", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
+    list_select_related = ("region",)
     fields = ("name", "region")
     actions = ["revoke"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "region":
+            # ScopedAdmin then keeps only the regions the user's scope covers.
             kwargs["queryset"] = Region.objects.exclude(level=Region.Level.VILLAGE).order_by("path")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -310,6 +316,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return ("name", "region") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
+        """Create through ``api_key_create`` (which audits it); a key is never changed."""
         if change:
             return
         key, raw = api_key_create(actor=request.user, name=obj.name, region=obj.region)
@@ -319,8 +326,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
             _("The new API key (shown only now, copy it for the integrating system): %(key)s") % {"key": raw},
         )
 
-    @admin.action(description=_("Revoke the selected API keys"))
+    @admin.action(description=_("Revoke the selected API keys"), permissions=["change"])
     def revoke(self, request, queryset):
+        # ``queryset`` is already scoped (get_queryset): ids of keys outside it revoke nothing.
         for key in queryset.select_related("region"):
             api_key_revoke(actor=request.user, key=key)
         self.message_user(request, _("Revoked."))

@@ -30,6 +30,9 @@ class ProposalsConfig(AppConfig):
             *crud("proposals.calendaryear", "view", "add", "change", "delete"),
             *crud("proposals.commendationpolicy", "view", "add", "change", "delete"),
             *crud("proposals.bulletin", "view", "delete"),  # the admin: read-only, drafts deletable
+            # Open311 keys of the county's integrating systems: created and revoked (a change),
+            # never edited or deleted (ApiKeyAdmin).
+            *crud("proposals.apikey", "view", "add", "change"),
         )
         grant(
             Role.TOWNSHIP_STAFF,

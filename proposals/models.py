@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from liaison.models import Category, HandlingUnit, Region  # the one category list lives in liaison
+from liaison.querysets import ScopedQuerySet
 from proposals.querysets import (
     AssignmentQuerySet,
     AttachmentQuerySet,
@@ -964,6 +965,8 @@ class ApiKey(models.Model):
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    objects = ScopedQuerySet.as_manager()  # visible_to: keys whose region is in the user's scope
 
     class Meta:
         verbose_name = _("API key")

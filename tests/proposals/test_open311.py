@@ -421,3 +421,97 @@ def test_the_openapi_description_covers_every_route_and_the_fields_answered(clie
     assert list(answered["schema"]["items"]["properties"]) == REQUEST_FIELDS
     services = described["paths"]["/services.json"]["get"]["responses"]["200"]["content"]["application/json"]
     assert list(services["schema"]["items"]["properties"]) == SERVICE_FIELDS
+
+
+# --- the admin, scoped -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_county_keys(db):
+    """A county that is not the liaison office's, with a county key and a township key."""
+    from tests.factories import CountyFactory, TownshipFactory
+
+    elsewhere = CountyFactory(name="太平县")
+    township = TownshipFactory(name="太平镇", parent=elsewhere)
+    return (
+        elsewhere,
+        township,
+        api_key_create(actor=None, name="太平县12345", region=elsewhere)[0],
+        api_key_create(actor=None, name="太平镇小程序", region=township)[0],
+    )
+
+
+@pytest.fixture
+def own_keys(county, township_a):
+    return (
+        api_key_create(actor=None, name="县12345", region=county)[0],
+        api_key_create(actor=None, name="12345 热线", region=township_a)[0],
+    )
+
+
+def _listed(client) -> set[str]:
+    response = client.get("/admin/proposals/apikey/")
+    assert response.status_code == 200
+    return set(response.context["cl"].result_list.values_list("name", flat=True))
+
+
+def _region_choices(client) -> set[int]:
+    field = client.get("/admin/proposals/apikey/add/").context["adminform"].form.fields["region"]
+    return {region.pk for region in field.queryset}
+
+
+def test_the_liaison_office_sees_and_creates_keys_of_its_county_only(
+    client, liaison_office, county, township_a, township_b, village_a, own_keys, other_county_keys
+):
+    elsewhere, their_township, their_county_key, their_township_key = other_county_keys
+    client.force_login(liaison_office)
+    assert _listed(client) == {"县12345", "12345 热线"}
+    assert _region_choices(client) == {county.pk, township_a.pk, township_b.pk}  # no village, no 太平县
+    assert client.get(f"/admin/proposals/apikey/{own_keys[1].pk}/change/").status_code == 200
+    assert client.get(f"/admin/proposals/apikey/{their_township_key.pk}/change/").status_code == 404
+
+    created = client.post("/admin/proposals/apikey/add/", {"name": "河口小程序", "region": township_b.pk})
+    assert created.status_code == 302
+    key = ApiKey.objects.get(name="河口小程序")
+    assert key.region == township_b
+    assert AuditEvent.objects.filter(verb="api_key.created", subject_id=str(key.pk)).count() == 1
+
+    # A tampered region id: another county's township, or a village, is refused as a choice.
+    for tampered in (their_township.pk, elsewhere.pk, village_a.pk):
+        refused = client.post("/admin/proposals/apikey/add/", {"name": "篡改", "region": tampered})
+        assert refused.status_code == 200
+        assert list(refused.context["adminform"].form.errors) == ["region"]
+    assert not ApiKey.objects.filter(name="篡改").exists()
+    assert ApiKey.objects.count() == 5
+
+    # Revoking another county's key by its id revokes nothing.
+    client.post(
+        "/admin/proposals/apikey/",
+        {"action": "revoke", "_selected_action": [their_county_key.pk, own_keys[0].pk]},
+    )
+    assert list(ApiKey.objects.filter(revoked_at__isnull=False).values_list("name", flat=True)) == ["县12345"]
+
+
+def test_a_superuser_sees_every_key_and_creates_them_anywhere(
+    client, django_user_model, own_keys, other_county_keys
+):
+    elsewhere, their_township, *_keys = other_county_keys
+    client.force_login(django_user_model.objects.create_superuser("root", password="x-long-pass-1"))
+    assert _listed(client) == {"县12345", "12345 热线", "太平县12345", "太平镇小程序"}
+    assert {elsewhere.pk, their_township.pk} <= _region_choices(client)
+    client.post("/admin/proposals/apikey/add/", {"name": "太平镇热线", "region": their_township.pk})
+    assert ApiKey.objects.get(name="太平镇热线").region == their_township
+
+
+def test_township_staff_and_other_roles_have_no_key_admin(client, clerk_a, rep_a, own_keys):
+    client.force_login(clerk_a)
+    assert client.get("/admin/proposals/apikey/").status_code == 403
+    assert (
+        client.post(
+            "/admin/proposals/apikey/add/", {"name": "x", "region": own_keys[1].region_id}
+        ).status_code
+        == 403
+    )
+    client.force_login(rep_a)
+    assert client.get("/admin/proposals/apikey/").status_code == 302  # to the login page, which then refuses
+    assert ApiKey.objects.count() == 2
