@@ -102,6 +102,8 @@ VERBS = {
     "api_key.revoked": pgettext_lazy("audit action", "API key revoked"),
     "open311.filed": pgettext_lazy("audit action", "matter filed through the Open311 API"),
     "open311.refused": pgettext_lazy("audit action", "revoked API key refused"),
+    "webhook.created": pgettext_lazy("audit action", "webhook subscription created"),
+    "webhook.resent": pgettext_lazy("audit action", "failed webhook delivery resent"),
     "review.entered": pgettext_lazy("audit action", "year-end review scores entered"),
     "assessment.published": pgettext_lazy("audit action", "assessment published"),
     "assessment.amended": pgettext_lazy("audit action", "assessment amended"),

@@ -319,3 +319,6 @@ BACKUP_KEEP = env.int("LIAISON_BACKUP_KEEP", 14)
 # How far back the ticket-event sweep catches up after an outage (proposals.reminders): older
 # events are skipped with a warning in the log and on /healthz.
 EVENT_CATCH_UP_DAYS = env.int("EVENT_CATCH_UP_DAYS", 30)
+# Seconds before the first retry of a failed webhook delivery; each further retry waits twice as
+# long, at most 30 minutes (proposals.webhooks.retry_delay).
+WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", 60)

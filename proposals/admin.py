@@ -5,14 +5,16 @@ workflow pages, so that it is checked and recorded on the ticket's timeline."""
 import datetime
 
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedRelatedFilter
 from liaison.models import Region
-from proposals import holidays
+from proposals import holidays, webhooks
 from proposals.api_keys import api_key_create, api_key_revoke
 from proposals.models import (
     ApiKey,
@@ -22,6 +24,8 @@ from proposals.models import (
     DeadlinePolicy,
     Ticket,
     TicketEvent,
+    WebhookDelivery,
+    WebhookSubscription,
     WorkCalendarDay,
 )
 from proposals.statistics import day_start
@@ -332,3 +336,102 @@ class ApiKeyAdmin(ScopedAdmin):
         for key in queryset.select_related("region"):
             api_key_revoke(actor=request.user, key=key)
         self.message_user(request, _("Revoked."))
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Integrating systems' webhook subscriptions (managed like their API keys). Creating one
+    shows the signing secret once, in the message after saving; the key is fixed, the address,
+    the event kinds and the active flag may change."""
+
+    list_display = ("api_key", "url", "on_assigned", "on_replied", "on_closed", "is_active", "created_at")
+    list_filter = ("is_active",)
+    list_select_related = ("api_key",)
+    fields = ("api_key", "url", "on_assigned", "on_replied", "on_closed", "is_active")
+    # An address typed without a scheme is read as https (the only one allowed off this machine).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "api_key":
+            kwargs["queryset"] = ApiKey.objects.filter(revoked_at__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("api_key",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = webhooks.webhook_subscription_create(
+            actor=request.user,
+            api_key=obj.api_key,
+            url=obj.url,
+            on_assigned=obj.on_assigned,
+            on_replied=obj.on_replied,
+            on_closed=obj.on_closed,
+        )
+        obj.pk, obj.secret, obj.created_at = created.pk, created.secret, created.created_at
+        messages.warning(
+            request,
+            _("The signing secret (shown only now, copy it for the integrating system): %(secret)s")
+            % {"secret": created.secret},
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The webhook ledger, read-only: each event owed to each subscriber, its attempts and the
+    last answer. A failed delivery can be queued again with fresh attempts."""
+
+    list_display = (
+        "created_at",
+        "subscription",
+        "ticket",
+        "kind",
+        "status",
+        "attempts",
+        "status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "kind", "created_at")
+    list_select_related = ("subscription__api_key", "event")
+    search_fields = ("=event__ticket__id", "subscription__api_key__name")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    actions = ["resend_failed"]
+
+    @admin.display(description=_("ticket"), ordering="event__ticket_id")
+    def ticket(self, obj):
+        return obj.event.ticket_id
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return self.has_view_permission(request)
+
+    @admin.action(description=_("Resend failed webhook deliveries"), permissions=["resend"])
+    def resend_failed(self, request, queryset):
+        resent = sum(
+            webhooks.webhook_delivery_resend(actor=request.user, delivery=delivery)
+            for delivery in queryset.filter(status=WebhookDelivery.Status.FAILED)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed delivery was queued again.",
+                "%(count)d failed deliveries were queued again.",
+                resent,
+            )
+            % {"count": resent},
+            messages.SUCCESS,
+        )

@@ -975,3 +975,120 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+def validate_webhook_url(url: str) -> None:
+    """Refuse a webhook address that is not https, except for this machine or in development.
+
+    The body is signed, not encrypted: over plain http anyone on the way reads it and replays it.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if loopback or settings.DEBUG:
+            return
+    raise ValidationError(
+        _(
+            "The address must start with https://. Plain http:// is accepted only for this machine "
+            "(127.0.0.1, ::1, localhost) or in development (DEBUG)."
+        ),
+        code="insecure_url",
+    )
+
+
+class WebhookSubscription(models.Model):
+    """An integrating system's subscription to the ticket events in its key's region.
+
+    The secret signs every body (HMAC-SHA256). Unlike the API key, it is stored as it is: the
+    server needs the raw secret to compute each signature, and a digest cannot sign. It is shown
+    once, when the subscription is created, and never in the admin after that.
+    """
+
+    api_key = models.ForeignKey(
+        ApiKey,
+        verbose_name=_("API key"),
+        on_delete=models.CASCADE,
+        related_name="webhooks",
+        help_text=_("The integrating system: its region is the subscription's scope."),
+    )
+    url = models.URLField(
+        _("target address"),
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text=_("Where each event is POSTed as JSON, e.g. https://12345.example.cn/liaison/events."),
+    )
+    secret = models.CharField(_("signing secret"), max_length=64, editable=False)
+    on_assigned = models.BooleanField(_("assigned"), default=True, help_text=_("A unit was assigned."))
+    on_replied = models.BooleanField(_("replied"), default=True, help_text=_("The unit replied in writing."))
+    on_closed = models.BooleanField(_("closed"), default=True, help_text=_("The matter was closed."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.api_key.name} → {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One ticket event owed to one subscription: the ledger that makes it sent once.
+
+    The unique (event, subscription) pair makes each delivery exist once however often the
+    outbox sweep runs; ``attempts`` is counted before each send, so an attempt whose worker was
+    killed still shows (``proposals.webhooks``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    event = models.ForeignKey(
+        TicketEvent, verbose_name=_("event"), on_delete=models.CASCADE, related_name="+"
+    )
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    # What the event was to the subscriber ("assigned", "replied", "closed": proposals.webhooks.KINDS).
+    kind = models.CharField(_("event kind"), max_length=16)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscription"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # The dispatch reads the pending deliveries that are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_delivery_due",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}/{self.event_id} {self.status}"

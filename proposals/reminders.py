@@ -11,7 +11,8 @@ management command of the same name:
   concluded when the policy says so); a daily overdue digest per office; on the 1st, the month's
   bulletin drafted (``proposals.bulletins``) and announced to each county's liaison office.
 - ``ticket_events_notify(now=...)``: what a move makes owed, read from the ``TicketEvent``
-  outbox (each transition also enqueues it on commit, so people hear within seconds).
+  outbox (each transition also enqueues it on commit, so people hear within seconds); the
+  same sweep records what integrating systems are owed by webhook (``proposals.webhooks``).
 
 How it stays exactly-once and cheap:
 1. Each rule is one ``liaison.notify.issue()`` per distinct policy value (counties are few,
@@ -51,6 +52,7 @@ from liaison import health, notify
 from liaison.models import Delivery, Heartbeat, Region, RoleAssignment
 from liaison.roles import Role
 from proposals import notifications as kinds
+from proposals import webhooks
 from proposals.models import Assignment, Bulletin, DeadlinePolicy, Rating, Ticket, TicketEvent
 from proposals.queues import RECEPTION_MATTER_TO_HAND_IN, VISIT_MATTER_TO_HAND_IN
 from proposals.services import feedback_outcome
@@ -573,6 +575,8 @@ def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
     however often this runs (on commit of each transition, and by beat as a safety net).
     Proposers who consented get three of them by SMS (``sms_*``: the phones written to): only
     events of tickets with such a proposer get a reminder, each consenting phone one message.
+    Integrating systems subscribed to a kind of event get a webhook delivery each
+    (``webhooks``: the new ledger rows), sent by the dispatch that follows.
     """
     recent = TicketEvent.objects.filter(at__gt=_events_since(now), at__lte=now)
     sent = {}
@@ -589,5 +593,7 @@ def ticket_events_notify(*, now: datetime.datetime) -> dict[str, int]:
             channel=Delivery.Channel.SMS,
             now=now,
         ).notifications
+    sent["webhooks"] = webhooks.webhook_deliveries_issue(events=recent, now=now)
+    webhooks.webhook_deliveries_dispatch(now=now)
     _mark_swept(now)
     return sent

@@ -5,7 +5,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from proposals import anonymise, reminders
+from proposals import anonymise, reminders, webhooks
 
 
 def _moment(at: str | None) -> datetime.datetime:
@@ -37,3 +37,17 @@ def draft_bulletins() -> int:
     from proposals.bulletins import bulletins_draft_due
 
     return bulletins_draft_due(now=timezone.now())
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=webhooks.MAX_ATTEMPTS)
+def send_webhook(self, delivery_id: int) -> str:
+    """POST one signed webhook delivery (webhooks.webhook_delivery_send); safe to run twice.
+
+    A failure is retried after ``webhooks.retry_delay`` (exponential, at most 30 minutes, far
+    below the Redis visibility timeout); the ledger counts the attempts and fails the delivery
+    after ``webhooks.MAX_ATTEMPTS``, whatever Celery's count says.
+    """
+    try:
+        return webhooks.webhook_delivery_send(delivery_id=delivery_id, now=timezone.now())
+    except webhooks.RetryLater as later:
+        raise self.retry(countdown=later.countdown) from later
