@@ -180,6 +180,7 @@ DESCRIPTION = {
                                 "type": "object",
                                 "properties": {
                                     "service_request_id": _string(),
+                                    "token": _string("for GET tokens/{token}, which needs no api_key"),
                                     "service_notice": _string("the tracking code, for the resident"),
                                 },
                             }
@@ -203,10 +204,13 @@ DESCRIPTION = {
         },
         "/tokens/{token}.json": {
             "get": {
-                "summary": "the request a POST with idempotency_key = token filed",
+                "summary": "the id of the request a token names, and nothing else",
+                "description": "The token a POST answered needs no api_key (without one, the call counts "
+                "against the caller's address). With the api_key that filed it, the POST's idempotency_key "
+                "is a token too.",
                 "parameters": [
-                    _path("token", "the idempotency_key"),
-                    _query("api_key", API_KEY, required=True),
+                    _path("token", "the token a POST answered, or (with its api_key) the idempotency_key"),
+                    _query("api_key", API_KEY),
                 ],
                 "responses": {
                     "200": _answer(
@@ -219,6 +223,7 @@ DESCRIPTION = {
                     ),
                     "403": ERRORS,
                     "404": ERRORS,
+                    "429": ERRORS,
                 },
             }
         },

@@ -12,10 +12,15 @@ What leaves through the API is what ``/results/`` may show, and nothing more:
   ``status_notes`` the published reply summary (empty until the ticket is published).
 
 ``POST requests`` files a matter through ``services.ticket_register`` as ``/intake/`` does, with
-its limits. Two extensions, both optional: ``address_id`` is the township's id (required with a
-county key; a township key files in its own township), and ``idempotency_key`` (up to 64
-characters) makes a resend of the same post return the first ticket instead of filing a second;
-``GET tokens/<idempotency_key>`` finds that ticket again.
+its limits, and answers the ticket's id and a ``token``. Two extensions, both optional:
+``address_id`` is the township's id (required with a county key; a township key files in its own
+township), and ``idempotency_key`` (up to 64 characters) makes a resend of the same post return
+the first ticket instead of filing a second.
+
+``GET tokens/<token>`` needs no key (the spec's api_key is not among its parameters): the token
+is the ticket's id signed with the server's secret, so it can be neither guessed nor forged, and
+it resolves to that id and nothing else. With the key that filed it, the POST's
+``idempotency_key`` is also a token.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import hashlib
 import json
 from xml.etree import ElementTree as ET
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.urls import reverse
@@ -49,6 +55,7 @@ MAX_IDEMPOTENCY_KEY = 64
 PAGE_SIZE = 100
 MAX_DAYS = 90  # the spec's window: the default without dates, and the longest allowed
 CLOSED = (Status.CLOSED, Status.ARCHIVED)
+TOKENS = signing.Signer(salt="open311.token")
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -288,7 +295,11 @@ def request_create(request, fmt: str):
     }
     # No account_id: there are no accounts, and the published schema (RequestResponse) types it
     # as a string, so null is not an answer it allows; the field is optional.
-    row = {"service_request_id": str(ticket.pk), "service_notice": notice}
+    row = {
+        "service_request_id": str(ticket.pk),
+        "token": TOKENS.sign(str(ticket.pk)),
+        "service_notice": notice,
+    }
     return answer(
         fmt, "service_requests", "request", [row], status=201 if not idempotency.replayed(ticket) else 200
     )
@@ -434,21 +445,40 @@ def request_detail(request, fmt: str, pk: str):
     return answer(fmt, "service_requests", "request", _rows([ticket]))
 
 
+def _signed_id(token: str) -> int | None:
+    """The ticket id a POST's token carries; None for anything the server did not sign."""
+    try:
+        value = TOKENS.unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
 @require_GET
 @_refusing
 def token_detail(request, fmt: str, token: str):
-    """The request a POST with ``idempotency_key`` = ``token`` filed, for the key that filed it."""
-    key = _key(request, required=True)
-    assert key is not None
-    try:
-        nonce = _nonce(key, token)
-    except Refused:
-        nonce = None
-    ticket = (
-        Ticket.objects.filter(submission_token=nonce, source=Ticket.Source.API).only("id").first()
-        if nonce
-        else None
-    )
+    """The request a token names, as ``[{service_request_id, token}]`` and nothing more.
+
+    1. The token a POST answered: no key needed (without one, the call counts against the
+       address as a page of ``/results/`` does).
+    2. Else, with the key that filed it, the POST's ``idempotency_key``.
+    3. Anything else: 404 (a forged or unknown token, or an idempotency_key without its key).
+    """
+    key = _key(request, required=False)
+    if key is None:
+        _public_limit(request)
+    ticket_id = _signed_id(token)
+    tickets = Ticket.objects.filter(source=Ticket.Source.API).only("id")
+    if ticket_id is not None:
+        ticket = tickets.filter(pk=ticket_id).first()
+    elif key is not None:
+        try:
+            nonce = _nonce(key, token)
+        except Refused:
+            nonce = None
+        ticket = tickets.filter(submission_token=nonce).first() if nonce else None
+    else:
+        ticket = None
     if ticket is None:
         raise Refused(404, _("No such token."))
     return answer(

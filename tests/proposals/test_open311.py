@@ -13,6 +13,7 @@ import re
 from xml.etree import ElementTree as ET
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -162,7 +163,7 @@ def test_post_files_a_ticket_through_the_intake_service_and_audits_it(client, ca
     response = file(client, raw, fmt)
     assert response.status_code == 201
     row = xml_rows(response, "service_requests", "request")[0] if fmt == "xml" else response.json()[0]
-    assert list(row) == ["service_request_id", "service_notice"]
+    assert list(row) == ["service_request_id", "token", "service_notice"]
     ticket = Ticket.objects.get(pk=int(row["service_request_id"]))
     assert ticket.township == key.region and ticket.source == "api" and ticket.status == "registered"
     assert ticket.content == "村口三盏路灯坏了一个月，晚上走路不安全。" and ticket.place == "东街社区村口"
@@ -194,7 +195,53 @@ def test_the_same_idempotency_key_files_one_ticket_and_tokens_find_it(client, ca
     )
     assert rows == found.json()
     assert_error(client.get(f"{V2}tokens/unknown.json", {"api_key": raw}), 404)
-    assert_error(client.get(f"{V2}tokens/order-2026-001.json"), 403)
+    # An idempotency_key is a token only with the key that sent it (values like work-order
+    # numbers can be guessed); without a key it names nothing, with another key neither.
+    assert_error(client.get(f"{V2}tokens/order-2026-001.json"), 404)
+    theirs = client.get(f"{V2}tokens/order-2026-001.json", {"api_key": key_b[1]}).json()
+    assert theirs == [
+        {"service_request_id": other.json()[0]["service_request_id"], "token": "order-2026-001"}
+    ]
+    assert_error(client.get(f"{V2}tokens/order-2026-001.json", {"api_key": "l311_wrong"}), 403)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_posts_token_finds_the_request_without_a_key_and_reveals_only_its_id(
+    client, category, key_a, key_b, fmt, settings
+):
+    filed = file(client, key_a[1], fmt, idempotency_key="WO-7")
+    row = xml_rows(filed, "service_requests", "request")[0] if fmt == "xml" else filed.json()[0]
+    pk, token = row["service_request_id"], row["token"]
+    again = file(client, key_a[1], fmt, idempotency_key="WO-7")
+    assert again.status_code == 200 and again.content == filed.content  # the same token again
+
+    found = client.get(f"{V2}tokens/{token}.{fmt}")  # no api_key
+    assert found.status_code == 200
+    rows = xml_rows(found, "service_requests", "request") if fmt == "xml" else found.json()
+    assert rows == [{"service_request_id": pk, "token": token}]
+    ticket = Ticket.objects.get(pk=int(pk))
+    for secret in ("张", "大爷", "13812345678", "5678", ticket.tracking_code, "东街社区村口", "路灯"):
+        assert secret not in found.content.decode()
+    # Another key's call finds it too (the token is the bearer's), and the request itself stays
+    # unreadable without the key that filed it.
+    assert client.get(f"{V2}tokens/{token}.{fmt}", {"api_key": key_b[1]}).status_code == 200
+    assert_error(client.get(f"{V2}requests/{pk}.{fmt}"), 404, fmt)
+
+    # Forged: another id with this token's signature, a bare id, a changed signature.
+    other = file(client, key_a[1], fmt)
+    other_pk = (xml_rows(other, "service_requests", "request") if fmt == "xml" else other.json())[0][
+        "service_request_id"
+    ]
+    signature = token.split(":", 1)[1]
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for forged in (f"{other_pk}:{signature}", pk, f"{pk}:{flipped}"):
+        assert_error(client.get(f"{V2}tokens/{forged}.{fmt}"), 404, fmt)
+
+    # Without a key, token calls count against the address as /results/ pages do.
+    cache.clear()
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "results_ip": (1, 3600)}
+    assert client.get(f"{V2}tokens/{token}.{fmt}").status_code == 200
+    assert_error(client.get(f"{V2}tokens/{token}.{fmt}"), 429, fmt)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -421,6 +468,10 @@ def test_the_openapi_description_covers_every_route_and_the_fields_answered(clie
     assert list(answered["schema"]["items"]["properties"]) == REQUEST_FIELDS
     services = described["paths"]["/services.json"]["get"]["responses"]["200"]["content"]["application/json"]
     assert list(services["schema"]["items"]["properties"]) == SERVICE_FIELDS
+    filed = described["paths"]["/requests.json"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert list(filed["schema"]["items"]["properties"]) == ["service_request_id", "token", "service_notice"]
+    token = described["paths"]["/tokens/{token}.json"]["get"]
+    assert [(p["name"], p["required"]) for p in token["parameters"]] == [("token", True), ("api_key", False)]
 
 
 # --- the admin, scoped -----------------------------------------------------------------------

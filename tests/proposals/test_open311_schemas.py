@@ -110,7 +110,7 @@ def test_filing_answers_the_published_post_schema(client, category, key_a, fmt):
     validate(rows, POST_200)
     ticket = Ticket.objects.get()
     assert [r["service_request_id"] for r in rows] == [str(ticket.pk)]
-    assert list(rows[0]) == ["service_request_id", "service_notice"]
+    assert list(rows[0]) == ["service_request_id", "token", "service_notice"]
 
 
 def test_requests_a_request_and_a_token_match_the_published_schemas(
@@ -148,6 +148,10 @@ def test_requests_a_request_and_a_token_match_the_published_schemas(
         client.get(f"{V2}tokens/WO-1.xml", {"api_key": raw}).content, "service_requests", "request", TOKEN_ROW
     )
     assert rows == token
+    signed = file(client, raw, idempotency_key="WO-1").json()[0]["token"]
+    keyless = client.get(f"{V2}tokens/{signed}.json").json()  # a POST's token needs no key
+    assert keyless == [{"service_request_id": filed, "token": signed}]
+    validate(keyless[0], TOKEN_ROW)
 
 
 def test_dates_are_rfc_3339_with_the_offset(client, category, township_a):
