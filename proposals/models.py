@@ -357,6 +357,15 @@ class Ticket(models.Model):
                 name="ticket_staff_queue",
                 condition=models.Q(status__in=["registered", "at_county", "replied", "dissatisfied"]),
             ),
+            # Overdue by unit (proposals.queues.overdue_by_unit: the overview, the home to-do):
+            # the tickets a unit holds while their deadline runs, by unit and due time, with the
+            # township the scope filters on, so the count is read from the index alone.
+            models.Index(
+                fields=["lead_unit", "due_at"],
+                name="ticket_unit_running",
+                include=["township"],
+                condition=models.Q(status__in=["assigned", "contacted", "planned", "signed"]),
+            ),
             # Newest first (the default order: the admin's ticket list, the lists without a queue).
             models.Index(models.F("created_at").desc(), models.F("id").desc(), name="ticket_newest"),
             # /results/ (TicketQuerySet.published), in the order it lists them: a page reads its rows.

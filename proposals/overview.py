@@ -23,12 +23,13 @@ tickets, reps or studios.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -159,7 +160,13 @@ def headlines(current: dict, previous: dict | None, last_year: dict) -> list[dic
 
 
 def _workspace(**params) -> str:
-    return f"{reverse('proposals:workspace')}?{urlencode({'queue': 'all', 'closed': '1', **params})}"
+    return f"{_workspace_path(get_script_prefix())}?{urlencode({'queue': 'all', 'closed': '1', **params})}"
+
+
+@functools.cache
+def _workspace_path(script_prefix: str) -> str:
+    # A hundred links per overview: reversed once per deployment path, not once per link.
+    return reverse("proposals:workspace")
 
 
 def _status_chart(rows: list[dict], start, end) -> charts.Chart:

@@ -305,11 +305,14 @@ def overdue_by_unit(request):
     now = timezone.now()
     workspace_url = reverse("proposals:workspace")
     rows = []
-    for row in overdue_by_unit_rows(user, now):
+    counted = list(overdue_by_unit_rows(user, now))
+    units = HandlingUnit.objects.filter(pk__in=[row["lead_unit"] for row in counted])
+    names = dict(units.values_list("pk", "name"))
+    for row in counted:
         oldest = row["oldest"]
         rows.append(
             {
-                "unit": row["lead_unit__name"],
+                "unit": names[row["lead_unit"]],
                 "overdue": row["overdue"],
                 "oldest": oldest,
                 "late": deadlines.time_status(oldest, now),

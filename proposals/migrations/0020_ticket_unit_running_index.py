@@ -1,0 +1,41 @@
+"""The index the overdue-by-unit counts read (Ticket.Meta: ticket_unit_running).
+
+On PostgreSQL it is built CONCURRENTLY, outside a transaction, so that tickets can still be
+written while it builds on a large table (0018's three indexes, built in a transaction, held
+writes back for about 2 s at 1,000,000 tickets: bench/bench_migrations.py); elsewhere (SQLite)
+as a plain index."""
+
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+
+class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("proposals", "0019_open311_api_keys"),
+    ]
+
+    operations = [
+        AddIndexConcurrentlyOnPostgres(
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("status__in", ["assigned", "contacted", "planned", "signed"])),
+                fields=["lead_unit", "due_at"],
+                include=("township",),
+                name="ticket_unit_running",
+            ),
+        ),
+    ]
