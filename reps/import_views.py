@@ -3,6 +3,8 @@
 The work happens in ``reps.importing`` (run by a worker, see ``reps.tasks``); these pages
 upload a sheet, show the job's progress (the page polls ``import_status``), list the bad rows
 and start the import of a clean sheet. A job is its uploader's own: anyone else gets 404.
+The upload form, the job lookup and the job page's context serve every kind of sheet: the
+12345 hotline's import (``proposals.hotline_views``) has its pages made of them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -45,6 +48,7 @@ class ImportUploadForm(CleanInputMixin, forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        spec = importing.spec_for(self.kind)
         if upload.size > importing.MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
                 _("The file is %(size)s; the limit is %(limit)s."),
@@ -55,12 +59,13 @@ class ImportUploadForm(CleanInputMixin, forms.Form):
                 },
             )
         try:
-            sheet = importing.read_sheet(upload, header_only=True)
+            sheet = importing.read_sheet(upload, header_only=True, anchor=spec.anchor)
         except (importing.UnreadableSheet, importing.TooManyRows):
             raise forms.ValidationError(
                 _("This is not an Excel .xlsx file that can be read. Save it as an Excel workbook (.xlsx)."),
                 code="not_xlsx",
             ) from None
+        sheet.read_aliases(spec.columns)
         missing = importing.missing_columns(self.kind, sheet.columns)
         if missing:
             raise forms.ValidationError(
@@ -71,14 +76,18 @@ class ImportUploadForm(CleanInputMixin, forms.Form):
         return upload
 
 
+PAGE_KINDS = [spec.kind for spec in importing.PEOPLE]  # the kinds of this page
+
+
 def _kinds(user) -> list[str]:
-    return [kind for kind in Kind.values if user.has_perm(importing.PERMISSIONS[kind])]
+    return [kind for kind in PAGE_KINDS if importing.may_import(kind, user)]
 
 
-def _require_kind(request, kind: str) -> str:
-    if kind not in Kind.values:
+def require_kind(request, kind: str, *, kinds=PAGE_KINDS) -> str:
+    """``kind`` if it is one of the page's ``kinds`` and the user may import it (404, 403)."""
+    if kind not in kinds:
         raise Http404
-    if not request.user.has_perm(importing.PERMISSIONS[kind]):
+    if not importing.may_import(kind, request.user):
         raise PermissionDenied
     return kind
 
@@ -88,13 +97,16 @@ def _regions(user):
     return Region.objects.visible_to(user).exclude(level=Region.Level.VILLAGE).order_by("path")
 
 
-def _form(request, kind: str, data=None, files=None) -> ImportUploadForm:
+def upload_form(request, kind: str, data=None, files=None) -> ImportUploadForm:
     return ImportUploadForm(data, files, kind=kind, regions=_regions(request.user), prefix=kind)
 
 
-def _own_job(request, pk: int) -> ImportJob:
-    job = get_object_or_404(ImportJob.objects.select_related("region"), pk=pk, created_by=request.user)
-    _require_kind(request, job.kind)
+def own_job(request, pk: int, *, kinds=PAGE_KINDS) -> ImportJob:
+    """The user's own job of one of the page's ``kinds`` (404 for anyone else's, or another page's)."""
+    job = get_object_or_404(
+        ImportJob.objects.select_related("region"), pk=pk, created_by=request.user, kind__in=kinds
+    )
+    require_kind(request, job.kind, kinds=kinds)
     return job
 
 
@@ -106,7 +118,7 @@ def _index(request, bound: ImportUploadForm | None = None, status: int = 200):
         {
             "kind": kind,
             "label": Kind(kind).label,
-            "form": bound if bound is not None and bound.kind == kind else _form(request, kind),
+            "form": bound if bound is not None and bound.kind == kind else upload_form(request, kind),
         }
         for kind in kinds
     ]
@@ -127,8 +139,8 @@ def import_index(request):
 @login_required
 @require_POST
 def import_upload(request, kind: str):
-    _require_kind(request, kind)
-    form = _form(request, kind, request.POST, request.FILES)
+    require_kind(request, kind)
+    form = upload_form(request, kind, request.POST, request.FILES)
     if not form.is_valid():
         return _index(request, bound=form, status=400)
     job = importing.import_upload(
@@ -139,7 +151,7 @@ def import_upload(request, kind: str):
 
 @login_required
 def import_template(request, kind: str):
-    _require_kind(request, kind)
+    require_kind(request, kind)
     response = HttpResponse(importing.template_bytes(kind), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="import-{kind}.xlsx"'
     return response
@@ -159,25 +171,28 @@ def error_rows(job: ImportJob) -> list[dict]:
     ]
 
 
+def job_context(job: ImportJob, *, urls: str = "reps:import") -> dict:
+    """What the job page shows: the job, its errors in the reader's language, its summary, and
+    the addresses of its page's index, status and apply (``urls``, ``urls_status``, ...)."""
+    return {
+        "job": job,
+        "index_url": reverse(urls),
+        "status_url": reverse(f"{urls}_status", args=[job.pk]),
+        "apply_url": reverse(f"{urls}_apply", args=[job.pk]),
+        "errors": error_rows(job),
+        "summary": job.summary,
+        "more_errors": max(0, job.summary.get("errors", 0) - len(job.errors)),
+    }
+
+
 @login_required
 def import_job(request, pk: int):
-    job = _own_job(request, pk)
-    return render(
-        request,
-        "reps/import_job.html",
-        {
-            "job": job,
-            "errors": error_rows(job),
-            "summary": job.summary,
-            "more_errors": max(0, job.summary.get("errors", 0) - len(job.errors)),
-        },
-    )
+    job = own_job(request, pk)
+    return render(request, "reps/import_job.html", job_context(job))
 
 
-@never_cache
-@login_required
-def import_status(request, pk: int):
-    job = _own_job(request, pk)
+def status_response(job: ImportJob) -> JsonResponse:
+    """The job's progress, as the job page polls it."""
     return JsonResponse(
         {
             "status": job.status,
@@ -191,12 +206,23 @@ def import_status(request, pk: int):
     )
 
 
+@never_cache
 @login_required
-@require_POST
-def import_apply(request, pk: int):
-    job = _own_job(request, pk)
+def import_status(request, pk: int):
+    return status_response(own_job(request, pk))
+
+
+def start(request, job: ImportJob) -> None:
+    """Start the import of a checked sheet, and say whether it started (a second click does not)."""
     if importing.import_start(actor=request.user, job=job):
         messages.success(request, _("The import has started."))
     else:
         messages.warning(request, _("This sheet cannot be imported now."))
+
+
+@login_required
+@require_POST
+def import_apply(request, pk: int):
+    job = own_job(request, pk)
+    start(request, job)
     return redirect("reps:import_job", pk=job.pk)

@@ -1,4 +1,6 @@
-"""Import representatives and contacts from the .xlsx sheets staff keep, and export them back.
+"""Import representatives and contacts from the .xlsx sheets staff keep, and export them back;
+the same machinery imports the kinds higher apps register (``specs.register``: the 12345 hotline's
+work orders as tickets, ``proposals.hotline``).
 
 An import is an ``ImportJob``. A worker checks the sheet (``import_check``): every row is read
 and validated against the database and the uploader's scope, bad rows are recorded with their
@@ -15,9 +17,11 @@ representative with one mandate per row.
 The modules, each using only those above it:
 
 - ``reading``: the .xlsx file → its header and rows; a cell → text.
-- ``specs``: the two kinds of sheet (columns, cell parsers, models, natural key, row rules).
-- ``checking``: one check for both kinds: every row validated, the plan of what to write.
-- ``writing``: one writer for both kinds: the plan in batches.
+- ``specs``: the kinds of sheet (columns, cell parsers, row rules), the people's two, the
+  registry of every kind.
+- ``checking``: the check of any kind's sheet (``Row``, ``Places``), and the people's: every row
+  validated, the plan of what to write.
+- ``writing``: one writer for both people's kinds: the plan in batches.
 - ``jobs``: the job's lifecycle and progress, the services the pages and the tasks call.
 - ``exporting``: the template and the admin's exports, in the same columns.
 """
@@ -41,11 +45,16 @@ from reps.importing.specs import (
     CATEGORY_COLUMNS,
     COLUMNS,
     CONTACT_COLUMNS,
-    PERMISSIONS,
+    PEOPLE,
     REP_COLUMNS,
+    Column,
     Kind,
+    SheetKind,
     columns_for,
+    may_import,
     missing_columns,
+    register,
+    spec_for,
 )
 
 __all__ = [
@@ -56,10 +65,12 @@ __all__ = [
     "MAX_ROWS",
     "MAX_STORED_ERRORS",
     "MAX_UPLOAD_BYTES",
-    "PERMISSIONS",
+    "PEOPLE",
     "PROGRESS_EVERY",
     "REP_COLUMNS",
+    "Column",
     "Kind",
+    "SheetKind",
     "Status",
     "TooManyRows",
     "UnreadableSheet",
@@ -72,7 +83,10 @@ __all__ = [
     "sweep_files",
     "import_start",
     "import_upload",
+    "may_import",
     "missing_columns",
+    "register",
+    "spec_for",
     "read_sheet",
     "template_bytes",
 ]

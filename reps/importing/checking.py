@@ -1,7 +1,9 @@
 """Check a sheet: validate every row and plan what an import would write, writing nothing.
 
-The bad rows are recorded with their row number, column and reason (an English message id
-and its values, translated when the preview shows them).
+``check`` reads the job's sheet and hands it to its kind's ``check_rows``; ``Row`` (a row's cells
+and errors) and ``Places`` (the places the uploader may name) serve every kind, and
+``check_rows`` below is the people's kinds'. The bad rows are recorded with their row number,
+column and reason (an English message id and its values, translated when the preview shows them).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Places:
         regions = Region.objects.visible_to(job.created_by).filter(path__startswith=job.region.path)
         self.by_id: dict[int, Region] = {}
         self.by_name: dict[tuple[str, str], list[Region]] = defaultdict(list)
+        self.user, self.region = job.created_by, job.region
         for region in regions.only("id", "name", "level", "path"):
             self.by_id[region.pk] = region
             group = "village" if region.level == Region.Level.VILLAGE else "area"
@@ -122,15 +125,26 @@ class Person:
 
 
 @dataclass
-class Plan:
+class SheetPlan:
+    """What a check found in a sheet of any kind: its rows and errors; each kind adds what it writes."""
+
     kind: str
     total: int
     errors: list[dict]
-    people: list[Person]
 
     @property
     def error_rows(self) -> int:
         return len({e["row"] for e in self.errors})
+
+    def summary(self) -> dict:
+        return {"rows": self.total, "error_rows": self.error_rows, "errors": len(self.errors)}
+
+
+@dataclass
+class Plan(SheetPlan):
+    """The plan of a people's sheet."""
+
+    people: list[Person]
 
     def summary(self) -> dict:
         created = sum(1 for p in self.people if p.existing is None)
@@ -146,11 +160,12 @@ class Plan:
         }
 
 
-def check(job: ImportJob, progress) -> Plan:
+def check(job: ImportJob, progress) -> SheetPlan:
     """Read and validate the job's sheet as of now: the uploader's current scope and data."""
+    spec = spec_for(job.kind)
     try:
         with job.file.open("rb") as fileobj:
-            sheet = read_sheet(fileobj)
+            sheet = read_sheet(fileobj, anchor=spec.anchor)
     except UnreadableSheet:
         return _file_error(job, gettext_noop("The file is not an Excel .xlsx workbook that can be read."))
     except TooManyRows:
@@ -161,6 +176,7 @@ def check(job: ImportJob, progress) -> Plan:
         )
     except FileNotFoundError:
         return _file_error(job, gettext_noop("The uploaded file is no longer there; upload it again."))
+    sheet.read_aliases(spec.columns)
     missing = missing_columns(job.kind, sheet.columns)
     if missing:
         return _file_error(
@@ -171,7 +187,7 @@ def check(job: ImportJob, progress) -> Plan:
     if not sheet.rows:
         return _file_error(job, gettext_noop("The sheet has no rows to import."))
     progress.start(len(sheet.rows))
-    plan = check_rows(spec_for(job.kind), sheet, Places(job), progress)
+    plan = spec.check_rows(sheet, Places(job), progress)
     plan.errors.sort(key=lambda e: e["row"] or 0)
     return plan
 
@@ -181,8 +197,8 @@ def general_error(message: str, **params) -> dict:
     return {"row": None, "column": "", "message": message, "params": params}
 
 
-def _file_error(job: ImportJob, message: str, **params) -> Plan:
-    return Plan(job.kind, 0, [general_error(message, **params)], [])
+def _file_error(job: ImportJob, message: str, **params) -> SheetPlan:
+    return SheetPlan(job.kind, 0, [general_error(message, **params)])
 
 
 def check_rows(spec: Spec, sheet: Sheet, places: Places, progress: Callable[[int], None]) -> Plan:

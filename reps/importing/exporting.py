@@ -11,10 +11,9 @@ from django.utils import timezone
 from liaison import pii
 from liaison.exports import append_row
 from reps.importing.reading import MAX_ROWS
-from reps.importing.specs import CATEGORY_COLUMNS, LEVEL_ORDER, LEVEL_WORDS, Kind, columns_for
+from reps.importing.specs import CATEGORY_COLUMNS, LEVEL_ORDER, LEVEL_WORDS, Kind, columns_for, spec_for
 from reps.models import Contact, ContactLink, Representative
 
-SHEET_TITLES = {Kind.REPRESENTATIVES: "党代表", Kind.CONTACTS: "联系群众"}
 LEVEL_WORD = {level: words[0] for level, words in LEVEL_WORDS.items()}
 GENDER_WORD = {Representative.Gender.MALE: "男", Representative.Gender.FEMALE: "女"}
 KIND_WORD = {Contact.Kind.PARTY_MEMBER: "党员", Contact.Kind.RESIDENT: "群众"}
@@ -31,10 +30,11 @@ def template_bytes(kind: str) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    columns = columns_for(kind)
+    spec = spec_for(kind)
+    columns = spec.columns
     book = Workbook()
     sheet = book.active
-    sheet.title = SHEET_TITLES[Kind(kind)]
+    sheet.title = spec.sheet_title
     append_row(sheet, [c.header for c in columns])
     sheet.freeze_panes = "A2"
     for index, column in enumerate(columns, start=1):
@@ -52,7 +52,8 @@ def template_bytes(kind: str) -> bytes:
     for column in columns:
         append_row(notes, [column.header, "是" if column.required else "", column.note])
     append_row(notes, [])
-    append_row(notes, ["一行为一人；同一人在多行出现时按姓名和电话合并，重复导入不会产生重复记录。"])
+    for line in spec.template_notes:
+        append_row(notes, [line])
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["C"].width = 60
     out = io.BytesIO()

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_noop
 
 from liaison import audit
 from liaison.models import Region
-from reps.importing import checking, writing
+from reps.importing import checking
 from reps.importing.checking import general_error
-from reps.importing.specs import PERMISSIONS, Kind
+from reps.importing.specs import Kind, may_import, spec_for
 from reps.models import ImportJob
 
 Status = ImportJob.Status
@@ -110,8 +110,7 @@ def _move(job_id: int, *, to: str, only_from: str | None = None, **fields) -> bo
 
 
 def _may_import(job: ImportJob) -> bool:
-    user = job.created_by
-    return user.is_active and user.has_perm(PERMISSIONS[job.kind])
+    return may_import(job.kind, job.created_by)
 
 
 def _stored(errors: list[dict]) -> list[dict]:
@@ -123,7 +122,7 @@ def import_upload(*, actor, kind: str, region: Region, upload) -> ImportJob:
     """Store an uploaded sheet as a new job in ``region`` and have a worker check it."""
     from reps import tasks
 
-    if not actor.has_perm(PERMISSIONS[Kind(kind)]):
+    if not may_import(Kind(kind), actor):
         raise PermissionDenied
     if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
         raise PermissionDenied
@@ -185,9 +184,10 @@ def import_apply(job_id: int) -> ImportJob:
     1. Claim the job (ready, or importing for a retried task); a finished job is left alone.
     2. In one transaction: take the job's lock (a duplicate delivery finds it taken and leaves
        the job to the first worker); check the sheet again as of now (the uploader's scope may
-       have shrunk, someone may have added the same person meanwhile); write every row, or on
-       any error write nothing.
-    3. People are matched on name + phone, so running this again writes nothing twice.
+       have shrunk, someone may have added the same person meanwhile); write every row (the
+       kind's ``write``), or on any error write nothing.
+    3. Each kind matches its rows to what exists (people on name + phone, hotline work orders on
+       their order number), so running this again writes nothing twice.
     """
     if not _move(job_id, to=Status.IMPORTING, processed_rows=0):
         return ImportJob.objects.get(pk=job_id)
@@ -210,9 +210,10 @@ def import_apply(job_id: int) -> ImportJob:
             else:
                 refused = None
                 summary = plan.summary()
-                writing.write(plan, progress)
+                spec_for(job.kind).write(plan, progress)
+                counts = {key: value for key, value in summary.items() if not isinstance(value, list)}
                 audit.record(
-                    actor=job.created_by, verb="import.applied", subject=job, region=job.region, **summary
+                    actor=job.created_by, verb="import.applied", subject=job, region=job.region, **counts
                 )
                 if not _move(
                     job_id,

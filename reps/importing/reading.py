@@ -12,7 +12,7 @@ from liaison.validators import clean_text
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
 HEADER_SEARCH_ROWS = 5  # the header may sit below a title row or two
-NAME = "姓名"  # every kind of sheet has a name column: the header row is the first that has it
+NAME = "姓名"  # the people's sheets' anchor: their header row is the first that has a name column
 
 
 class UnreadableSheet(Exception):
@@ -43,6 +43,14 @@ class Sheet:
             return []
         return sorted({as_text(v[index]) for _, v in self.rows if index < len(v) and not blank(v[index])})
 
+    def read_aliases(self, columns: Sequence) -> None:
+        """Read each column under its other headers too (a ``Column``'s ``aliases``: 标题 for
+        诉求标题), where the sheet lacks its own header."""
+        for column in columns:
+            for other in column.aliases:
+                if column.header not in self.columns and other in self.columns:
+                    self.columns[column.header] = self.columns[other]
+
 
 def header(value) -> str:
     """Return a header cell as the column's name: spaces, a required-marking star and full-width
@@ -71,11 +79,12 @@ def as_text(value) -> str:
     return " ".join(clean_text(CONTROL.sub(" ", str(value))).split())
 
 
-def read_sheet(fileobj, *, max_rows: int = MAX_ROWS, header_only: bool = False) -> Sheet:
+def read_sheet(fileobj, *, max_rows: int = MAX_ROWS, header_only: bool = False, anchor: str = NAME) -> Sheet:
     """Read the first worksheet of an .xlsx file: its header row and its non-blank rows.
 
-    The header is the first row, among the first few, that has a 姓名 column; rows are
-    numbered as Excel numbers them, so that messages point at the row the user sees.
+    The header is the first row, among the first few, that has the ``anchor`` column (姓名 for
+    the people's sheets, each kind names its own); rows are numbered as Excel numbers them, so
+    that messages point at the row the user sees.
     """
     from openpyxl import load_workbook
 
@@ -92,7 +101,7 @@ def read_sheet(fileobj, *, max_rows: int = MAX_ROWS, header_only: bool = False) 
         for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
             if not columns:
                 headers = [header(v) for v in values]
-                if NAME in headers:
+                if anchor in headers:
                     for index, name in enumerate(headers):
                         if name:
                             columns.setdefault(name, index)

@@ -1,4 +1,9 @@
-"""The two kinds of sheet, each described once: its columns, how each cell is read, the rows' rules.
+"""The kinds of sheet, each described once: its columns, how each cell is read, the rows' rules.
+
+Every kind is a ``SheetKind``, registered here (``register``): the job, the upload checks, the
+template and the pages read it, so a kind that belongs to a higher app (the 12345 hotline's work
+orders, ``proposals.hotline``) registers itself from its app's ``ready()`` and reuses them all,
+and this app never imports it. The two people's kinds below are ``Spec``s.
 
 A ``Spec`` says everything the one check (``checking.check_rows``) and the one writer
 (``writing.write``) need: the person's model and the child each row adds (a representative's
@@ -17,7 +22,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
@@ -31,7 +36,7 @@ from reps.models import Contact, ContactLink, ImportJob, Level, Mandate, Represe
 from reps.pinyin import initials
 
 if TYPE_CHECKING:
-    from reps.importing.checking import Places, Row
+    from reps.importing.checking import Places, Row, SheetPlan
 
 Kind = ImportJob.Kind
 
@@ -132,6 +137,7 @@ class Column:
     note: str = ""  # shown on the template's notes sheet; the sheet format itself is Chinese
     choices: tuple[str, ...] = ()  # offered as a drop-down in the template
     text: bool = False  # formatted as text in the template (phone numbers keep their leading 0)
+    aliases: tuple[str, ...] = ()  # other headers the column is read under (标题 for 诉求标题)
 
 
 GENDER, TOWNSHIP, TITLE, BRANCH, SECTOR = "性别", "镇/街道", "职务", "所在党组织", "界别"
@@ -307,12 +313,32 @@ def _new_rep(fields: dict) -> Representative:
     return Representative(name_initials=initials(fields["name"]), **fields)
 
 
-# --- the specs ----------------------------------------------------------------------------
+# --- the kinds ----------------------------------------------------------------------------
+
+
+class SheetKind(Protocol):
+    """What the job, the upload checks, the template and the pages need of a kind of sheet."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    anchor: str  # the header that marks the header row
+    sheet_title: str  # the template's worksheet title
+    template_notes: tuple[str, ...]  # the lines below the columns on the template's notes sheet
+
+    def may_import(self, user) -> bool: ...
+
+    def check_rows(self, sheet: Sheet, places: Places, progress: Callable[[int], None]) -> SheetPlan:
+        """Validate every row and plan what an import would write, writing nothing."""
+        ...
+
+    def write(self, plan: SheetPlan, progress: Callable[[int], None]) -> None:
+        """Write a plan without errors; the caller holds the transaction."""
+        ...
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A kind of sheet: a person per name + phone, and a child (mandate or link) per row."""
+    """A people's kind of sheet: a person per name + phone, and a child (mandate or link) per row."""
 
     kind: str
     permission: str
@@ -328,6 +354,24 @@ class Spec:
     same_child: str  # the message for a second row of the same person and child
     rules: Callable[[Row, dict, Region | None, Any], dict]  # a row as a whole → the child's key fields
     lookups: Callable[[Sheet, Places], Any] = lambda sheet, places: None  # loaded once for the rules
+    sheet_title: str = ""
+    anchor: str = NAME
+    template_notes: tuple[str, ...] = (
+        "一行为一人；同一人在多行出现时按姓名和电话合并，重复导入不会产生重复记录。",
+    )
+
+    def may_import(self, user) -> bool:
+        return user.has_perm(self.permission)
+
+    def check_rows(self, sheet: Sheet, places: Places, progress: Callable[[int], None]) -> SheetPlan:
+        from reps.importing import checking
+
+        return checking.check_rows(self, sheet, places, progress)
+
+    def write(self, plan: SheetPlan, progress: Callable[[int], None]) -> None:
+        from reps.importing import writing
+
+        writing.write(plan, progress)  # type: ignore[arg-type]  # a people's kind plans people
 
     @property
     def place_field(self) -> str:
@@ -357,6 +401,7 @@ REPS = Spec(
     child_key=("level", "congress"),
     same_child=gettext_noop("Row %(row)s has the same person with the same mandate."),
     rules=_mandate_rules,
+    sheet_title="党代表",
 )
 CONTACTS = Spec(
     kind=Kind.CONTACTS,
@@ -373,14 +418,33 @@ CONTACTS = Spec(
     same_child=gettext_noop("Row %(row)s has the same person."),
     rules=_link_rules,
     lookups=_reps_named,
+    sheet_title="联系群众",
 )
-SPECS = {spec.kind: spec for spec in (REPS, CONTACTS)}
-COLUMNS = {kind: spec.columns for kind, spec in SPECS.items()}
-PERMISSIONS = {kind: spec.permission for kind, spec in SPECS.items()}
+PEOPLE = (REPS, CONTACTS)  # the kinds of the representatives' import page
+COLUMNS = {spec.kind: spec.columns for spec in PEOPLE}
+SPECS: dict[str, SheetKind] = {}
 
 
-def spec_for(kind: str) -> Spec:
+def register(spec: SheetKind) -> None:
+    """Add a kind of sheet (a higher app's, from its ``ready()``)."""
+    SPECS[Kind(spec.kind)] = spec
+
+
+for _spec in PEOPLE:
+    register(_spec)
+
+
+def spec_for(kind: str) -> SheetKind:
     return SPECS[Kind(kind)]
+
+
+def people_spec(kind: str) -> Spec:
+    return next(spec for spec in PEOPLE if spec.kind == kind)
+
+
+def may_import(kind: str, user) -> bool:
+    """Whether ``user`` may import sheets of ``kind``: its rule, for an active user."""
+    return user.is_active and spec_for(kind).may_import(user)
 
 
 def columns_for(kind: str) -> Sequence[Column]:
@@ -388,6 +452,10 @@ def columns_for(kind: str) -> Sequence[Column]:
 
 
 def missing_columns(kind: str, headers: Iterable[str]) -> list[str]:
-    """Return the required columns that ``headers`` lacks."""
+    """Return the required columns that ``headers`` lacks (under their own header or an alias)."""
     present = set(headers)
-    return [c.header for c in columns_for(kind) if c.required and c.header not in present]
+    return [
+        c.header
+        for c in columns_for(kind)
+        if c.required and c.header not in present and not present.intersection(c.aliases)
+    ]

@@ -8,7 +8,7 @@ from django.db.models import Model
 
 from reps.importing.checking import Plan
 from reps.importing.reading import chunks
-from reps.importing.specs import spec_for
+from reps.importing.specs import people_spec
 
 BATCH = 100  # rows written per bulk insert
 
@@ -18,7 +18,7 @@ def write(plan: Plan, progress: Callable[[int], None]) -> None:
 
     The caller holds the transaction: a failure anywhere leaves nothing written.
     """
-    spec = spec_for(plan.kind)
+    spec = people_spec(plan.kind)
     done = 0
     for batch in chunks(plan.people, BATCH):
         new = [p for p in batch if p.existing is None]
