@@ -14,8 +14,11 @@ class ProposalsConfig(AppConfig):
             notifications,  # noqa: F401  (registers the ticket notification kinds)
         )
         from proposals import todo as proposals_todo
+        from reps import importing
 
         __import__("proposals.pii_rules").pii_rules.register()
+        # The 12345 hotline's work-order sheet, a kind of the representatives' Excel import.
+        importing.register(__import__("proposals.hotline").hotline.HOTLINE)
 
         todo.register("proposals", proposals_todo.sections, order=10)
         todo.register("proposals_matters", __import__("proposals.matters").matters.todo_sections, order=11)

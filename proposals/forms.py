@@ -205,9 +205,12 @@ class TicketForm(CleanInputMixin, SubmissionTokenMixin, forms.Form):
     def __init__(self, *args, townships, studios, reps, own_rep: Representative | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.own_rep = own_rep
-        # The intake page and the Open311 API file their own tickets: staff never pick them.
+        # The intake page, the Open311 API and the 12345 hotline's import (with its order
+        # numbers) file their own tickets: staff never pick them.
         self.fields["source"].choices = [
-            c for c in Ticket.Source.choices if c[0] not in (Ticket.Source.INTAKE, Ticket.Source.API)
+            c
+            for c in Ticket.Source.choices
+            if c[0] not in (Ticket.Source.INTAKE, Ticket.Source.API, Ticket.Source.HOTLINE)
         ]
         self.fields["township"].queryset = townships
         self.fields["studio"].queryset = studios

@@ -174,6 +174,7 @@ class Ticket(models.Model):
         PHONE = "phone", _("phone")
         MEETING = "meeting", _("thematic or concentrated meeting")
         API = "api", _("integrating system (Open311 API)")
+        HOTLINE = "hotline", _("12345 hotline")
 
     class Resolution(models.TextChoices):
         ON_SPOT = "on_spot", _("answered on the spot")
@@ -331,6 +332,13 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Two submissions of one intake form carry the same token: the second finds the first.
     submission_token = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
+    # The number another system gave the matter (a 12345 hotline work order's 工单编号), once per
+    # county: importing the same sheet again finds the ticket instead of making a second one.
+    # ``external_county`` is the township's county, kept on the row for the constraint.
+    external_ref = models.CharField(_("external order number"), max_length=32, blank=True, editable=False)
+    external_county = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -338,6 +346,18 @@ class Ticket(models.Model):
         verbose_name = _("suggestion ticket")
         verbose_name_plural = _("suggestion tickets")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_county", "external_ref"],
+                condition=~models.Q(external_ref=""),
+                name="ticket_external_ref_once_per_county",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(external_ref="", external_county__isnull=True)
+                | (~models.Q(external_ref="") & models.Q(external_county__isnull=False)),
+                name="ticket_external_ref_has_county",
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "due_at"], name="ticket_status_due"),
             models.Index(fields=["status", "feedback_due_at"], name="ticket_status_feedback"),

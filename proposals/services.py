@@ -176,9 +176,15 @@ def ticket_register(
     visit_matter: VisitMatter | None = None,
     submission_token: str | None = None,
     privacy_consent_at: datetime.datetime | None = None,
+    external_ref: str = "",
+    received_at: datetime.datetime | None = None,
     now: datetime.datetime | None = None,
 ) -> Ticket:
     """Register a matter as a ticket (status "registered", awaiting triage).
+
+    ``external_ref``: the number another system gave the matter (a 12345 work order's), once per
+    county; a number the county has already is refused. ``received_at``: when that system took
+    the matter in (the hotline's call), shown on the registration step of the timeline.
 
     ``privacy_consent_at``: when the proposers agreed to the privacy notice (the intake form's
     required tick), stored on each proposer; None for a matter staff register for someone.
@@ -225,6 +231,8 @@ def ticket_register(
         created_at=now,
         updated_at=now,
         submission_token=submission_token or None,
+        external_ref=external_ref,
+        external_county_id=township.county_id if external_ref else None,
     )
     # A fresh code collides about once in 10^14 draws; a savepoint keeps the transaction usable.
     for attempt in range(5):
@@ -236,6 +244,10 @@ def ticket_register(
         except IntegrityError:
             if (twin := idempotency.earlier(Ticket, submission_token, created_by=actor)) is not None:
                 return twin  # the twin request won
+            if external_ref and _external_ref_taken(township, external_ref):
+                raise ValidationError(
+                    {"external_ref": _("This order number is already a ticket of this county.")}
+                ) from None
             if attempt == 4:
                 raise
     if co_signers:
@@ -262,13 +274,26 @@ def ticket_register(
         move="register",
         from_status="",
         to_status=Status.REGISTERED,
-        data={"source": source},
+        data=_register_data(source, external_ref, received_at),
         is_public=True,
     )
     if any(sms for _name, _phone, sms in people):
         # The receipt by SMS, from the outbox as every move's news (exactly once: reminders.py).
         sweep_after_commit()
     return ticket
+
+
+def _register_data(source: str, external_ref: str, received_at: datetime.datetime | None) -> dict:
+    data = {"source": source}
+    if external_ref:
+        data["external_ref"] = external_ref
+    if received_at is not None:
+        data["received_at"] = timezone.localtime(received_at).strftime("%Y-%m-%d %H:%M")
+    return data
+
+
+def _external_ref_taken(township: Region, external_ref: str) -> bool:
+    return Ticket.objects.filter(external_county_id=township.county_id, external_ref=external_ref).exists()
 
 
 STORED_SUFFIX = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}

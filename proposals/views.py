@@ -29,6 +29,7 @@ from liaison.models import HandlingUnit, Region
 from liaison.roles import STAFF_ROLES, Role
 from proposals import deadlines, services, statistics, todo
 from proposals.forms import MOVE_FORMS, MoveForm, TicketEditForm, TicketFilterForm, parse_version, version_of
+from proposals.hotline_views import may_import_hotline
 from proposals.models import Assignment, Attachment, Extension, Rating, Ticket, TicketEvent
 from proposals.queues import (
     BY_KEY,
@@ -264,6 +265,7 @@ def workspace(request):
             "queue_query": urlencode({k: v for k, v in kept.items() if k != "queue"}),
             "tab_query": "&closed=1" if with_closed else "",
             "may_create": may_register_tickets(user),
+            "may_import_hotline": may_import_hotline(user),
             "weekly_townships": list(_filter_townships(user).values("pk", "name"))
             if scope.roles & STAFF_ROLES or scope.sees_all
             else [],
@@ -527,6 +529,8 @@ EVENT_KEYS = {
         else None
     ),
     "source": lambda v: (_("source"), Ticket.Source(v).label if v in Ticket.Source.values else v),
+    "external_ref": lambda v: (_("external order number"), v),
+    "received_at": lambda v: (_("received by the hotline at"), v),
     "adopted_by": lambda v: (_("adopted by"), v),
     "adopted_on": lambda v: (_("adopted on"), v),
 }

@@ -903,7 +903,8 @@ class Amendment(models.Model):
 
 
 class ImportJob(models.Model):
-    """One uploaded sheet of representatives or contacts, checked and then imported in the background.
+    """One uploaded sheet of representatives or contacts (or of a higher app's kind: the 12345
+    hotline's work orders, registered by ``proposals``), checked and then imported in the background.
 
     The lifecycle (``Status``) is driven by ``reps.importing``: uploaded → checking → ready or
     invalid; ready → importing → done or failed. ``errors`` holds the bad rows found by the
@@ -914,6 +915,7 @@ class ImportJob(models.Model):
     class Kind(models.TextChoices):
         REPRESENTATIVES = "reps", _("Representatives")
         CONTACTS = "contacts", _("Contacts")
+        HOTLINE = "hotline", _("12345 hotline work orders")
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
