@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("proposals", "0019_open311_api_keys"),
+        ("proposals", "0020_webhooks"),
     ]
 
     operations = [
