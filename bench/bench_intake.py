@@ -19,6 +19,12 @@ the same way in that Python (SQLite, its own bare view as its baseline): not the
 so compared in absolute CPU per submission on the same machine (``BENCH_INTAKE_HELPDESK=0``
 skips it).
 
+The Open311 API's intake (issue 16): ``POST /open311/v2/requests.json`` with a key and a fresh
+``idempotency_key`` each time (as the intake's page token), a township key, the same matter;
+no GET, as a system posts without reading a form. Measured the same way, in the same rounds
+(bare, minimal, Liaison, API, bare, ...), and reported against the intake's GET + POST and
+against the intake's POST alone (the CPU of its POSTs, timed inside the same submissions).
+
 Then the 429 of a one-IP flood: ``bench_flood``.
 """
 
@@ -108,8 +114,9 @@ def _place():
     return township, category
 
 
-def submissions(kind: str, client, township, category, n: int) -> float:
-    """CPU seconds of ``n`` submissions through the intake ``kind``."""
+def submissions(kind: str, client, township, category, n: int, posts: list[float] | None = None) -> float:
+    """CPU seconds of ``n`` submissions through the intake ``kind``; with ``posts``, the CPU of
+    the POSTs alone is appended to it too."""
     url = {"bare": "/bench/bare/", "minimal": "/bench/minimal/", "liaison": "/intake/"}[kind]
     data = {
         "category": category.pk,
@@ -121,23 +128,58 @@ def submissions(kind: str, client, township, category, n: int) -> float:
         "phone": "138 1234 5678",
         "privacy_consent": "on",
     }
+    post_cpu = 0.0
     started = time.process_time()
     for _ in range(n):
         page = client.get(url)
         assert page.status_code == 200, (kind, page.status_code)
         if kind == "liaison":
             data["token"] = TOKEN.search(page.content.decode()).group(1)
+        before = time.process_time()
         sent = client.post(url, data)
+        post_cpu += time.process_time() - before
         assert sent.status_code == 302, (kind, sent.status_code, sent.content[:2000])
+    total = time.process_time() - started
+    if posts is not None:
+        posts.append(post_cpu)
+    return total
+
+
+_API_SENT = iter(range(10**9))
+
+
+def api_posts(client, raw_key: str, category, n: int) -> float:
+    """CPU seconds of ``n`` filings through ``POST /open311/v2/requests.json`` with a key."""
+    data = {
+        "api_key": raw_key,
+        "service_code": str(category.pk),
+        "address_string": "东街社区村口",
+        "description": "东街社区村口三盏路灯坏了一个月，晚上走路不安全。",
+        "first_name": "张",
+        "last_name": "大爷",
+        "phone": "13812345678",
+    }
+    started = time.process_time()
+    for _ in range(n):
+        data["idempotency_key"] = f"bench-{next(_API_SENT)}"
+        sent = client.post("/open311/v2/requests.json", data)
+        assert sent.status_code == 201, ("api", sent.status_code, sent.content[:2000])
     return time.process_time() - started
 
 
 def measure(report) -> dict[str, list[float]]:
+    """Seconds of CPU per submission, a list of ``ROUNDS`` for each kind: the three intakes
+    (GET + POST), ``liaison_post`` (the intake's POSTs alone, inside its rounds) and ``api``."""
     from django.db import transaction
     from django.test import Client, override_settings
 
-    limits = dict.fromkeys(("intake", "intake_ip", "track_ip", "track_code", "results_ip"), (10**9, 3600))
-    per: dict[str, list[float]] = {"bare": [], "minimal": [], "liaison": []}
+    from proposals.api_keys import api_key_create
+
+    limits = dict.fromkeys(
+        ("intake", "intake_ip", "track_ip", "track_code", "results_ip", "open311_key"), (10**9, 3600)
+    )
+    per: dict[str, list[float]] = {"bare": [], "minimal": [], "liaison": [], "api": []}
+    liaison_posts: list[float] = []
     with (
         tempfile.TemporaryDirectory() as media,
         override_settings(
@@ -146,13 +188,21 @@ def measure(report) -> dict[str, list[float]]:
         transaction.atomic(),
     ):
         township, category = _place()
+        _key, raw_key = api_key_create(actor=None, name="bench", region=township)
         client = Client(REMOTE_ADDR="10.9.9.9")
+
+        def one(kind: str, n: int, posts: list[float] | None = None) -> float:
+            if kind == "api":
+                return api_posts(client, raw_key, category, n)
+            return submissions(kind, client, township, category, n, posts)
+
         for kind in per:  # warm: templates compiled, translations loaded
-            submissions(kind, client, township, category, 3)
+            one(kind, 3)
         for _ in range(ROUNDS):
             for kind in per:
-                per[kind].append(submissions(kind, client, township, category, N) / N)
+                per[kind].append(one(kind, N, liaison_posts if kind == "liaison" else None) / N)
         transaction.set_rollback(True)
+    per["liaison_post"] = [cpu / N for cpu in liaison_posts]
     return per
 
 
@@ -162,7 +212,8 @@ def run(report) -> None:
     report(
         f"intake: CPU per submission (GET + POST), ms, min/median/max of {ROUNDS} rounds of {N}, in-process"
     )
-    for kind, values in per.items():
+    for kind in ("bare", "minimal", "liaison"):
+        values = per[kind]
         report(
             f"  {kind:8s} {min(values) * 1000:6.2f} / {medians[kind] * 1000:6.2f}"
             f" / {max(values) * 1000:6.2f} ms"
@@ -172,6 +223,17 @@ def run(report) -> None:
     ratio = medians["liaison"] / medians["minimal"]
     met = "met" if ratio <= GOAL_VS_MINIMAL else "NOT met"
     report(f"  liaison / minimal ModelForm intake: {ratio:.2f}x (goal <= {GOAL_VS_MINIMAL}x: {met})")
+    report("  Open311 API: CPU per filing, ms, min/median/max, in the same rounds")
+    for kind, label in (("liaison_post", "intake POST alone"), ("api", "POST /open311/v2/requests.json")):
+        values = per[kind]
+        report(
+            f"  {label:31s} {min(values) * 1000:6.2f} / {medians[kind] * 1000:6.2f}"
+            f" / {max(values) * 1000:6.2f} ms  = {1 / medians[kind]:6.0f} filings/s of one core"
+        )
+    report(
+        f"  API filing / intake GET+POST: {medians['api'] / medians['liaison']:.2f}x;"
+        f" / intake POST alone: {medians['api'] / medians['liaison_post']:.2f}x"
+    )
     helpdesk = _helpdesk(report)
     if helpdesk:
         report(
