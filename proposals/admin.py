@@ -202,7 +202,7 @@ class TicketAdmin(ScopedAdmin):
         "is_public_interest",
     ]
     related_filter_limits = {"township": {"level": "township"}}
-    search_fields = ["tracking_code", "title", "content"]
+    search_fields = ["tracking_code", "title", "content", "=external_ref"]
     list_select_related = ["category", "township", "lead_unit"]
     inlines = [EventInline]
     list_per_page = 50

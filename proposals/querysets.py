@@ -96,6 +96,8 @@ class TicketQuerySet(ScopedQuerySet):
         q = Q(title__icontains=text) | Q(content__icontains=text) | Q(place__icontains=text)
         if len(code) >= 4:
             q |= Q(tracking_code__startswith=code)
+        # Another system's number (a 12345 work order's 工单编号), typed whole.
+        q |= Q(external_ref=text)
         return self.filter(q)
 
     def by_due(self):

@@ -461,6 +461,15 @@ def test_the_ticket_page_shows_the_order_number_on_its_timeline(client, clerk_a,
     assert "GD202612000007" in html and "12345 热线" in html
 
 
+def test_staff_find_an_imported_ticket_by_its_order_number(client, clerk_a, township_a, category):
+    imported(clerk_a, township_a, [order(1), order(2)])
+    client.force_login(clerk_a)
+
+    page = client.get(reverse("proposals:workspace"), {"queue": "all", "q": "GD202612000002"})
+
+    assert [t.external_ref for t in page.context["page"].object_list] == ["GD202612000002"]
+
+
 def test_categories_are_matched_by_their_name(clerk_a, township_a, category):
     Category.objects.filter(name="城乡建设").update(is_active=False)
     job = checked(clerk_a, township_a, [order(1, 问题分类="城乡建设")])
