@@ -8,9 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('liaison', '0009_login_throttle'),
-        # Both of main's leaves: the webhooks' 0020 and the overdue-by-unit index's 0021 each
-        # follow 0019, so this migration joins them.
-        ('proposals', '0020_webhooks'),
         ('proposals', '0021_ticket_unit_running_index'),
     ]
 
