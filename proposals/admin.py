@@ -339,10 +339,11 @@ class ApiKeyAdmin(ScopedAdmin):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    """Integrating systems' webhook subscriptions (managed like their API keys). Creating one
-    shows the signing secret once, in the message after saving; the key is fixed, the address,
-    the event kinds and the active flag may change."""
+class WebhookSubscriptionAdmin(ScopedAdmin):
+    """Integrating systems' webhook subscriptions, scoped as their API keys (the liaison office:
+    the keys of its county; another county's subscription answers 404, its keys are no choice).
+    Creating one shows the signing secret once, in the message after saving; the key is fixed,
+    the address, the event kinds and the active flag may change."""
 
     list_display = ("api_key", "url", "on_assigned", "on_replied", "on_closed", "is_active", "created_at")
     list_filter = ("is_active",)
@@ -353,6 +354,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "api_key":
+            # ScopedAdmin then keeps only the keys the user's scope covers.
             kwargs["queryset"] = ApiKey.objects.filter(revoked_at__isnull=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -380,9 +382,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    """The webhook ledger, read-only: each event owed to each subscriber, its attempts and the
-    last answer. A failed delivery can be queued again with fresh attempts."""
+class WebhookDeliveryAdmin(ScopedAdmin):
+    """The webhook ledger, read-only and scoped through the subscription's key: each event owed
+    to each subscriber, its attempts and the last answer. A failed delivery can be queued again
+    with fresh attempts (``queryset`` is scoped: another county's ids resend nothing)."""
 
     list_display = (
         "created_at",

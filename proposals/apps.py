@@ -36,6 +36,10 @@ class ProposalsConfig(AppConfig):
             # Open311 keys of the county's integrating systems: created and revoked (a change),
             # never edited or deleted (ApiKeyAdmin).
             *crud("proposals.apikey", "view", "add", "change"),
+            # Their webhook subscriptions (address, kinds, on or off) and the read-only ledger of
+            # deliveries, whose failed rows the office may send again.
+            *crud("proposals.webhooksubscription", "view", "add", "change"),
+            *crud("proposals.webhookdelivery", "view"),
         )
         grant(
             Role.TOWNSHIP_STAFF,

@@ -29,6 +29,8 @@ from proposals.querysets import (
     DeadlinePolicyQuerySet,
     TicketEventQuerySet,
     TicketQuerySet,
+    WebhookDeliveryQuerySet,
+    WebhookSubscriptionQuerySet,
 )
 from proposals.transitions import Status, running_due
 from reps.models import Representative, VisitMatter
@@ -1062,6 +1064,8 @@ class WebhookSubscription(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
+    objects = WebhookSubscriptionQuerySet.as_manager()  # visible_to: through the key's region
+
     class Meta:
         verbose_name = _("webhook subscription")
         verbose_name_plural = _("webhook subscriptions")
@@ -1102,6 +1106,8 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()  # visible_to: through the key's region
 
     class Meta:
         verbose_name = _("webhook delivery")

@@ -205,3 +205,13 @@ class CommendationRoundQuerySet(ScopedQuerySet):
     def scope_filter(self, scope) -> Q:
         paths = scope.anchor_paths.get(Role.LIAISON_OFFICE, ())
         return Q(county__path__in=paths) if paths else NOTHING
+
+
+class WebhookSubscriptionQuerySet(ScopedQuerySet):
+    """Subscriptions of the keys whose region is in the user's scope (as ``ApiKey``)."""
+
+    region_field = "api_key__region"
+
+
+class WebhookDeliveryQuerySet(ScopedQuerySet):
+    region_field = "subscription__api_key__region"

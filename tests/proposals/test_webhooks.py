@@ -525,3 +525,46 @@ def test_a_worker_killed_mid_send_does_not_deliver_twice(webhook_worker, receive
     time.sleep(1)
     assert len(receiver.receipts) == 2
     assert json.loads(receiver.receipts[1].body)["id"] == event.pk
+
+
+def test_the_liaison_office_manages_the_webhooks_of_its_county_only(
+    client, liaison_office, receiver, key_a, township_a, clerks, unit_a
+):
+    from tests.factories import CountyFactory, TownshipFactory
+
+    elsewhere = TownshipFactory(name="太平镇", parent=CountyFactory(name="太平县"))
+    their_key = api_key_create(actor=None, name="太平镇小程序", region=elsewhere)[0]
+    ours, theirs = subscribe(key_a, receiver.url), subscribe(their_key, receiver.url)
+    answered = api_ticket(township_a)
+    services.ticket_answer_on_spot(actor=clerks[0], ticket=reload(answered), note="已当场答复")
+    sweep()
+    (delivery,) = WebhookDelivery.objects.all()
+    theirs_delivered = WebhookDelivery.objects.create(
+        event=delivery.event,
+        subscription=theirs,
+        kind="closed",
+        status="failed",
+        next_attempt_at=timezone.now(),
+    )
+
+    client.force_login(liaison_office)
+    listing = client.get("/admin/proposals/webhooksubscription/")
+    assert list(listing.context["cl"].result_list) == [ours]
+    assert client.get(f"/admin/proposals/webhooksubscription/{theirs.pk}/change/").status_code == 404
+    add = client.get("/admin/proposals/webhooksubscription/add/")
+    assert list(add.context["adminform"].form.fields["api_key"].queryset) == [key_a]
+    refused = client.post(
+        "/admin/proposals/webhooksubscription/add/",
+        {"api_key": their_key.pk, "url": receiver.url, "on_closed": "on", "is_active": "on"},
+    )
+    assert list(refused.context["adminform"].form.errors) == ["api_key"]
+    assert list(client.get("/admin/proposals/webhookdelivery/").context["cl"].result_list) == [delivery]
+    client.post(
+        "/admin/proposals/webhookdelivery/",
+        {"action": "resend_failed", "_selected_action": [theirs_delivered.pk]},
+    )
+    assert reload(theirs_delivered).status == "failed"  # another county's id resends nothing
+
+    client.force_login(clerks[0])  # township staff
+    assert client.get("/admin/proposals/webhooksubscription/").status_code == 403
+    assert client.get("/admin/proposals/webhookdelivery/").status_code == 403
