@@ -27,7 +27,7 @@ import functools
 from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, DateField, Q, Value, When
 from django.db.models.functions import TruncMonth
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -93,12 +93,9 @@ def _figures(tickets: dict, studio) -> dict:
     }
 
 
-def _period_figures(user, start: datetime.date, end: datetime.date, studios, now) -> dict:
-    """The headline figures of a period compared with: one count of its tickets, its studios."""
-    tickets = statistics.total(
-        [statistics.period_tickets(user, start, end).aggregate(**statistics.aggregates())]
-    )
-    return _figures(tickets, total(studio_statistics(studios, start=start, end=end, now=now)))
+def _period_figures(rows: list[dict], start: datetime.date, end: datetime.date, studios, now) -> dict:
+    """The headline figures of a period compared with: its tickets' counted rows, its studios."""
+    return _figures(statistics.total(rows), total(studio_statistics(studios, start=start, end=end, now=now)))
 
 
 # The headline figures: key, label, and whether it is a rate (its change is in percentage points).
@@ -200,27 +197,76 @@ def _months(end: datetime.date, n: int = 12) -> list[datetime.date]:
     return months[::-1]
 
 
-def _trend_chart(user, end: datetime.date) -> charts.Chart:
-    months = _months(end)
-    start = months[0]
-    stop = statistics.day_start((end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1))
-    tz = timezone.get_default_timezone()
-    # One scan for both series: the tickets registered or closed in the twelve months, grouped by
-    # (month registered, month closed); each series adds up the groups whose month is in range.
-    first = statistics.day_start(start)
-    rows = (
-        Ticket.objects.visible_to(user)
-        .filter(Q(created_at__gte=first, created_at__lt=stop) | Q(closed_at__gte=first, closed_at__lt=stop))
-        .values_list(TruncMonth("created_at", tzinfo=tz), TruncMonth("closed_at", tzinfo=tz))
-        .annotate(n=Count("pk"))
-        .order_by()
+# The tickets counted for the overview, in one scan (``count``): which period each belongs to.
+CURRENT, PREVIOUS, LAST_YEAR = 0, 1, 2
+
+
+def _registered(start: datetime.date, end: datetime.date) -> Q:
+    return Q(
+        created_at__gte=statistics.day_start(start),
+        created_at__lt=statistics.day_start(end + datetime.timedelta(days=1)),
     )
+
+
+def count(user, period: dict) -> tuple[dict[int, list[dict]], list[dict]]:
+    """The tickets of the overview counted in one scan of the tickets the user may see: those
+    registered in the period, in the previous period and in the same period last year (``tally``
+    rows by lead unit and status, for each of the three), and those registered or closed in the
+    trend's twelve months (grouped by the month registered and the month closed)."""
+    start, end = period["start"], period["end"]
+    # The trend's twelve months: from the first day of the first to the last day of the period's last.
+    months = (_months(end)[0], (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1))
+    first, stop = statistics.day_start(months[0]), statistics.day_start(months[1])
+    in_window = Q(created_at__gte=first, created_at__lt=stop) | Q(closed_at__gte=first, closed_at__lt=stop)
+    periods = {CURRENT: (start, end), LAST_YEAR: shifted(period, years=1)}
+    if period["kind"] != "year":
+        periods[PREVIOUS] = shifted(period)
+    which = Case(*(When(_registered(*dates), then=Value(key)) for key, dates in periods.items()))
+    # Registered in any of them, as the fewest date ranges (a year and the one before it are one).
+    ranges = sorted([*periods.values(), (months[0], months[1] - datetime.timedelta(days=1))])
+    merged = [list(ranges[0])]
+    for low, high in ranges[1:]:
+        if low <= merged[-1][1] + datetime.timedelta(days=1):
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    anywhere = Q(closed_at__gte=first, closed_at__lt=stop)
+    for low, high in merged:
+        anywhere |= _registered(low, high)
+    tz = timezone.get_default_timezone()
+    tickets = (
+        Ticket.objects.visible_to(user)
+        .filter(anywhere)
+        .annotate(
+            period=which,
+            registered_in=TruncMonth("created_at", tzinfo=tz, output_field=DateField()),
+            closed_in=TruncMonth("closed_at", tzinfo=tz, output_field=DateField()),
+        )
+    )
+    counted, trend = statistics.tally_sets(
+        tickets,
+        [
+            (("period", "lead_unit_id", "status"), statistics.aggregates()),
+            (("registered_in", "closed_in"), {"in_window": Count("pk", filter=in_window)}),
+        ],
+        one_scan=not user.scope.sees_all,  # a whole table aggregates faster set by set
+    )
+    by_period: dict[int, list[dict]] = {key: [] for key in periods}
+    for row in counted:
+        if row["period"] is not None:
+            by_period[row["period"]].append(row)
+    return by_period, [row for row in trend if row["in_window"]]
+
+
+def _trend_chart(rows: list[dict], end: datetime.date) -> charts.Chart:
+    months = _months(end)
     collected: dict[datetime.date, int] = defaultdict(int)
     closed: dict[datetime.date, int] = defaultdict(int)
-    for registered_in, closed_in, n in rows:
-        for month, series in ((registered_in, collected), (closed_in, closed)):
+    for row in rows:
+        # Each ticket counted in the month it was registered and in the month it was closed.
+        for month, series in ((row["registered_in"], collected), (row["closed_in"], closed)):
             if month is not None:
-                series[timezone.localtime(month, tz).date()] += n
+                series[month] += row["in_window"]
 
     def month_end(month: datetime.date) -> datetime.date:
         return (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
@@ -401,13 +447,18 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
     today = timezone.localdate(now)
     start, end = period["start"], period["end"]
     studios = Studio.objects.visible_to(user)
-    # The period's tickets counted once, by lead unit and status: the headlines, the status chart
-    # and the unit charts all add up these rows.
-    rows = statistics.tally(statistics.period_tickets(user, start, end), "lead_unit_id", "status")
+    # The tickets counted once: the headlines, the status chart and the unit charts add up the
+    # period's rows (by lead unit and status), the trend its months'.
+    by_period, trend = count(user, period)
+    rows = by_period[CURRENT]
     studio_rows = studio_statistics(studios, start=start, end=end, now=now)
     current = _figures(statistics.total(rows), total(studio_rows))
-    previous = None if period["kind"] == "year" else _period_figures(user, *shifted(period), studios, now)
-    last_year = _period_figures(user, *shifted(period, years=1), studios, now)
+    previous = (
+        None
+        if period["kind"] == "year"
+        else _period_figures(by_period[PREVIOUS], *shifted(period), studios, now)
+    )
+    last_year = _period_figures(by_period[LAST_YEAR], *shifted(period, years=1), studios, now)
     timeliness, satisfaction = _unit_charts(user, rows, start, end, now, period["query"])
     return {
         "headlines": headlines(current, previous, last_year),
@@ -415,7 +466,7 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
         "last_year": shifted(period, years=1),
         "charts": [
             _status_chart(rows, start, end),
-            _trend_chart(user, end),
+            _trend_chart(trend, end),
             timeliness,
             satisfaction,
             _duty_chart(user, today, end.year),

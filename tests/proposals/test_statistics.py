@@ -365,3 +365,54 @@ def test_the_list_says_it_is_a_statistics_figure(client, pattern, liaison_office
     # An unknown column is dropped, never an error page.
     plain = client.get(reverse("proposals:workspace"), {"queue": "all", "closed": "1", "stat": "nope"})
     assert not plain.context["stat_filtered"]
+
+
+@pytest.mark.django_db
+def test_grouping_sets_in_one_scan_equal_one_query_per_set(
+    township_a, township_b, unit_a, unit_b, django_assert_num_queries
+):
+    """``tally_sets``: on PostgreSQL one statement (GROUP BY GROUPING SETS, written over Django's own
+    query) gives exactly the rows of one query per set: the groups with a NULL in them (no lead
+    unit, never closed) kept apart from the other set's rows, the months converted to dates as
+    Django converts them, and each set with its own aggregates."""
+    from django.db.models import Count, DateField, Q
+    from django.db.models.functions import TruncMonth
+
+    units, statuses = [unit_a, unit_b, None], [Status.ASSIGNED, Status.REPLIED, Status.CLOSED]
+    Ticket.objects.bulk_create(
+        ticket_row(
+            township=(township_a, township_b)[i % 2],
+            now=local(2026, 1 + i % 7, 1 + i % 27, 9),
+            lead_unit=units[i % 3],
+            status=statuses[i % 3],
+            closed_at=local(2026, 2 + i % 7, 3, 9) if statuses[i % 3] == Status.CLOSED and i % 2 else None,
+            stat_replied=i % 4 == 0,
+        )
+        for i in range(120)
+    )
+    tickets = Ticket.objects.annotate(
+        registered_in=TruncMonth("created_at", tzinfo=TZ, output_field=DateField()),
+        closed_in=TruncMonth("closed_at", tzinfo=TZ, output_field=DateField()),
+    )
+    sets = [
+        (("lead_unit_id", "status"), statistics.aggregates()),
+        (
+            ("registered_in", "closed_in"),
+            {"n": Count("pk"), "march": Count("pk", filter=Q(closed_at__month=3))},
+        ),
+    ]
+
+    def ordered(rows):
+        return sorted(rows, key=lambda row: [str(row[key]) for key in sorted(row)])
+
+    separate = [ordered(rows) for rows in statistics.tally_sets(tickets, sets, one_scan=False)]
+    expected_queries = 1 if connection.vendor == "postgresql" else 2
+    with django_assert_num_queries(expected_queries):
+        combined = [ordered(rows) for rows in statistics.tally_sets(tickets, sets)]
+    assert combined == separate
+    by_unit, by_month = combined
+    assert sum(row["collected"] for row in by_unit) == 120 == sum(row["n"] for row in by_month)
+    assert {row["lead_unit_id"] for row in by_unit} == {unit_a.pk, unit_b.pk, None}
+    assert all(isinstance(row["registered_in"], datetime.date) for row in by_month)
+    assert {row["closed_in"] for row in by_month} >= {None, datetime.date(2026, 3, 1)}
+    assert set(by_month[0]) == {"registered_in", "closed_in", "n", "march"}
