@@ -51,7 +51,8 @@ app.conf.beat_schedule = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
-    # Every 2 minutes: notifies ticket moves whose on-commit task was lost (a safety net).
+    # Every 2 minutes: notifies ticket moves whose on-commit task was lost (a safety net), and
+    # enqueues the webhook deliveries that are due (retries whose task was lost, new ones).
     "notify-ticket-events": {
         "task": "proposals.tasks.notify_ticket_events",
         "schedule": 2 * 60,

@@ -139,14 +139,16 @@ def webhook_deliveries_issue(*, events: QuerySet, now: datetime.datetime) -> int
     many are new. One INSERT ... SELECT whatever the number of events and subscriptions.
 
     ``events`` is a ``TicketEvent`` queryset (the sweep's recent slice of the outbox). A pair is
-    owed when the event is of a kind the subscription chose, the subscription is active, its key
-    is not revoked, and the event's ticket lies in the key's region (the key's region path is a
-    prefix of the ticket's township path) and may be read by that key.
+    owed when the event is of a kind the subscription chose, happened after the subscription was
+    made (a new subscriber gets no backlog), the subscription is active, its key is not revoked,
+    and the event's ticket lies in the key's region (the key's region path is a prefix of the
+    ticket's township path) and may be read by that key. A subscription switched off and on again
+    gets the events of the sweep's window it missed meanwhile (``reminders.EVENT_WINDOW``).
     """
     typed = (
         _readable_by_keys(events)
         .filter(Q(*(condition for _column, condition in KINDS.values()), _connector=Q.OR))
-        .values(event_id=F("pk"), kind=_kind_of_event(), path=F("ticket__township__path"))
+        .values(event_id=F("pk"), kind=_kind_of_event(), path=F("ticket__township__path"), moment=F("at"))
     )
     active = WebhookSubscription.objects.filter(is_active=True, api_key__revoked_at__isnull=True)
     chosen = [
@@ -154,6 +156,7 @@ def webhook_deliveries_issue(*, events: QuerySet, now: datetime.datetime) -> int
             subscription_id=F("pk"),
             kind=Value(kind, output_field=CharField()),
             path=F("api_key__region__path"),
+            since=F("created_at"),
         )
         for kind, (column, _condition) in KINDS.items()
     ]
@@ -168,6 +171,7 @@ def webhook_deliveries_issue(*, events: QuerySet, now: datetime.datetime) -> int
             "(event_id, subscription_id, kind, status, attempts, last_error, next_attempt_at, created_at) "
             f"SELECT e.event_id, s.subscription_id, e.kind, %s, 0, '', %s, %s FROM ({events_sql}) e "
             f"JOIN ({subs_sql}) s ON s.kind = e.kind AND substr(e.path, 1, length(s.path)) = s.path "
+            "AND e.moment >= s.since "
             # SQLite needs a WHERE before ON CONFLICT.
             "WHERE true ON CONFLICT DO NOTHING",
             (str(WebhookDelivery.Status.PENDING), stamp, stamp, *events_params, *subs_params),

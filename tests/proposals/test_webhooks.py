@@ -568,3 +568,12 @@ def test_the_liaison_office_manages_the_webhooks_of_its_county_only(
     client.force_login(clerks[0])  # township staff
     assert client.get("/admin/proposals/webhooksubscription/").status_code == 403
     assert client.get("/admin/proposals/webhookdelivery/").status_code == 403
+
+
+def test_a_new_subscriber_gets_no_backlog(receiver, key_a, township_a, clerks, unit_a):
+    assign(api_ticket(township_a), clerks[0], unit_a)
+    later = subscribe(key_a, receiver.url)
+    WebhookSubscription.objects.filter(pk=later.pk).update(
+        created_at=timezone.now() + datetime.timedelta(seconds=1)
+    )
+    assert sweep()["webhooks"] == 0
