@@ -85,19 +85,20 @@ def _month_end(year: int, month: int) -> datetime.date:
     return first_next - datetime.timedelta(days=1)
 
 
-def cell_url(
-    breakdown, group, key: str, start: datetime.date, end: datetime.date, workspace: str
-) -> str | None:
-    """The workspace list of exactly the tickets a count holds; None where no filter says it
-    (a group of tickets without a unit or rep)."""
-    if group is None and breakdown is not None:
-        return None
-    query = {"queue": "all", "closed": "1", "registered_from": start, "registered_to": end}
-    if breakdown is not None:
-        query[breakdown.param] = group
-    if key != "collected":
-        query["stat"] = key
-    return f"{workspace}?{urlencode(query)}"
+def row_urls(breakdown, start: datetime.date, end: datetime.date, workspace: str):
+    """The workspace list of exactly the tickets a count holds, as a function of the row's group
+    and the column's key; None where no filter says it (a group of tickets without a unit or
+    rep). The part every cell shares is encoded once (a province's page has 30,000 cells)."""
+    common = urlencode({"queue": "all", "closed": "1", "registered_from": start, "registered_to": end})
+
+    def url(group, key: str) -> str | None:
+        if group is None and breakdown is not None:
+            return None
+        narrowed = f"&{urlencode({breakdown.param: group})}" if breakdown is not None else ""
+        stat = "" if key == "collected" else f"&{urlencode({'stat': key})}"
+        return f"{workspace}?{common}{narrowed}{stat}"
+
+    return url
 
 
 def _context(request) -> dict:
@@ -109,22 +110,19 @@ def _context(request) -> dict:
     breakdown = statistics.BREAKDOWN_BY_KEY[by]
     rows = statistics.suggestion_statistics(user, start=period["start"], end=period["end"], by=by)
     workspace = reverse("proposals:workspace")  # once, not per cell: a province has 30,000 cells
+    group_url = row_urls(breakdown, period["start"], period["end"], workspace)
+    total_url = row_urls(None, period["start"], period["end"], workspace)
     for row in rows:
+        url = total_url if row["total"] else group_url
+        # Counts are whole numbers, drawn as they are (no thousands separator is configured):
+        # written once here rather than localised twice per cell by the template.
         row["cells"] = [
-            {
-                "key": key,
-                "value": row[key],
-                "url": cell_url(
-                    None if row["total"] else breakdown,
-                    row["group"],
-                    key,
-                    period["start"],
-                    period["end"],
-                    workspace,
-                ),
-            }
+            {"key": key, "value": row[key], "text": str(row[key]), "url": url(row["group"], key)}
             for key, _label in statistics.TICKET_COLUMNS
-        ] + [{"key": key, "value": row[key], "url": None} for key, _label in statistics.RATING_COLUMNS]
+        ] + [
+            {"key": key, "value": row[key], "text": str(row[key]), "url": None}
+            for key, _label in statistics.RATING_COLUMNS
+        ]
         row["rates"] = [{"key": key, "value": row[key]} for key, *_rest in statistics.RATES]
     query = {**period["query"], "by": by}
     return {
