@@ -152,7 +152,7 @@ def _insert_tickets(*, category: int, townships, county_units, township_units, r
                 kind, title, content, category_id, place, source, township_id, representative_id,
                 is_public_interest, tracking_code, status, resolution, assigned_by, lead_unit_id,
                 round, assigned_at, due_at, extension_reason, due_year_unknown, reply, reply_summary,
-                forwarded_at, feedback_due_at, closed_at, created_at, updated_at, adopted_by)
+                forwarded_at, feedback_due_at, closed_at, created_at, updated_at, adopted_by, external_ref)
             SELECT 'suggestion', '基准事项', '基准', %(category)s, '', 'phone', s.township, s.rep,
                 false, 'B' || lpad(s.g::text, 10, '0'),
                 CASE WHEN s.b < 80 OR (s.b >= 90 AND s.b < 400) THEN 'signed'
@@ -173,7 +173,7 @@ def _insert_tickets(*, category: int, townships, county_units, township_units, r
                 CASE WHEN s.b >= 80 AND s.b < 85 THEN %(now)s - %(day)s
                      WHEN s.b >= 85 AND s.b < 90 THEN %(now)s - 4 * %(day)s END,
                 CASE WHEN s.b >= 400 THEN %(now)s - 3 * %(day)s END,
-                %(created)s, %(created)s, ''
+                %(created)s, %(created)s, '', ''
             FROM (
                 SELECT g, b, t, t / %(per_county)s AS county, g %% 3 = 0 AS by_county,
                        (%(townships)s::int[])[1 + t] AS township, (%(reps)s::int[])[1 + t] AS rep
