@@ -270,6 +270,9 @@ def test_the_ledger_insert_is_one_query_whatever_the_number_of_events(
     assert issued == 2 * size
     with django_assert_num_queries(1):
         assert webhooks.webhook_deliveries_issue(events=TicketEvent.objects.all(), now=now) == 0
+    # The dispatch: SAVEPOINT, the claim (SELECT ... FOR UPDATE SKIP LOCKED), its UPDATE, RELEASE.
+    with django_assert_num_queries(4):
+        assert webhooks.webhook_deliveries_dispatch(now=now) == min(2 * size, webhooks.DISPATCH_LIMIT)
 
 
 def test_the_dispatch_claims_due_deliveries_once_until_their_lease_ends(
