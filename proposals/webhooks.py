@@ -128,7 +128,8 @@ def _kind_of_event() -> Case:
 
 
 def _readable_by_keys(events: QuerySet) -> QuerySet:
-    """The events of tickets some key may read: filed through the API, or published."""
+    """The events of tickets some key may read: filed through the API, or published (the
+    condition of ``TicketQuerySet.published``, on the event's ticket: a join, not a subquery)."""
     published = Q(ticket__status__in=sorted(CLOSED), ticket__is_public_interest=True) & ~Q(
         ticket__resolution="merged"
     )
@@ -239,6 +240,7 @@ def body_of(event: TicketEvent, kind: str) -> dict:
     summary, empty until the ticket is published (as ``open311_views._rows``).
     """
     ticket = event.ticket
+    # As TicketQuerySet.published() and open311_views._rows read it.
     published = ticket.status in CLOSED and ticket.is_public_interest and ticket.resolution != "merged"
     return {
         "id": event.pk,
