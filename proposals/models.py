@@ -408,6 +408,13 @@ class Ticket(models.Model):
         return format_code(self.tracking_code)
 
     @property
+    def is_published(self) -> bool:
+        """``querysets.published_q`` on this row: closed, of general concern, not merged."""
+        from proposals.transitions import CLOSED
+
+        return self.status in CLOSED and self.is_public_interest and self.resolution != self.Resolution.MERGED
+
+    @property
     def county_id(self) -> int:
         return self.township.county_id
 

@@ -43,18 +43,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from liaison import idempotency
 from liaison.models import Category, Region
 from liaison.validators import clean_text
-from proposals import ratelimit
+from proposals import ratelimit, transitions
 from proposals.api_keys import api_key_find, api_key_refused, ticket_file_by_api
 from proposals.models import ApiKey, Ticket, format_code
 from proposals.public_forms import IntakeForm
-from proposals.transitions import Status
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}
 MAX_DESCRIPTION = IntakeForm.base_fields["content"].max_length  # the intake's limit (4,000)
 MAX_IDEMPOTENCY_KEY = 64
 PAGE_SIZE = 100
 MAX_DAYS = 90  # the spec's window: the default without dates, and the longest allowed
-CLOSED = (Status.CLOSED, Status.ARCHIVED)
+CLOSED = sorted(transitions.CLOSED)
 TOKENS = signing.Signer(salt="open311.token")
 
 
@@ -322,7 +321,7 @@ def _readable(key: ApiKey | None):
 def _rows(tickets) -> list[dict]:
     rows = []
     for t in tickets:
-        published = t.status in CLOSED and t.is_public_interest and t.resolution != "merged"
+        published = t.is_published
         rows.append(
             {
                 "service_request_id": str(t.pk),

@@ -22,6 +22,16 @@ from liaison.roles import Role
 from liaison.scoping import NOTHING, scope_of
 
 
+def published_q(prefix: str = "") -> Q:
+    """The one rule of a published ticket (what /results/, the Open311 API and the webhooks may
+    show): closed or archived, of general concern, not merged into another. ``prefix`` reaches the
+    ticket from another model ("ticket__"); ``Ticket.is_published`` is the same rule on one row."""
+    from proposals.transitions import CLOSED
+
+    closed = Q(**{f"{prefix}status__in": sorted(CLOSED), f"{prefix}is_public_interest": True})
+    return closed & ~Q(**{f"{prefix}resolution": "merged"})
+
+
 class TicketQuerySet(ScopedQuerySet):
     region_field = "township"
 
@@ -84,7 +94,7 @@ class TicketQuerySet(ScopedQuerySet):
 
     def published(self):
         """Closed tickets of general concern: what /results/ shows (no personal data)."""
-        return self.closed().filter(is_public_interest=True).exclude(resolution="merged")
+        return self.filter(published_q())
 
     def search(self, text: str):
         text = (text or "").strip()

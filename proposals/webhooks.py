@@ -55,6 +55,7 @@ from django.utils import timezone
 from liaison import audit
 from liaison.models import Region
 from proposals.models import ApiKey, Ticket, TicketEvent, WebhookDelivery, WebhookSubscription
+from proposals.querysets import published_q
 from proposals.transitions import CLOSED, OPEN, Status
 
 log = logging.getLogger(__name__)
@@ -128,12 +129,9 @@ def _kind_of_event() -> Case:
 
 
 def _readable_by_keys(events: QuerySet) -> QuerySet:
-    """The events of tickets some key may read: filed through the API, or published (the
-    condition of ``TicketQuerySet.published``, on the event's ticket: a join, not a subquery)."""
-    published = Q(ticket__status__in=sorted(CLOSED), ticket__is_public_interest=True) & ~Q(
-        ticket__resolution="merged"
-    )
-    return events.filter(Q(ticket__source=Ticket.Source.API) | published)
+    """The events of tickets some key may read: filed through the API, or published (the one
+    rule, ``published_q``, on the event's ticket: a join, not a subquery)."""
+    return events.filter(Q(ticket__source=Ticket.Source.API) | published_q("ticket__"))
 
 
 def webhook_deliveries_issue(*, events: QuerySet, now: datetime.datetime) -> int:
@@ -240,8 +238,7 @@ def body_of(event: TicketEvent, kind: str) -> dict:
     summary, empty until the ticket is published (as ``open311_views._rows``).
     """
     ticket = event.ticket
-    # As TicketQuerySet.published() and open311_views._rows read it.
-    published = ticket.status in CLOSED and ticket.is_public_interest and ticket.resolution != "merged"
+    published = ticket.is_published
     return {
         "id": event.pk,
         "kind": kind,
