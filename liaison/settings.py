@@ -103,6 +103,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# SQLite builds an index without its INCLUDE columns (ticket_unit_running covers the township only
+# on PostgreSQL, for an index-only scan): the same index, less covering, which is all the laptop needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"] if DATABASES["default"]["ENGINE"].endswith("sqlite3") else []
 
 AUTH_USER_MODEL = "liaison.User"
 AUTHENTICATION_BACKENDS = [
