@@ -458,6 +458,32 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2 ** max(attempts - 1, 0)))
 
 
+def count_attempt(model, pk: int, max_attempts: int) -> tuple[int | None, str]:
+    """Step 1 of every send from a ledger (a ``Delivery`` here, a webhook's in proposals): lock the
+    row, count the attempt and commit it before anything leaves. Return the attempt's number and
+    "pending", or None and the status that says why nothing is to be sent: "missing", a status
+    other than pending, or failed when the ``max_attempts``-th attempt was counted but never
+    recorded an outcome (its worker was lost).
+
+    ``model`` has ``status`` (with ``Status.PENDING`` and ``Status.FAILED``), ``attempts`` and
+    ``last_error``. The caller sends in a second transaction, under the row lock, and only if the
+    attempt counted is still its own (a later one counted since means another worker took over)."""
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(pk=pk).first()
+        if row is None:
+            return None, "missing"
+        if row.status != model.Status.PENDING:
+            return None, row.status
+        if row.attempts >= max_attempts:
+            row.status = model.Status.FAILED
+            row.last_error = f"attempt {row.attempts} ended without an outcome (its worker was lost)"
+            row.save(update_fields=["status", "last_error"])
+            return None, row.status
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+    return row.attempts, model.Status.PENDING
+
+
 def delivery_send(*, delivery_id: int, now: datetime) -> str:
     """Send one delivery if it is still pending; return its status afterwards.
 
@@ -474,23 +500,9 @@ def delivery_send(*, delivery_id: int, now: datetime) -> str:
     On failure it records the reason; a permanent failure (a bad address) or the
     ``MAX_ATTEMPTS``-th attempt marks it failed, any other raises ``RetryableDeliveryError``.
     """
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None:
-            return "missing"
-        if delivery.status != Delivery.Status.PENDING:
-            return delivery.status
-        if delivery.attempts >= MAX_ATTEMPTS:
-            # The last attempt was counted but never recorded an outcome: its worker was lost.
-            delivery.status = Delivery.Status.FAILED
-            delivery.last_error = (
-                f"attempt {delivery.attempts} ended without an outcome (its worker was lost)"
-            )
-            delivery.save(update_fields=["status", "last_error"])
-            return delivery.status
-        delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
-    attempt = delivery.attempts
+    attempt, status = count_attempt(Delivery, delivery_id, MAX_ATTEMPTS)
+    if attempt is None:
+        return status
 
     with transaction.atomic():
         delivery = (

@@ -54,6 +54,7 @@ from django.utils import timezone
 
 from liaison import audit
 from liaison.models import Region
+from liaison.notify import count_attempt
 from proposals.models import ApiKey, Ticket, TicketEvent, WebhookDelivery, WebhookSubscription
 from proposals.querysets import published_q
 from proposals.transitions import CLOSED, OPEN, Status
@@ -299,7 +300,8 @@ def webhook_delivery_send(*, delivery_id: int, now: datetime.datetime) -> str:
     """Send one delivery if it is still pending; return its status afterwards. Raises
     ``RetryLater`` when it failed and is due again.
 
-    1. Lock the row, count the attempt and commit before anything leaves: a worker killed
+    1. Lock the row, count the attempt and commit before anything leaves
+       (``liaison.notify.count_attempt``, as every delivery): a worker killed
        mid-send leaves its attempt counted, so a send that keeps killing its worker ends failed
        after ``MAX_ATTEMPTS`` instead of being redelivered for ever.
     2. Lock it again and check that it is pending and that the attempt counted is still ours
@@ -309,22 +311,9 @@ def webhook_delivery_send(*, delivery_id: int, now: datetime.datetime) -> str:
     at most one send (``TIMEOUT``), then finds it delivered; and a worker killed mid-send loses
     its lock with its connection, so the redelivered task goes on at once.
     """
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
-        if delivery is None:
-            return "missing"
-        if delivery.status != WebhookDelivery.Status.PENDING:
-            return delivery.status
-        if delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.last_error = (
-                f"attempt {delivery.attempts} ended without an outcome (its worker was lost)"
-            )
-            delivery.save(update_fields=["status", "last_error"])
-            return delivery.status
-        delivery.attempts += 1
-        delivery.save(update_fields=["attempts"])
-    attempt = delivery.attempts
+    attempt, status = count_attempt(WebhookDelivery, delivery_id, MAX_ATTEMPTS)
+    if attempt is None:
+        return status
 
     with transaction.atomic():
         delivery = (
