@@ -77,10 +77,22 @@ def queue_length() -> int | None:
         return None
 
 
+# What other apps add to ``operations()`` (proposals: the webhooks' ledger): functions of ``now``
+# returning more fields, registered in their ``ready()``; liaison does not import them.
+_OPERATIONS: list = []
+
+
+def register_operations(figures) -> None:
+    """Add ``figures(now) -> dict`` to what ``/healthz`` reports to operators."""
+    if figures not in _OPERATIONS:
+        _OPERATIONS.append(figures)
+
+
 def operations(now: datetime.datetime | None = None) -> dict:
     """What an operator watches besides reachability: beat's last tick (and whether it is stale),
     the Celery queue's length, failed deliveries and the oldest one still waiting to be sent.
-    Two indexed reads (``delivery_due_idx`` leads with the status)."""
+    Two indexed reads (``delivery_due_idx`` leads with the status), and what other apps register
+    (``register_operations``)."""
     from django.db.models import Count, Min, Q
 
     from liaison.models import Delivery, Heartbeat
@@ -94,9 +106,11 @@ def operations(now: datetime.datetime | None = None) -> dict:
             failed=Count("pk", filter=Q(status=Delivery.Status.FAILED)),
             oldest=Min("created_at", filter=Q(status=Delivery.Status.PENDING)),
         )
+        more = {key: value for figures in _OPERATIONS for key, value in figures(now).items()}
     except DatabaseError:  # reachable but not migrated yet: reachability is what we report
         return {}
     return {
+        **more,
         "beat_last_seen": timezone.localtime(beat).isoformat() if beat else None,
         "beat_stale": beat is None or now - beat > BEAT_STALE_AFTER,
         "queue_length": queue_length(),

@@ -7,7 +7,7 @@ class ProposalsConfig(AppConfig):
     verbose_name = _("Suggestion tickets")
 
     def ready(self) -> None:
-        from liaison import navigation, todo
+        from liaison import health, navigation, todo
         from liaison.roles import Role, crud, grant
         from proposals import (
             duties,
@@ -20,6 +20,7 @@ class ProposalsConfig(AppConfig):
         # The 12345 hotline's work-order sheet, a kind of the representatives' Excel import.
         importing.register(__import__("proposals.hotline").hotline.HOTLINE)
 
+        health.register_operations(__import__("proposals.webhooks").webhooks.health)
         todo.register("proposals", proposals_todo.sections, order=10)
         todo.register("proposals_matters", __import__("proposals.matters").matters.todo_sections, order=11)
         duties.register()

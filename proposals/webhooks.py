@@ -374,3 +374,21 @@ def webhook_delivery_resend(*, actor, delivery: WebhookDelivery) -> bool:
     )
     transaction.on_commit(lambda: send_webhook.delay(delivery.pk), robust=True)
     return True
+
+
+def health(now: datetime.datetime) -> dict:
+    """For ``/healthz`` (``liaison.health.register_operations``): webhook deliveries that failed for
+    good, and the oldest one still waiting to be delivered. One aggregate over the rows not
+    delivered, read from the partial index ``webhook_delivery_undelivered``."""
+    from django.db.models import Count, Min
+
+    undelivered = [WebhookDelivery.Status.FAILED, WebhookDelivery.Status.PENDING]
+    found = WebhookDelivery.objects.filter(status__in=undelivered).aggregate(
+        failed=Count("pk", filter=Q(status=WebhookDelivery.Status.FAILED)),
+        oldest=Min("created_at", filter=Q(status=WebhookDelivery.Status.PENDING)),
+    )
+    oldest = found["oldest"]
+    return {
+        "webhooks_failed": found["failed"],
+        "oldest_webhook_undelivered": timezone.localtime(oldest).isoformat() if oldest else None,
+    }

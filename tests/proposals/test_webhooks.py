@@ -580,3 +580,28 @@ def test_a_new_subscriber_gets_no_backlog(receiver, key_a, township_a, clerks, u
         created_at=timezone.now() + datetime.timedelta(seconds=1)
     )
     assert sweep()["webhooks"] == 0
+
+
+def test_healthz_counts_failed_webhooks_and_dates_the_oldest_waiting_one(
+    receiver, key_a, township_a, clerks, unit_a
+):
+    """The operator's /healthz figures (liaison.health, registered by proposals): deliveries that
+    failed for good, and the oldest one still waiting; delivered ones count in neither."""
+    from liaison import health
+
+    subscribe(key_a, receiver.url)
+    for _n in range(3):
+        assign(api_ticket(township_a), clerks[0], unit_a)
+    sweep()
+    first, second, third = WebhookDelivery.objects.order_by("pk")
+    at = datetime.datetime(2026, 12, 5, 2, 0, tzinfo=datetime.UTC)
+    WebhookDelivery.objects.filter(pk=first.pk).update(status=WebhookDelivery.Status.FAILED, created_at=at)
+    WebhookDelivery.objects.filter(pk=second.pk).update(
+        status=WebhookDelivery.Status.DELIVERED, created_at=at
+    )
+    WebhookDelivery.objects.filter(pk=third.pk).update(created_at=at + datetime.timedelta(hours=1))
+    found = health.operations(timezone.now())
+    assert found["webhooks_failed"] == 1
+    assert found["oldest_webhook_undelivered"] == "2026-12-05T11:00:00+08:00"
+    WebhookDelivery.objects.filter(pk=third.pk).update(status=WebhookDelivery.Status.DELIVERED)
+    assert health.operations(timezone.now())["oldest_webhook_undelivered"] is None
