@@ -104,6 +104,7 @@ VERBS = {
     "open311.refused": pgettext_lazy("audit action", "revoked API key refused"),
     "webhook.created": pgettext_lazy("audit action", "webhook subscription created"),
     "webhook.resent": pgettext_lazy("audit action", "failed webhook delivery resent"),
+    "webhook.secret_rotated": pgettext_lazy("audit action", "webhook signing secret replaced"),
     "review.entered": pgettext_lazy("audit action", "year-end review scores entered"),
     "assessment.published": pgettext_lazy("audit action", "assessment published"),
     "assessment.amended": pgettext_lazy("audit action", "assessment amended"),

@@ -349,6 +349,7 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
     list_filter = ("is_active",)
     list_select_related = ("api_key",)
     fields = ("api_key", "url", "on_assigned", "on_replied", "on_closed", "is_active")
+    actions = ["rotate_secret"]
     # An address typed without a scheme is read as https (the only one allowed off this machine).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -379,6 +380,22 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
             _("The signing secret (shown only now, copy it for the integrating system): %(secret)s")
             % {"secret": created.secret},
         )
+
+    @admin.action(
+        description=_("Replace the signing secret of the selected subscriptions"), permissions=["change"]
+    )
+    def rotate_secret(self, request, queryset):
+        # ``queryset`` is already scoped (get_queryset): another county's ids replace nothing.
+        for subscription in queryset:
+            secret = webhooks.webhook_secret_rotate(actor=request.user, subscription=subscription)
+            messages.warning(
+                request,
+                _(
+                    "The new signing secret of %(subscription)s (shown only now; the old one no longer "
+                    "signs): %(secret)s"
+                )
+                % {"subscription": subscription, "secret": secret},
+            )
 
 
 @admin.register(WebhookDelivery)

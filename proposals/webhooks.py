@@ -118,6 +118,24 @@ def webhook_subscription_create(
     return subscription
 
 
+@transaction.atomic
+def webhook_secret_rotate(*, actor, subscription: WebhookSubscription) -> str:
+    """Give ``subscription`` a new signing secret (a leaked one, or a routine change) and return it,
+    to be shown once. Deliveries sent from now on are signed with it; the old one stops working at
+    once, so the integrating system must take the new one before the next event."""
+    subscription = (
+        WebhookSubscription.objects.select_for_update()
+        .select_related("api_key__region")
+        .get(pk=subscription.pk)
+    )
+    subscription.secret = new_secret()
+    subscription.save(update_fields=["secret"])
+    audit.record(
+        actor=actor, verb="webhook.secret_rotated", subject=subscription, region=subscription.api_key.region
+    )
+    return subscription.secret
+
+
 # --- 1. what is owed -------------------------------------------------------------------------
 
 

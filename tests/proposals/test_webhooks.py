@@ -29,7 +29,7 @@ from proposals import reminders, services, webhooks
 from proposals.api_keys import api_key_create, api_key_revoke
 from proposals.models import Ticket, TicketEvent, WebhookDelivery, WebhookSubscription, validate_webhook_url
 from proposals.transitions import Status
-from tests.factories import user_with_role
+from tests.factories import CountyFactory, user_with_role
 from tests.helpers import ROOT, project_env, reload
 from tests.liaison.test_deliveries_worker import pool_children, wait_for
 from tests.proposals.ticket_rows import ticket_row
@@ -605,3 +605,42 @@ def test_healthz_counts_failed_webhooks_and_dates_the_oldest_waiting_one(
     assert found["oldest_webhook_undelivered"] == "2026-12-05T11:00:00+08:00"
     WebhookDelivery.objects.filter(pk=third.pk).update(status=WebhookDelivery.Status.DELIVERED)
     assert health.operations(timezone.now())["oldest_webhook_undelivered"] is None
+
+
+def test_the_admin_replaces_a_secret_shows_it_once_and_signs_with_it(
+    client, receiver, key_a, township_a, clerks, unit_a, county
+):
+    """A leaked secret is replaced from the admin: shown once in the message, audited, and the
+    next delivery is signed with the new one (the old one no longer verifies). The liaison office
+    of another county cannot replace it (its ids are outside the admin's scoped queryset)."""
+    subscription = subscribe(key_a, receiver.url)
+    old = subscription.secret
+    other = user_with_role(Role.LIAISON_OFFICE, region=CountyFactory(name="另一县"), username="other_office")
+    client.force_login(other)
+    client.post(
+        "/admin/proposals/webhooksubscription/",
+        {"action": "rotate_secret", "_selected_action": [subscription.pk]},
+    )
+    assert reload(subscription).secret == old
+
+    office = user_with_role(Role.LIAISON_OFFICE, region=county, username="office_here")
+    client.force_login(office)
+    response = client.post(
+        "/admin/proposals/webhooksubscription/",
+        {"action": "rotate_secret", "_selected_action": [subscription.pk]},
+        follow=True,
+    )
+    new = reload(subscription).secret
+    assert new != old and new.startswith("whsec_")
+    assert new in response.content.decode() and old not in response.content.decode()
+    assert (
+        AuditEvent.objects.filter(verb="webhook.secret_rotated", subject_id=str(subscription.pk)).count() == 1
+    )
+
+    assign(api_ticket(township_a), clerks[0], unit_a)
+    sweep()
+    assert send(WebhookDelivery.objects.get()) == "delivered"
+    (receipt,) = receiver.receipts
+    timestamp = receipt.headers["X-Liaison-Timestamp"]
+    assert receipt.headers["X-Liaison-Signature"] == webhooks.signature(new, timestamp, receipt.body)
+    assert receipt.headers["X-Liaison-Signature"] != webhooks.signature(old, timestamp, receipt.body)
