@@ -27,7 +27,10 @@ def test_the_phone_layout_collapses_the_menu_and_switches_language(phone, rep_a)
     toggle = phone.get_by_role("button", name="菜单")
     expect(toggle).to_be_visible()
     toggle.click()
-    phone.get_by_role("button", name="English").click()
-    expect(phone.get_by_text("Welcome, 陈志强")).to_be_visible()
+    english = phone.get_by_role("button", name="English")
+    expect(english).to_be_visible()  # the menu has opened (Bootstrap's collapse animates)
+    with phone.expect_navigation():  # the language form posts and redirects back
+        english.click()
+    expect(phone.get_by_text("Welcome, 陈志强")).to_be_visible(timeout=15_000)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     screenshot(phone, "home-rep-phone-en")
