@@ -6,9 +6,6 @@ county ─┬─ township_a ── village_a      unit_a (township A office), co
 
 import contextlib
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,7 +24,7 @@ from tests.factories import (
     active_rep,
     user_with_role,
 )
-from tests.helpers import ROOT, project_env
+from tests.helpers import celery_worker
 
 # Hypothesis: "ci" replays the same examples on every run (no flaky red from a new random draw,
 # no example database to carry between runs) and prints the blob that reproduces a failure;
@@ -146,45 +143,10 @@ def worker(transactional_db, tmp_path):
     is purged first: a task that an earlier test left behind (its worker stopped before running it)
     would otherwise run here, against this test's data.
     """
-    from django.db import connection
-
     celery_app.control.purge()
     assert queued_tasks() == 0, "the Celery queue is not empty after a purge"
-
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = project_env(
-        DEBUG="1", REDIS_URL=os.environ["REDIS_URL"], DATABASE_URL=database_url, LIAISON_VAR_DIR=str(tmp_path)
-    )
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "liaison",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-n",
-                f"test-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while not celery_app.control.ping(timeout=0.5):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Celery worker did not come up:\n" + log_path.read_text())
-            yield proc
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with celery_worker(tmp_path, name="test") as proc:
+        yield proc
 
 
 @pytest.fixture

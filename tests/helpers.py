@@ -1,8 +1,10 @@
 """Run the project in a subprocess with a chosen environment: settings are read at import."""
 
+import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +85,47 @@ def refusal(error) -> dict[str, list[str]] | list[str]:
 
     with translation.override("en"):
         return error.message_dict if hasattr(error, "error_dict") else error.messages
+
+
+@contextlib.contextmanager
+def celery_worker(tmp_path: Path, *, name: str, pool: str = "solo", **env: str):
+    """A real `celery worker` process on the test Redis and the test database (the caller's test
+    is transactional: the worker sees committed data only), with ``env`` added to its settings.
+    The queue is purged first (tasks earlier tests left behind would run against this test's
+    data); the worker's log is at ``proc.log_path`` and shown if it does not come up in 30 s."""
+    import pytest
+    from django.db import connection
+
+    from liaison.celery import app
+
+    db = connection.settings_dict
+    worker_env = project_env(
+        DEBUG="1",
+        REDIS_URL=os.environ["REDIS_URL"],
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        LIAISON_VAR_DIR=str(tmp_path),
+        **env,
+    )
+    app.control.purge()
+    pool_args = ["--pool=solo"] if pool == "solo" else [f"--pool={pool}", "--concurrency=1"]
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "liaison", "worker", *pool_args, "--loglevel=INFO",
+             "-n", f"{name}-{os.getpid()}@%h"],
+            cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        proc.log_path = log_path  # type: ignore[attr-defined]
+        try:
+            deadline = time.monotonic() + 30
+            while not app.control.ping(timeout=0.5):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the Celery worker did not come up:\n" + log_path.read_text())
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)

@@ -7,18 +7,15 @@ task back; the retried send carries the same request id, so the user gets the me
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from liaison import notify
-from liaison.celery import app as celery_app
 from liaison.models import Delivery
 from tests.factories import UserFactory
-from tests.helpers import ROOT, project_env, reload
+from tests.helpers import celery_worker, reload
 from tests.liaison.fake_sms_provider import FakeSmsProvider
 
 pytestmark = pytest.mark.worker
@@ -36,55 +33,15 @@ def sms_provider():
 @pytest.fixture
 def prefork_worker(transactional_db, tmp_path, sms_provider):
     """A `celery worker` with the prefork pool and one child, sending SMS to ``sms_provider``."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = project_env(
-        DEBUG="1",
-        REDIS_URL=os.environ["REDIS_URL"],
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        LIAISON_VAR_DIR=str(tmp_path),
+    with celery_worker(
+        tmp_path,
+        name="prefork",
+        pool="prefork",
         SMS_BACKEND="http",
         SMS_HTTP_URL=sms_provider.url,
         SMS_HTTP_TOKEN="worker-token",
-    )
-    # Earlier tests may have left tasks in the queue (their on_commit dispatches).
-    celery_app.control.purge()
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "liaison",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "-n",
-                f"prefork-{os.getpid()}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        proc.log_path = log_path
-        try:
-            deadline = time.monotonic() + 30
-            while not celery_app.control.ping(timeout=0.5):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Celery worker did not come up:\n" + log_path.read_text())
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    ) as proc:
+        yield proc
 
 
 def wait_for(condition, *, timeout: float, what: str, worker=None):

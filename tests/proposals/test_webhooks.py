@@ -13,8 +13,6 @@ import hmac
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -30,7 +28,7 @@ from proposals.api_keys import api_key_create, api_key_revoke
 from proposals.models import Ticket, TicketEvent, WebhookDelivery, WebhookSubscription, validate_webhook_url
 from proposals.transitions import Status
 from tests.factories import CountyFactory, user_with_role
-from tests.helpers import ROOT, project_env, reload
+from tests.helpers import celery_worker, reload
 from tests.liaison.test_deliveries_worker import pool_children, wait_for
 from tests.proposals.ticket_rows import ticket_row
 from tests.proposals.webhook_receiver import WebhookReceiver
@@ -416,38 +414,8 @@ def test_the_admin_shows_the_secret_once_and_resends_a_failed_delivery(
 @pytest.fixture
 def webhook_worker(transactional_db, tmp_path):
     """A `celery worker` with the prefork pool and one child; retries back off from 1 second."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    env = project_env(
-        DEBUG="1",
-        REDIS_URL=os.environ["REDIS_URL"],
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        LIAISON_VAR_DIR=str(tmp_path),
-        WEBHOOK_RETRY_BACKOFF="1",
-    )
-    celery_app.control.purge()  # tasks earlier tests left behind (their on-commit dispatches)
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "liaison", "worker", "--pool=prefork", "--concurrency=1",
-             "--loglevel=INFO", "-n", f"webhooks-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        proc.log_path = log_path  # type: ignore[attr-defined]
-        try:
-            deadline = time.monotonic() + 30
-            while not celery_app.control.ping(timeout=0.5):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the Celery worker did not come up:\n" + log_path.read_text())
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with celery_worker(tmp_path, name="webhooks", pool="prefork", WEBHOOK_RETRY_BACKOFF="1") as proc:
+        yield proc
 
 
 @pytest.mark.worker
