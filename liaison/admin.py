@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from liaison import lockout, notify, twofa
-from liaison.admin_mixins import ScopedAdmin, ScopedInline
+from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedInline
 from liaison.models import (
     AnnualMeeting,
     AuditEvent,
@@ -408,7 +408,10 @@ class DeliveryAdmin(LedgerAdmin):
     list_filter = ["channel", "status", DeliveryKindFilter, "created_at"]
     search_fields = ["notification__user__name", "notification__user__username", "address"]
     list_select_related = ["notification__user"]
-    date_hierarchy = "created_at"
+    # The ledgers grow with every notice: no whole-table count per page and no date drill-down
+    # (a DISTINCT over every row's date); the created_at filter narrows by date instead.
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     actions = ["resend_failed"]
 
     @admin.display(description=_("recipient"), ordering="notification__user__name")

@@ -419,7 +419,9 @@ class WebhookDeliveryAdmin(ScopedAdmin):
     list_filter = ("status", "kind", "created_at")
     list_select_related = ("subscription__api_key", "event")
     search_fields = ("=event__ticket__id", "subscription__api_key__name")
-    date_hierarchy = "created_at"
+    # As the notifications' ledger (liaison.admin.DeliveryAdmin): no whole-table count, no drill-down.
+    paginator = CappedCountPaginator
+    show_full_result_count = False
     list_per_page = 50
     actions = ["resend_failed"]
 

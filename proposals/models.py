@@ -1077,6 +1077,11 @@ class WebhookSubscription(models.Model):
         verbose_name = _("webhook subscription")
         verbose_name_plural = _("webhook subscriptions")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A form sent twice (or the same address subscribed again) would have every event
+            # delivered twice to one receiver: one subscription per key and address.
+            models.UniqueConstraint(fields=["api_key", "url"], name="webhook_subscription_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.api_key.name} → {self.url}"

@@ -185,7 +185,7 @@ def test_a_subscription_to_closed_gets_no_assignment_and_each_kind_maps_to_its_m
     receiver, key_a, township_a, clerks, unit_a
 ):
     closed_only = subscribe(key_a, receiver.url, assigned=False, replied=False)
-    everything = subscribe(key_a, receiver.url)
+    everything = subscribe(key_a, receiver.url + "/all")  # one subscription per key and address
     assign(api_ticket(township_a), clerks[0], unit_a)
     answered = api_ticket(township_a)
     services.ticket_answer_on_spot(actor=clerks[0], ticket=reload(answered), note="已当场答复")
@@ -612,3 +612,16 @@ def test_the_admin_replaces_a_secret_shows_it_once_and_signs_with_it(
     timestamp = receipt.headers["X-Liaison-Timestamp"]
     assert receipt.headers["X-Liaison-Signature"] == webhooks.signature(new, timestamp, receipt.body)
     assert receipt.headers["X-Liaison-Signature"] != webhooks.signature(old, timestamp, receipt.body)
+
+
+def test_the_add_form_sent_twice_subscribes_once(client, django_user_model, receiver, key_a):
+    """A double tap on 保存 would have every event delivered twice to one receiver: the second
+    post is refused on the key and address, and nothing is added."""
+    client.force_login(django_user_model.objects.create_superuser("root2", password="x-long-pass-1"))
+    form = {"api_key": key_a.pk, "url": receiver.url, "on_closed": "on", "is_active": "on"}
+    first = client.post("/admin/proposals/webhooksubscription/add/", form)
+    assert first.status_code == 302
+    again = client.post("/admin/proposals/webhooksubscription/add/", form)
+    assert again.status_code == 200
+    assert again.context["adminform"].form.non_field_errors()
+    assert WebhookSubscription.objects.filter(api_key=key_a).count() == 1
