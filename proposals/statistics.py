@@ -14,6 +14,7 @@ reply on time, extended, returned, re-handled, its last round's ratings), set by
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connections
@@ -168,13 +169,21 @@ def _with_rates(row: dict) -> dict:
     return row
 
 
-def aggregates(among: Q | None = None) -> dict:
-    """Every count of ``COUNT_KEYS`` as an aggregate over tickets (one scan of the ticket table);
-    with ``among``, counting only the tickets it matches (the rest of the scan serves another
-    grouping: ``tally_sets``)."""
+def aggregates(among: Q | None = None, *, keys: Iterable[str] | None = None) -> dict:
+    """Every count of ``COUNT_KEYS`` (or of ``keys``) as an aggregate over tickets (one scan of the
+    ticket table); with ``among``, counting only the tickets it matches (the rest of the scan serves
+    another grouping: ``tally_sets``). Each aggregate costs time on every row scanned: a caller that
+    reads a few figures asks for those."""
     among = among or Q()
-    counted = {key: Count("pk", filter=column_q(key) & among) for key, _label in TICKET_COLUMNS}
-    sums = {key: Coalesce(Sum(column, filter=among or None), 0) for key, column in RATING_SUMS.items()}
+    wanted = set(COUNT_KEYS if keys is None else keys)
+    counted = {
+        key: Count("pk", filter=column_q(key) & among) for key, _label in TICKET_COLUMNS if key in wanted
+    }
+    sums = {
+        key: Coalesce(Sum(column, filter=among or None), 0)
+        for key, column in RATING_SUMS.items()
+        if key in wanted
+    }
     return counted | sums
 
 
@@ -235,9 +244,12 @@ def tally_sets(tickets, sets: list[Grouping], *, one_scan: bool = True) -> list[
     return found
 
 
-def total(rows, **fields) -> dict:
-    """Add up rows of counts (``tally``'s) into one, with its rates."""
-    summed = {key: sum(row[key] for row in rows) for key in COUNT_KEYS}
+def total(rows, keys: Iterable[str] = COUNT_KEYS, **fields) -> dict:
+    """Add up rows of counts (``tally``'s, each with every key of ``keys``) into one, with its rates."""
+    summed = dict.fromkeys(keys, 0)
+    for row in rows:
+        for key in summed:
+            summed[key] += row[key]
     return _with_rates({**fields, **summed})
 
 
