@@ -229,3 +229,38 @@ def test_a_chart_draws_the_most_concerning_units_and_counts_the_rest(
     assert late.categories == ["单位3", "单位2"] and late.more == 2
     assert "statistics" in late.more_url and "by=unit" in late.more_url
     assert "另有 2 个" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_trend_counts_each_ticket_in_its_local_month(township_a, liaison_office):
+    """Registered at the last second of a Beijing month and at the first of the next, closed across a
+    month's end, and registered before the trend's twelve months: each in its own local month (the
+    months are cut at local midnight, not UTC's, which is 8 hours later)."""
+    rows = [
+        ticket_row(
+            township=township_a, now=local(2026, 1, 31, 23, 59, 59), created_at=local(2026, 1, 31, 23, 59, 59)
+        ),
+        ticket_row(
+            township=township_a,
+            now=local(2026, 2, 1),
+            created_at=local(2026, 2, 1),
+            status=Status.CLOSED,
+            closed_at=local(2026, 3, 1),
+        ),
+        ticket_row(
+            township=township_a,
+            now=local(2025, 3, 31, 23),
+            created_at=local(2025, 3, 31, 23),
+            status=Status.CLOSED,
+            closed_at=local(2026, 2, 28, 23, 59, 59),
+        ),
+    ]
+    Ticket.objects.bulk_create(rows)
+    _by_period, trend = overview.count(liaison_office, MARCH)
+    collected, closed = {}, {}
+    for row in trend:
+        for month, series in ((row["registered_in"], collected), (row["closed_in"], closed)):
+            if month is not None:
+                series[month] = series.get(month, 0) + row["in_window"]
+    assert collected == {datetime.date(2026, 1, 1): 1, datetime.date(2026, 2, 1): 1}
+    assert closed == {datetime.date(2026, 2, 1): 1, datetime.date(2026, 3, 1): 1}
