@@ -253,22 +253,32 @@ def total(rows, keys: Iterable[str] = COUNT_KEYS, **fields) -> dict:
     return _with_rates({**fields, **summed})
 
 
+def group_names(breakdown: Breakdown, groups: list) -> dict:
+    """The name of each group (its id, or a source's value) of ``breakdown``: one query over the
+    groups found. Counted apart, not joined into the count: grouping by the name too made
+    PostgreSQL join and sort every ticket of the period before counting (a province's year, a
+    whole table: 750 -> 360 ms)."""
+    if breakdown.name == breakdown.field:  # the source: its label
+        return {
+            group: Ticket.Source(group).label if group in Ticket.Source.values else group for group in groups
+        }
+    relation, attribute = breakdown.name.split("__")
+    model = Ticket._meta.get_field(relation).related_model
+    ids = [group for group in groups if group is not None]
+    return dict(model._base_manager.filter(pk__in=ids).values_list("pk", attribute)) if ids else {}
+
+
 def suggestion_statistics(user, *, start: datetime.date, end: datetime.date, by: str) -> list[dict]:
     """One row per group (``group``: its id or value, ``name``), then a totals row (``group`` None,
     ``total`` True). Each row has every key of ``COUNT_KEYS`` and of ``RATES`` (percent, or None
     when there is nothing to divide by)."""
     breakdown = BREAKDOWN_BY_KEY[by]
-    grouped = sorted(
-        tally(period_tickets(user, start, end), breakdown.field, breakdown.name),
-        key=lambda g: (g[breakdown.name] is None, str(g[breakdown.name] or "")),
-    )
-    choices = dict(Ticket.Source.choices)
+    grouped = tally(period_tickets(user, start, end), breakdown.field)
+    names = group_names(breakdown, [g[breakdown.field] for g in grouped])
     rows = []
     for g in grouped:
         group = g.pop(breakdown.field)
-        name = g.pop(breakdown.name, group)
-        if by == "source":
-            name = choices.get(group, group)
-        rows.append(_with_rates({"group": group, "name": name, "total": False, **g}))
+        rows.append(_with_rates({"group": group, "name": names.get(group), "total": False, **g}))
+    rows.sort(key=lambda row: (row["name"] is None, str(row["name"] or "")))
     rows.append(total(rows, group=None, name=_("Total"), total=True))
     return rows
