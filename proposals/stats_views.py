@@ -10,6 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from liaison.exports import xlsx_response
@@ -101,6 +104,24 @@ def row_urls(breakdown, start: datetime.date, end: datetime.date, workspace: str
     return url
 
 
+def _cells_html(cells: list[dict], rates: list[dict]) -> str:
+    """A row's figures as table cells: a count links to its list, a rate says its percent. Drawn
+    here rather than by a template loop per cell: a province's page has 1,500 rows of 21 cells,
+    and the template's lookups and tags per cell took about half a second."""
+    parts = []
+    for cell in cells:
+        text = escape(cell["text"])
+        if cell["url"]:
+            link = f'<a href="{escape(cell["url"])}" data-stat="{cell["key"]}" data-count="{text}">{text}</a>'
+            parts.append(f'<td class="text-end">{link}</td>')
+        else:
+            parts.append(f'<td class="text-end"><span data-stat="{cell["key"]}">{text}</span></td>')
+    for rate in rates:
+        value = "—" if rate["value"] is None else f"{escape(localize(rate['value']))}%"
+        parts.append(f'<td class="text-end" data-rate="{rate["key"]}">{value}</td>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped, keys are ours
+
+
 def _context(request) -> dict:
     user = request.user
     if not may_see_statistics(user):
@@ -124,6 +145,7 @@ def _context(request) -> dict:
             for key, _label in statistics.RATING_COLUMNS
         ]
         row["rates"] = [{"key": key, "value": row[key]} for key, *_rest in statistics.RATES]
+        row["cells_html"] = _cells_html(row["cells"], row["rates"])
     query = {**period["query"], "by": by}
     return {
         "period": period,
