@@ -174,3 +174,18 @@ def test_changelists_have_the_whole_width_without_the_app_sidebar(as_clerk_a, un
     page = as_clerk_a.get(reverse("admin:liaison_handlingunit_changelist")).content.decode()
     assert unit_a.name in page
     assert 'id="nav-sidebar"' not in page
+
+
+def test_a_list_page_does_not_build_the_app_list_the_index_shows(client, liaison_office, monkeypatch):
+    """The app list asks every admin for the user's permissions; only the index (and an app's
+    page) show it, the nav sidebar that would read it on every page is off."""
+    from django.contrib.admin import AdminSite
+
+    built = []
+    original = AdminSite._build_app_dict
+    monkeypatch.setattr(AdminSite, "_build_app_dict", lambda *a, **k: built.append(1) or original(*a, **k))
+    client.force_login(liaison_office)
+    assert client.get(reverse("admin:proposals_ticket_changelist")).status_code == 200
+    assert built == []
+    page = client.get(reverse("admin:index")).content.decode()
+    assert built and "党代表工作室" in page and "办理单位" in page
