@@ -3,6 +3,15 @@ from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
 
 
+def activate_chosen_language(request) -> None:
+    """Activate the language the user chose (the language cookie), else the product's, Chinese."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    supported = {code for code, _name in settings.LANGUAGES}
+    language = chosen if chosen in supported else settings.LANGUAGE_CODE
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()
+
+
 class LanguageMiddleware(MiddlewareMixin):
     """Serve Chinese unless the user chose another language with the switcher.
 
@@ -12,11 +21,7 @@ class LanguageMiddleware(MiddlewareMixin):
     """
 
     def process_request(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        supported = {code for code, _name in settings.LANGUAGES}
-        language = chosen if chosen in supported else settings.LANGUAGE_CODE
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
+        activate_chosen_language(request)
 
     def process_response(self, request, response):
         response.headers.setdefault("Content-Language", translation.get_language())

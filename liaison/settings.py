@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "liaison.middleware.PermissionsPolicyMiddleware",
+    # A flood of the public intake from one address is refused here, with the headers above and
+    # before the session, CSRF, authentication and the form are read (its 429 costs a bare request).
+    "proposals.middleware.IntakeFloodMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "liaison.middleware.LanguageMiddleware",

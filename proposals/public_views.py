@@ -101,6 +101,12 @@ def _add_service_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def intake_address(request) -> tuple[str, str]:
+    """The intake's ceiling per address, as (rule, subject): counted by the view, read by the
+    early refusal of a flood (``proposals.middleware.IntakeFloodMiddleware``)."""
+    return "intake_ip", ratelimit.client_ip(request)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def intake(request):
@@ -113,13 +119,15 @@ def intake(request):
     4. Redirect to the receipt, which only this session can see.
     """
     if request.method == "POST":
-        ip = ratelimit.client_ip(request)
+        address = intake_address(request)
+        ip = address[1]
         # Per form and address (one form resent over and over), and a ceiling per address high
         # enough for a studio's shared Wi-Fi on a reception day, each resident with their form.
         form_token = request.POST.get("token", "")[:200]
         # The address first, and no second count once refused: a flood from one address costs
-        # one counter per post, not two.
-        for rule, subject in (("intake_ip", ip), ("intake", f"{ip} {form_token}")):
+        # one counter per post, not two. (An address already over its ceiling seldom gets here:
+        # proposals.middleware refuses it before the session, CSRF and the form are read.)
+        for rule, subject in (address, ("intake", f"{ip} {form_token}")):
             verdict = ratelimit.hit(rule, subject)
             if not verdict.allowed:
                 return ratelimit.too_many(request, verdict)

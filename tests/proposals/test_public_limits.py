@@ -5,6 +5,8 @@
 - tracking: wrong pairs count per code and address, so someone else's guesses never lock the
   code's owner out, and per address across codes;
 - X-Forwarded-For is believed only from TRUSTED_PROXIES (liaison.http.client_ip);
+- an address over the intake's ceiling is refused by proposals.middleware before the session,
+  CSRF and the form are read, with the headers and the page of the view's own 429;
 - with Redis stopped, intake and tracking still answer (a warning is logged, the counters fall
   back to the process: guesses stay bounded).
 """
@@ -17,6 +19,7 @@ import time
 import pytest
 import redis
 from django.test import Client, RequestFactory
+from prometheus_client import REGISTRY
 
 from liaison.http import client_ip
 from proposals import ratelimit
@@ -120,6 +123,80 @@ def test_a_flood_is_answered_cheaply_and_logged_once(township_a, settings, caplo
     assert "<nav" not in html and len(html) < 3000
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) == 1 and "refused" in lines[0].getMessage()
+
+
+# Headers that differ between any two responses, whatever answered them.
+PER_RESPONSE = {"X-Request-ID", "Retry-After", "Expires"}
+
+
+def test_an_address_over_its_ceiling_is_refused_before_csrf_with_every_security_header(
+    township_a, settings, django_assert_num_queries
+):
+    settings.RATE_LIMITS = {"intake_ip": (1, 3600)}
+    resident = visitor()
+    assert resident.post(INTAKE, matter(resident, township=township_a.pk)).status_code == 302
+    bot = Client(enforce_csrf_checks=True, REMOTE_ADDR=resident.defaults["REMOTE_ADDR"])
+    with django_assert_num_queries(0):
+        refused = bot.post(INTAKE, {"title": "x"})  # no CSRF token: the view would answer 403
+    assert refused.status_code == 429
+    page = visitor().get(INTAKE)
+    assert refused["Content-Security-Policy"] == page["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in refused["Content-Security-Policy"]
+    assert refused["X-Frame-Options"] == "DENY" and refused["X-Content-Type-Options"] == "nosniff"
+    assert refused["Referrer-Policy"] == refused["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert refused["Permissions-Policy"] == settings.PERMISSIONS_POLICY
+    assert "no-store" in refused["Cache-Control"] and len(refused["X-Request-ID"]) == 32
+    assert refused["Content-Length"] == str(len(refused.content))
+
+
+def test_the_early_429_is_the_chinese_page_with_the_minutes_to_wait(township_a, settings):
+    settings.RATE_LIMITS = {"intake_ip": (1, 3600)}
+    bot = visitor()
+    assert bot.post(INTAKE, matter(bot, township=township_a.pk)).status_code == 302
+    refused = bot.post(INTAKE, {"title": "x"})
+    html = refused.content.decode()
+    minutes = -(-int(refused["Retry-After"]) // 60)
+    assert refused.status_code == 429 and refused["Content-Language"] == "zh-hans"
+    assert '<html lang="zh-hans">' in html and "尝试次数过多" in html
+    assert f"请约 {minutes} 分钟后" in html and "党代表工作室" in html
+    bot.cookies["django_language"] = "en"  # the language the visitor chose, as on every page
+    assert "Please try again in about" in bot.post(INTAKE, {"title": "x"}).content.decode()
+
+
+def test_the_early_429_answers_as_the_views_own_and_leaves_the_others_alone(township_a, settings):
+    """One address over its ceiling (the middleware's 429), another filing and then resending one
+    form past the per-form limit (the view's 429): the same headers, and the neighbour's filing and
+    fresh form go through."""
+    settings.RATE_LIMITS = {"intake_ip": (1, 3600), "intake": (2, 3600)}
+    flooder = visitor()
+    assert flooder.post(INTAKE, matter(flooder, township=township_a.pk)).status_code == 302
+    early = flooder.post(INTAKE, {"title": "x"})
+    assert early.status_code == 429
+
+    settings.RATE_LIMITS = {"intake_ip": (100, 3600), "intake": (2, 3600)}
+    neighbour = visitor()
+    data = matter(neighbour, township=township_a.pk)
+    assert [neighbour.post(INTAKE, data).status_code for _ in range(3)] == [302, 302, 429]
+    late = neighbour.post(INTAKE, data)
+    assert late.status_code == 429 and Ticket.objects.count() == 2
+    assert set(early.headers) - PER_RESPONSE == set(late.headers) - PER_RESPONSE
+    assert early.content == late.content or early["Retry-After"] != late["Retry-After"]
+    fresh = matter(neighbour, township=township_a.pk, title="另一件事")
+    assert neighbour.post(INTAKE, fresh).status_code == 302
+
+
+def test_the_early_429_is_counted_in_the_metrics_as_the_intakes(township_a, settings):
+    settings.RATE_LIMITS = {"intake_ip": (1, 3600)}
+    labels = {"method": "POST", "view": "public:intake", "status": "4xx"}
+
+    def refused() -> float:
+        return REGISTRY.get_sample_value("liaison_http_request_duration_seconds_count", labels) or 0.0
+
+    bot = visitor()
+    assert bot.post(INTAKE, matter(bot, township=township_a.pk)).status_code == 302
+    before = refused()
+    assert [bot.post(INTAKE, {"title": "x"}).status_code for _ in range(3)] == [429, 429, 429]
+    assert refused() == before + 3
 
 
 # --- tracking ---------------------------------------------------------------------------------
