@@ -1,6 +1,8 @@
 """What every admin of the product shares: rows and choices scoped to the user's roles, and
 an audit row for every add, change and delete (``AuditedAdmin``)."""
 
+from urllib.parse import quote_plus
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
@@ -14,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from liaison import audit
@@ -320,7 +323,17 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
     """Offer the related rows the user may see, read from the related (reference) table.
 
     ``RelatedOnlyFieldListFilter`` finds the values with a DISTINCT over the listed table, a scan of
-    every row on a big one; this one reads the townships or categories themselves."""
+    every row on a big one; this one reads the townships or categories themselves.
+
+    A superuser's township filter has 1,500 choices: each choice's link is the list's query string
+    encoded once with the choice's own parameter put in its sorted place (the same link as
+    Django's, which encodes every parameter again for each choice), and the choices are written in
+    one pass (``admin/many_choices_filter.html``), not through the template engine one by one."""
+
+    template = "admin/many_choices_filter.html"
+    # A choice's label: the related row's ``name``, which is its ``__str__`` (regions, categories),
+    # read as (id, name) pairs rather than 1,500 model instances.
+    label_field = "name"
 
     def field_choices(self, field, request, model_admin):
         related = field.remote_field.model._default_manager.all()
@@ -332,4 +345,41 @@ class ScopedRelatedFilter(admin.RelatedFieldListFilter):
         ordering = self.field_admin_ordering(field, request, model_admin)
         if ordering:
             related = related.order_by(*ordering)
-        return [(obj.pk, str(obj)) for obj in related]
+        return list(related.values_list("pk", self.label_field))
+
+    def choices(self, changelist):
+        if changelist.add_facets:  # counts per choice: Django's own, rarely asked for
+            yield from super().choices(changelist)
+            return
+        yield {
+            "selected": self.lookup_val is None and not self.lookup_val_isnull,
+            "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.lookup_kwarg_isnull]),
+            "display": _("All"),
+        }
+        # Django's get_query_string(): the filter's parameters minus ours, sorted, then ours set.
+        params = dict(changelist.filter_params)
+        params.pop(self.lookup_kwarg, None)
+        for name in list(params):
+            if name.startswith(self.lookup_kwarg_isnull):
+                del params[name]
+        before = urlencode(sorted((k, v) for k, v in params.items() if k < self.lookup_kwarg), doseq=True)
+        after = urlencode(sorted((k, v) for k, v in params.items() if k > self.lookup_kwarg), doseq=True)
+        head = f"?{before}&" if before else "?"
+        tail = f"&{after}" if after else ""
+        key = urlencode({self.lookup_kwarg: ""})
+        selected = self.lookup_val or ()
+        for pk_val, val in self.lookup_choices:
+            value = str(pk_val)
+            yield {
+                "selected": value in selected,
+                "query_string": f"{head}{key}{quote_plus(value)}{tail}",
+                "display": val,
+            }
+        if self.include_empty_choice:
+            yield {
+                "selected": bool(self.lookup_val_isnull),
+                "query_string": changelist.get_query_string(
+                    {self.lookup_kwarg_isnull: "True"}, [self.lookup_kwarg]
+                ),
+                "display": self.empty_value_display,
+            }
