@@ -34,10 +34,8 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from django import forms
 from django.http import HttpResponse
@@ -45,12 +43,12 @@ from django.shortcuts import redirect
 from django.template import engines
 from django.urls import include, path
 
+from bench.helpdesk_venv import helpdesk_run
+
 N = int(os.environ.get("BENCH_INTAKE_N", "60"))
 ROUNDS = 3
 GOAL_VS_MINIMAL = 2.0
 GOAL_VS_HELPDESK = 0.5
-HERE = Path(__file__).resolve().parent
-HELPDESK_VENV = HERE / ".cache" / "helpdesk-venv"
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 
@@ -252,25 +250,8 @@ def _helpdesk(report) -> dict[str, list[float]] | None:
     if os.environ.get("BENCH_INTAKE_HELPDESK") == "0":
         report("  django-helpdesk 2.6.1: skipped (BENCH_INTAKE_HELPDESK=0)")
         return None
-    python = HELPDESK_VENV / "bin" / "python"
     try:
-        if not (HELPDESK_VENV / "installed").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(HELPDESK_VENV)], check=True)
-            subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "django-helpdesk==2.6.1"],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            (HELPDESK_VENV / "installed").touch()
-        out = subprocess.run(
-            [str(python), str(HERE / "helpdesk_public_form.py"), str(N)],
-            check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
-        ).stdout  # fmt: skip
+        return helpdesk_run("helpdesk_public_form.py", str(N))
     except (OSError, subprocess.CalledProcessError) as exc:
         report(f"  django-helpdesk 2.6.1: not measured ({type(exc).__name__}: {exc})")
         return None
-    figures = {}
-    for line in out.splitlines():
-        if line.startswith("HELPDESK "):
-            _tag, kind, *values = line.split()
-            figures[kind] = [float(v) for v in values]
-    return figures

@@ -19,8 +19,15 @@ backend and the console SMS backend (its log line silenced), (a) as before, one 
 ``notify.delivery_send`` (one message per delivery; still the admin's resend), timed on the
 first OLD_PATH_SAMPLE deliveries and scaled to all of them when there are more, and (b) as now,
 ``notify.deliveries_send_now`` claiming and sending in batches (one message per person and
-channel, one mail connection and one status UPDATE per batch). django-helpdesk is not installed
-by this bench: its ``escalate_tickets`` is not measured here.
+channel, one mail connection and one status UPDATE per batch).
+
+Against django-helpdesk 2.6.1's ``escalate_tickets`` at the same N (issue 14: Liaison end to end
+≥ 10× faster), in the same run, before the province is loaded: ``helpdesk_escalate.py`` in
+helpdesk's own virtualenv (installed once by ``helpdesk_venv``), on the same PostgreSQL server
+(a database of its own, made and dropped by the script): N tickets due for escalation, the
+command timed as a whole with the e-mails it sends through the locmem backend (three per
+ticket: the submitter, the queue's CC, the owner). Compared in wall time (each side's Python and
+its database's work) and in the CPU of its own process. ``BENCH_SWEEP_HELPDESK=0`` skips it.
 
 Baselines, in the same run: for the first sweep, a bare INSERT ... SELECT of exactly as many
 reminder, notification and delivery rows (the writes no sweep can avoid, without deciding who
@@ -31,8 +38,11 @@ tickets a unit holds or awaiting feedback): the read no sweep can avoid.
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
 import time
 import tracemalloc
+from urllib.parse import quote
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -43,6 +53,7 @@ TICKETS = 1_000_000
 RECEPTION_MATTERS = 1_000
 END_TO_END = (2_000, 10_000)
 OLD_PATH_SAMPLE = 5_000
+GOAL_VS_HELPDESK = 10.0
 NOW = datetime.datetime(2026, 6, 1, 10, 0, tzinfo=timezone.get_default_timezone())
 
 
@@ -50,6 +61,7 @@ def run(report) -> None:
     if connection.vendor != "postgresql":
         report("bench_sweep needs PostgreSQL (make bench): skipped")
         return
+    helpdesk = _helpdesk(report)
     with transaction.atomic():
         started = time.perf_counter()
         people = _load()
@@ -58,7 +70,7 @@ def run(report) -> None:
             f"{people:,} staff and representative logins: loaded in {time.perf_counter() - started:.1f} s"
         )
         for n in END_TO_END:
-            _end_to_end(report, n)
+            _end_to_end(report, n, helpdesk.get(f"escalate-{n}"))
         _measure(report)
         transaction.set_rollback(True)
 
@@ -327,7 +339,7 @@ def _only_overdue(n: int) -> None:
         cursor.execute("ANALYZE proposals_ticket")
 
 
-def _end_to_end(report, n: int) -> None:
+def _end_to_end(report, n: int, helpdesk: list[float] | None) -> None:
     import logging
 
     from django.core import mail
@@ -348,7 +360,9 @@ def _end_to_end(report, n: int) -> None:
             ),
         ):
             _only_overdue(n)
+            cpu = time.process_time()
             sent, sweep_s, sweep_q, _peak = _timed(lambda: ticket_reminders_send_due(now=NOW), memory=False)
+            sweep_cpu = time.process_time() - cpu
             ids = list(Delivery.objects.filter(created_at=NOW).order_by("id").values_list("pk", flat=True))
 
             # (a) before: one by one, one message each (in a savepoint, undone after).
@@ -375,7 +389,9 @@ def _end_to_end(report, n: int) -> None:
                     for key, value in done.items():
                         outcomes[key] = outcomes.get(key, 0) + value
 
+            cpu = time.process_time()
             outcomes, new_s, new_q, _p = _timed(batches, memory=False)
+            new_cpu = time.process_time() - cpu
             mails = len(mail.outbox)
             messages_sms = (
                 Delivery.objects.filter(pk__in=ids, channel="sms").values("address").distinct().count()
@@ -402,6 +418,46 @@ def _end_to_end(report, n: int) -> None:
         f"{messages_sms:,} SMS for {len(ids):,} deliveries); end to end {new_total:.2f} s: "
         f"{old_total / new_total:.1f}x faster than before"
     )
+    if helpdesk:
+        cpu, wall, queries, emails, escalated, duplicates = helpdesk
+        new_cpu += sweep_cpu
+        met = "met" if wall / new_total >= GOAL_VS_HELPDESK else "NOT met"
+        report(
+            f"  django-helpdesk 2.6.1 escalate_tickets, {escalated:,.0f} tickets (own process, same "
+            f"PostgreSQL): {wall:.2f} s in {queries:,.0f} queries, {emails:,.0f} emails "
+            f"({duplicates:.0f} twice to one address about one ticket), CPU {cpu:.2f} s; Liaison end to "
+            f"end {new_total:.2f} s, CPU {new_cpu:.2f} s: helpdesk / Liaison {wall / new_total:.2f}x in "
+            f"time, {cpu / new_cpu:.2f}x in CPU (goal >= {GOAL_VS_HELPDESK:.0f}x: {met})"
+        )
+
+
+def _helpdesk(report) -> dict[str, list[float]]:
+    """django-helpdesk's ``escalate_tickets`` at each N of ``END_TO_END``, on this PostgreSQL
+    server: ``{"escalate-<N>": [cpu, wall, queries, emails, escalated, duplicates]}``, or ``{}``."""
+    from bench.helpdesk_venv import helpdesk_run
+
+    if os.environ.get("BENCH_SWEEP_HELPDESK") == "0":
+        report("django-helpdesk 2.6.1: skipped (BENCH_SWEEP_HELPDESK=0)")
+        return {}
+    db = connection.settings_dict
+    url = (
+        f"postgres://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+        f"@{db['HOST']}:{db['PORT']}/{db['NAME']}_helpdesk"
+    )
+    started = time.perf_counter()
+    try:
+        figures = helpdesk_run(
+            "helpdesk_escalate.py", *map(str, END_TO_END), env={**os.environ, "HELPDESK_DATABASE_URL": url}
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        stderr = getattr(exc, "stderr", "") or ""
+        report(f"django-helpdesk 2.6.1: not measured ({type(exc).__name__}: {exc} {stderr[-2000:]})")
+        return {}
+    report(
+        f"django-helpdesk 2.6.1 escalate_tickets at N = {', '.join(map(str, END_TO_END))}: "
+        f"its script ran in {time.perf_counter() - started:.0f} s"
+    )
+    return figures
 
 
 def _bare_insert(reminders: int, notifications: int, deliveries: int) -> float:

@@ -8,67 +8,15 @@ alternating rounds, min/median/max of 3. SQLite, ``DEBUG=True``, Django's locmem
 (helpdesk mails the submitter while answering the POST). Prints ``HELPDESK <kind> min median max``.
 """
 
-import os
 import statistics
 import sys
-import tempfile
 import time
 
-import django
-from django.conf import settings
+from helpdesk_configure import configure, database
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 60
 ROUNDS = 3
-settings.configure(
-    DEBUG=True,
-    SECRET_KEY="bench-helpdesk-" + "x" * 40,
-    ALLOWED_HOSTS=["*"],
-    ROOT_URLCONF=__name__,
-    INSTALLED_APPS=[
-        "django.contrib.admin",
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "django.contrib.sessions",
-        "django.contrib.messages",
-        "django.contrib.staticfiles",
-        "django.contrib.sites",
-        "django.contrib.humanize",
-        "rest_framework",
-        "helpdesk",
-    ],
-    MIDDLEWARE=[
-        "django.middleware.security.SecurityMiddleware",
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.common.CommonMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-    ],
-    TEMPLATES=[
-        {
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {
-                "context_processors": [
-                    "django.template.context_processors.request",
-                    "django.contrib.auth.context_processors.auth",
-                    "django.contrib.messages.context_processors.messages",
-                ]
-            },
-        }
-    ],
-    DATABASES={
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.path.join(tempfile.mkdtemp(), "hd.db")}
-    },
-    STATIC_URL="/static/",
-    SITE_ID=1,
-    USE_TZ=True,
-    MEDIA_ROOT=tempfile.mkdtemp(),
-    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-    DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-    HELPDESK_TEAMS_MODE_ENABLED=False,  # else its migrations need pinax-teams
-)
-django.setup()
+configure(root_urlconf=__name__, db=database())
 
 from django.core.management import call_command  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
