@@ -157,3 +157,20 @@ def test_the_rows_written_in_one_pass_are_djangos_rows(
     assert ours == [[row] for row in djangos]
     assert ours[0][0] in response.content.decode()
     assert ('name="_selected_action"' in ours[0][0]) is actions
+
+
+def test_the_page_reads_only_the_columns_it_shows(client, liaison_office, township_a, unit_a):
+    now = timezone.now()
+    Ticket.objects.bulk_create(ticket_row(township=township_a, now=now, lead_unit=unit_a) for _ in range(3))
+    client.force_login(liaison_office)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(URL)
+    page = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "proposals_ticket" in q["sql"] and "COUNT" not in q["sql"]
+    ]
+    assert len(page) == 1
+    assert '"proposals_ticket"."title"' in page[0] and '"liaison_handlingunit"."name"' in page[0]
+    assert '"proposals_ticket"."content"' not in page[0] and '"liaison_handlingunit"."phone"' not in page[0]
+    assert unit_a.name in response.content.decode()
