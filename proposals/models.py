@@ -388,6 +388,14 @@ class Ticket(models.Model):
                 include=["township"],
                 condition=models.Q(status__in=["assigned", "contacted", "planned", "signed"]),
             ),
+            # Overdue by office (proposals.notifications.render_overdue_digest: each office's
+            # digest, counted when it is sent or read): the running tickets of a township that
+            # its office or the county's assigned, by due time, counted from the index alone.
+            models.Index(
+                fields=["township", "assigned_by", "due_at"],
+                name="ticket_township_running",
+                condition=models.Q(status__in=["assigned", "contacted", "planned", "signed"]),
+            ),
             # Newest first (the default order: the admin's ticket list, the lists without a queue).
             models.Index(models.F("created_at").desc(), models.F("id").desc(), name="ticket_newest"),
             # /results/ (TicketQuerySet.published), in the order it lists them: a page reads its rows.

@@ -10,10 +10,11 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from proposals.models import Ticket
 from proposals.transitions import CLOSED, Status
+from tests.factories import TownshipFactory
 from tests.proposals.ticket_rows import ticket_row
 
 pytestmark = pytest.mark.postgres
@@ -86,3 +87,70 @@ def test_overdue_by_unit_is_counted_from_its_index_alone(township_a, unit_a, uni
         for unit in (unit_a, unit_b)
     }
     assert counted == expected and sum(counted.values()) == 120
+
+
+@pytest.mark.django_db(transaction=False)
+def test_each_offices_overdue_digest_is_counted_from_its_index(township_a, township_b, unit_a, county):
+    """The overdue digest counts, when it is sent, the running tickets past due that each office
+    assigned: by township for a township's office, by the county's townships for the county's.
+    Both counts read ``ticket_township_running`` (without it, one in a batch of deliveries that
+    held a county's digest scanned the million tickets: 80 ms, 111 times for 2,000 overdue)."""
+    if connection.vendor != "postgresql":
+        pytest.fail("index plans are checked on PostgreSQL: run it with `make test`")
+    from django.test.utils import CaptureQueriesContext
+
+    from liaison.models import Notification
+    from proposals.notifications import render_overdue_digest
+
+    now = timezone.now()
+    statuses = [Status.ASSIGNED, Status.SIGNED, Status.CONTACTED, Status.PLANNED, Status.REPLIED]
+    by = [Ticket.AssignedBy.TOWNSHIP, Ticket.AssignedBy.COUNTY]
+    Ticket.objects.bulk_create(
+        ticket_row(
+            township=(township_a, township_b)[i % 3 == 0],
+            now=now,
+            lead_unit=unit_a,
+            status=statuses[i % 5],
+            assigned_by=by[i % 2],
+            due_at=now + (i - 150) * DAY + DAY / 2,  # 150 past due when counted
+        )
+        for i in range(300)
+    )
+    # As in a province, most running tickets are on time, and most are other townships': what an
+    # office's digest counts is a small part of them.
+    Ticket.objects.bulk_create(
+        ticket_row(
+            township=township,
+            now=now,
+            lead_unit=unit_a,
+            status=Status.SIGNED,
+            assigned_by=by[i % 2],
+            due_at=now + 8 * DAY,
+        )
+        for township in [township_a, township_b, *TownshipFactory.create_batch(10)]
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE proposals_ticket")
+    offices = [township_a, township_b, county]
+    digests = [Notification(kind="ticket.overdue_digest", subject_id=region.pk) for region in offices]
+    with CaptureQueriesContext(connection) as queries, translation.override("en"):
+        messages = render_overdue_digest(digests)
+
+    def overdue(match) -> int:
+        return sum(1 for i in range(150) if statuses[i % 5] != Status.REPLIED and match(i))
+
+    expected = [
+        overdue(lambda i: i % 3 != 0 and i % 2 == 0),  # township_a's own
+        overdue(lambda i: i % 3 == 0 and i % 2 == 0),  # township_b's own
+        overdue(lambda i: i % 2 == 1),  # the county's, in both townships
+    ]
+    assert [int(message.body.split()[0]) for message in messages] == expected and all(expected)
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"]]
+    assert len(counts) == 2
+    for sql in counts:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql)
+            explained = "\n".join(row[0] for row in cursor.fetchall())
+        assert "ticket_township_running" in explained, explained
