@@ -577,12 +577,19 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
     Returns how many ended sent, failed, or pending ("retry").
     """
     outcomes: Counter = Counter()
+    # Both locks read the batch by primary key alone, in id order, and leave out what is no longer
+    # pending here: with status in the WHERE clause, PostgreSQL may walk every pending row of
+    # delivery_due_idx (all a sweep just issued, which its statistics have not seen yet) to find
+    # the batch's hundred (10-12 ms a lock at 24,596 pending, against 0.6 ms by the primary key).
     with transaction.atomic():
-        rows = list(
-            Delivery.objects.select_for_update()
-            .filter(pk__in=list(delivery_ids), status=Delivery.Status.PENDING)
-            .values_list("pk", "attempts")
-        )
+        rows = [
+            (pk, attempts)
+            for pk, attempts, status in Delivery.objects.select_for_update()
+            .filter(pk__in=list(delivery_ids))
+            .order_by("pk")
+            .values_list("pk", "attempts", "status")
+            if status == Delivery.Status.PENDING
+        ]
         lost = [pk for pk, attempts in rows if attempts >= MAX_ATTEMPTS]
         if lost:
             Delivery.objects.filter(pk__in=lost).update(
@@ -601,9 +608,9 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
             delivery
             for delivery in Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__user")
-            .filter(pk__in=list(claimed), status=Delivery.Status.PENDING)
+            .filter(pk__in=list(claimed))
             .order_by("id")
-            if delivery.attempts == claimed[delivery.pk]
+            if delivery.status == Delivery.Status.PENDING and delivery.attempts == claimed[delivery.pk]
         ]
         if not batch:
             return outcomes
