@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
 from proposals import deadlines, services
-from proposals.models import Extension, Ticket, TicketEvent
+from proposals.models import Extension, Rating, Ticket, TicketEvent
 from tests.helpers import refusal
 
 TZ = timezone.get_default_timezone()
@@ -176,3 +176,123 @@ def test_an_edit_names_the_fields_it_cannot_change(ticket, clerk_a):
 def test_a_stranger_is_refused_even_an_edit_that_changes_nothing(ticket, clerk_b):
     with pytest.raises(PermissionDenied):
         services.ticket_edit(actor=clerk_b, ticket=load(ticket), title="村口路灯不亮")
+
+
+# --- ticket_rate, rating_enter and _record_rating --------------------------------------------------
+
+RATED = START + datetime.timedelta(days=5, hours=2)
+
+
+@pytest.fixture
+def forwarded(make_ticket, walk):
+    """Forwarded on the township route, with two proposers to rate besides the representative."""
+    with time_machine.travel(START, tick=False):
+        return walk(
+            make_ticket(proposers=[("张大爷", "13812345678"), ("李大妈", "13912345678")]), "forwarded"
+        )
+
+
+def _rate(ticket, **kwargs):
+    with time_machine.travel(START + datetime.timedelta(days=4), tick=False), translation.override("en"):
+        return services.ticket_rate(ticket=load(ticket), **kwargs)
+
+
+def _rating(rating) -> tuple:
+    row = Rating.objects.get(pk=rating.pk)
+    return (row.round, row.proposer_id, row.representative_id, row.score, row.via, row.comment, row.rated_at)
+
+
+def _event(ticket, move: str) -> tuple:
+    event = TicketEvent.objects.filter(ticket=ticket, move=move).latest("pk")
+    return (event.actor, event.actor_label, event.note, event.at, event.data)
+
+
+def test_each_rating_writes_its_row_and_event_and_the_last_one_concludes(forwarded, rep_a, my_rep, clerk_a):
+    first, second = forwarded.proposers.order_by("pk")
+    rep_rating = _rate(forwarded, actor=rep_a, score="dissatisfied", comment=" 还有一盏不亮 ", now=RATED)
+    assert _rating(rep_rating) == (1, None, my_rep.pk, "dissatisfied", "online", "还有一盏不亮", RATED)
+    assert _event(forwarded, "rate") == (
+        rep_a,
+        "Representative",
+        "还有一盏不亮",
+        RATED,
+        {"score": "dissatisfied"},
+    )
+    assert Ticket.objects.get(pk=forwarded.pk).status == "forwarded"  # two proposers still to rate
+
+    own = _rate(forwarded, proposer=first, score="satisfied", now=RATED)  # no comment given
+    assert _rating(own) == (1, first.pk, None, "satisfied", "online", "", RATED)
+    assert _event(forwarded, "rate") == (
+        None,
+        "Proposer",
+        "",
+        RATED,
+        {"score": "satisfied", "resident": True},
+    )
+    assert Ticket.objects.get(pk=forwarded.pk).status == "forwarded"
+
+    # Entered by the office for the other proposer, by phone: the last rating concludes, at its time.
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.rating_enter(
+            actor=clerk_a, ticket=load(forwarded), proposer=first, score="satisfied", via="phone", now=RATED
+        )
+    assert refusal(refused.value) == {"proposer": ["This proposer has already rated this reply."]}
+    later = RATED + datetime.timedelta(hours=1)
+    entered = services.rating_enter(
+        actor=clerk_a,
+        ticket=load(forwarded),
+        proposer=second,
+        score="basically",
+        via="phone",
+        comment="电话",
+        now=later,
+    )
+    assert _rating(entered) == (1, second.pk, None, "basically", "phone", "电话", later)
+    assert _event(forwarded, "enter_rating")[2:] == (
+        "电话",
+        later,
+        {"score": "basically", "via": "phone", "resident": True},
+    )
+    concluded = Ticket.objects.get(pk=forwarded.pk)
+    assert concluded.status == "dissatisfied"
+    assert _event(forwarded, "conclude")[3] == later
+
+
+def test_a_rating_keeps_the_first_500_characters_of_its_comment(forwarded, rep_a):
+    rating = _rate(forwarded, actor=rep_a, score="satisfied", comment="好" * 600)
+    assert Rating.objects.get(pk=rating.pk).comment == "好" * 500
+
+
+def test_a_rating_without_a_known_score_is_refused(forwarded, rep_a):
+    with pytest.raises(ValidationError) as refused:
+        _rate(forwarded, actor=rep_a, score="excellent")
+    assert refusal(refused.value) == {"score": ["Choose a rating."]}
+    assert not Rating.objects.filter(ticket=forwarded).exists()
+
+
+def test_a_proposer_of_another_ticket_may_not_rate_this_one(forwarded, make_ticket):
+    stranger = make_ticket(proposers=[("赵四", "13712345678")]).proposers.get()
+    with pytest.raises(PermissionDenied):
+        _rate(forwarded, proposer=stranger, score="satisfied")
+    assert not Rating.objects.filter(ticket=forwarded).exists()
+
+
+def test_a_second_rating_from_a_page_loaded_before_the_first_is_refused(forwarded, rep_a):
+    """The page's prefetched ratings are dropped under the lock: the first rating shows."""
+    stale = Ticket.objects.prefetch_related("ratings").get(pk=forwarded.pk)
+    assert list(stale.ratings.all()) == []
+    _rate(forwarded, actor=rep_a, score="satisfied")
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_rate(ticket=stale, actor=rep_a, score="dissatisfied")
+    assert refusal(refused.value) == ["This reply has already been rated by you."]
+    assert Rating.objects.filter(ticket=forwarded).count() == 1
+
+
+def test_the_database_refuses_a_second_rating_the_checks_let_through(forwarded, rep_a, monkeypatch):
+    """The unique constraint is the last guard (a race): it says the same as the check."""
+    _rate(forwarded, actor=rep_a, score="satisfied")
+    monkeypatch.setattr(services, "already_rated", lambda ticket, *, proposer_id: "")
+    with pytest.raises(ValidationError) as refused:
+        _rate(forwarded, actor=rep_a, score="dissatisfied")
+    assert refusal(refused.value) == ["This reply has already been rated by you."]
+    assert Rating.objects.filter(ticket=forwarded).count() == 1
