@@ -11,6 +11,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
 
+from liaison.models import AuditEvent
 from proposals import deadlines, services
 from proposals.models import Extension, Rating, Ticket, TicketEvent
 from tests.helpers import refusal
@@ -296,3 +297,82 @@ def test_the_database_refuses_a_second_rating_the_checks_let_through(forwarded, 
         _rate(forwarded, actor=rep_a, score="dissatisfied")
     assert refusal(refused.value) == ["This reply has already been rated by you."]
     assert Rating.objects.filter(ticket=forwarded).count() == 1
+
+
+# --- ticket_adopt --------------------------------------------------------------------------------
+
+ADOPTED = START + datetime.timedelta(days=10)  # passed as ``now=``; the clock says ten days later
+
+
+@pytest.fixture
+def adoptable(make_ticket, walk):
+    with time_machine.travel(START, tick=False):
+        return walk(make_ticket(), "replied")
+
+
+def _adopt(actor, ticket, adopted_by: str, adopted_on: datetime.date):
+    with time_machine.travel(START + datetime.timedelta(days=20), tick=False), translation.override("en"):
+        return services.ticket_adopt(
+            actor=actor, ticket=load(ticket), adopted_by=adopted_by, adopted_on=adopted_on, now=ADOPTED
+        )
+
+
+def _not_adopted(ticket) -> bool:
+    row = Ticket.objects.filter(pk=ticket.pk).values("adopted_on", "adopted_by").get()
+    return (
+        row == {"adopted_on": None, "adopted_by": ""}
+        and not TicketEvent.objects.filter(ticket=ticket, move="adopt").exists()
+    )
+
+
+def test_an_adoption_writes_the_ticket_the_event_and_the_audit_row(adoptable, clerk_a, township_a):
+    """The body is trimmed and cut at 100 characters; the day it was registered is allowed."""
+    body = "镇党委" * 40
+    _adopt(clerk_a, adoptable, f"  {body}  ", START.date())
+    saved = Ticket.objects.get(pk=adoptable.pk)
+    assert (saved.adopted_by, saved.adopted_on) == (body[:100], START.date())
+    event = TicketEvent.objects.get(ticket=adoptable, move="adopt")
+    assert (event.actor, event.at, event.data) == (
+        clerk_a,
+        ADOPTED,
+        {"adopted_by": body[:100], "adopted_on": "2026-03-02"},
+    )
+    audit = AuditEvent.objects.get(verb="ticket.adopted")
+    assert (audit.actor, audit.subject_id, audit.region_id) == (clerk_a, str(adoptable.pk), township_a.pk)
+    assert (audit.data["adopted_by"], audit.data["adopted_on"]) == (body[:100], "2026-03-02")
+
+
+def test_an_adoption_on_the_day_of_now_is_recorded_and_not_twice(adoptable, liaison_office):
+    _adopt(liaison_office, adoptable, "县委", ADOPTED.date())
+    assert Ticket.objects.get(pk=adoptable.pk).adopted_on == ADOPTED.date()
+    with pytest.raises(ValidationError) as refused:
+        _adopt(liaison_office, adoptable, "县政府", ADOPTED.date())
+    assert refusal(refused.value) == ["This suggestion is already recorded as adopted."]
+    assert Ticket.objects.get(pk=adoptable.pk).adopted_by == "县委"
+
+
+@pytest.mark.parametrize(
+    ("adopted_by", "days", "expected"),
+    [
+        ("   ", 0, {"adopted_by": ["Name the body that adopted the suggestion."]}),
+        # A day after ``now`` (though not after the clock).
+        ("县委", 11, {"adopted_on": ["The day of adoption cannot be in the future."]}),
+        ("县委", -1, {"adopted_on": ["The day of adoption cannot be before the ticket was registered."]}),
+    ],
+)
+def test_an_adoption_is_refused_by_field(adoptable, clerk_a, adopted_by, days, expected):
+    with pytest.raises(ValidationError) as refused:
+        _adopt(clerk_a, adoptable, adopted_by, START.date() + datetime.timedelta(days=days))
+    assert refusal(refused.value) == expected
+    assert _not_adopted(adoptable)
+
+
+@pytest.mark.parametrize("how", ["answer_on_spot", "explain"])
+def test_a_matter_settled_without_a_unit_is_not_adoptable(make_ticket, clerk_a, how):
+    with time_machine.travel(START, tick=False):
+        ticket = make_ticket()
+        getattr(services, f"ticket_{how}")(actor=clerk_a, ticket=load(ticket), note="已当场答复")
+    with pytest.raises(ValidationError) as refused:
+        _adopt(clerk_a, ticket, "县委", START.date())
+    assert refusal(refused.value) == ["Only a suggestion that went to a handling unit can be adopted."]
+    assert _not_adopted(ticket)
