@@ -607,7 +607,7 @@ def deliveries_send(*, delivery_ids: Sequence[int], now: datetime) -> Counter:
         batch = [
             delivery
             for delivery in Delivery.objects.select_for_update(of=("self",))
-            .select_related("notification__user")
+            .select_related("notification")
             .filter(pk__in=list(claimed))
             .order_by("id")
             if delivery.status == Delivery.Status.PENDING and delivery.attempts == claimed[delivery.pk]

@@ -17,6 +17,7 @@ Periods, as written by ``proposals.reminders``:
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -24,7 +25,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -72,6 +73,14 @@ def ticket_url(pk: int) -> str:
     return reverse("proposals:detail", args=[pk])
 
 
+def _ticket_urls() -> Callable[[int], str]:
+    """``ticket_url`` for many tickets: the pattern reversed once (with this thread's script
+    prefix), each ticket's id put in its place; a batch of deliveries names hundreds."""
+    placeholder = 987654321987654321
+    head, tail = reverse("proposals:detail", args=[placeholder]).split(str(placeholder))
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _workspace_url(**query: str) -> str:
     """The ticket workspace, on a queue and filter (``queue="office", timeliness="overdue"``)."""
     return f"{reverse('proposals:workspace')}?{urlencode(query)}"
@@ -83,6 +92,12 @@ def _inbox_url() -> str:
 
 def _day(text: str) -> str:
     """A "2026-03-29" period part, written the way the language writes dates."""
+    return _day_in(translation.get_language(), text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_in(language: str | None, text: str) -> str:
+    # A batch of deliveries writes the same few due dates hundreds of times: once per language.
     try:
         return formats.date_format(datetime.date.fromisoformat(text), "DATE_FORMAT")
     except ValueError:
@@ -128,6 +143,7 @@ def _with_tickets(write: Callable) -> Callable[[list[Notification]], list[Messag
 
         tickets = Ticket.objects.select_related("lead_unit").in_bulk({n.subject_id for n in notifications})
         periods = _periods(notifications)
+        url = _ticket_urls()
         messages = []
         for n in notifications:
             ticket = tickets.get(n.subject_id)
@@ -135,7 +151,7 @@ def _with_tickets(write: Callable) -> Callable[[list[Notification]], list[Messag
                 messages.append(_gone())
                 continue
             title, body = write(ticket, periods.get(n.reminder_id, ""))
-            messages.append(Message(title=title, body=body, url=ticket_url(ticket.pk)))
+            messages.append(Message(title=title, body=body, url=url(ticket.pk)))
         return messages
 
     return render
