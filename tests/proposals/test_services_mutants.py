@@ -310,7 +310,7 @@ def adoptable(make_ticket, walk):
         return walk(make_ticket(), "replied")
 
 
-def _adopt(actor, ticket, adopted_by: str, adopted_on: datetime.date):
+def _adopt(actor, ticket, adopted_by: str | None, adopted_on: datetime.date):
     with time_machine.travel(START + datetime.timedelta(days=20), tick=False), translation.override("en"):
         return services.ticket_adopt(
             actor=actor, ticket=load(ticket), adopted_by=adopted_by, adopted_on=adopted_on, now=ADOPTED
@@ -342,25 +342,29 @@ def test_an_adoption_writes_the_ticket_the_event_and_the_audit_row(adoptable, cl
     assert (audit.data["adopted_by"], audit.data["adopted_on"]) == (body[:100], "2026-03-02")
 
 
-def test_an_adoption_on_the_day_of_now_is_recorded_and_not_twice(adoptable, liaison_office):
+def test_an_adoption_on_the_day_of_now_is_recorded_and_not_twice(adoptable, liaison_office, clerk_b):
     _adopt(liaison_office, adoptable, "县委", ADOPTED.date())
     assert Ticket.objects.get(pk=adoptable.pk).adopted_on == ADOPTED.date()
     with pytest.raises(ValidationError) as refused:
         _adopt(liaison_office, adoptable, "县政府", ADOPTED.date())
     assert refusal(refused.value) == ["This suggestion is already recorded as adopted."]
     assert Ticket.objects.get(pk=adoptable.pk).adopted_by == "县委"
+    # A stranger is refused as a stranger, not told it was adopted.
+    with pytest.raises(PermissionDenied):
+        _adopt(clerk_b, adoptable, "县政府", ADOPTED.date())
 
 
 @pytest.mark.parametrize(
     ("adopted_by", "days", "expected"),
     [
         ("   ", 0, {"adopted_by": ["Name the body that adopted the suggestion."]}),
+        (None, 0, {"adopted_by": ["Name the body that adopted the suggestion."]}),
         # A day after ``now`` (though not after the clock).
         ("县委", 11, {"adopted_on": ["The day of adoption cannot be in the future."]}),
         ("县委", -1, {"adopted_on": ["The day of adoption cannot be before the ticket was registered."]}),
     ],
 )
-def test_an_adoption_is_refused_by_field(adoptable, clerk_a, adopted_by, days, expected):
+def test_an_adoption_is_refused_by_field(adoptable, clerk_a, adopted_by: str | None, days, expected):
     with pytest.raises(ValidationError) as refused:
         _adopt(clerk_a, adoptable, adopted_by, START.date() + datetime.timedelta(days=days))
     assert refusal(refused.value) == expected
