@@ -129,3 +129,14 @@ def celery_worker(tmp_path: Path, *, name: str, pool: str = "solo", **env: str):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def explain(sql: str) -> str:
+    """PostgreSQL's plan of ``sql`` with sequential scans priced out, so that a test sees which
+    index the query can use whatever the few rows of a test make the planner prefer."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())

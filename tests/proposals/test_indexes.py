@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from proposals.models import Ticket
 from proposals.transitions import CLOSED, Status
 from tests.factories import TownshipFactory
+from tests.helpers import explain
 from tests.proposals.ticket_rows import ticket_row
 
 pytestmark = pytest.mark.postgres
@@ -155,8 +156,5 @@ def test_each_offices_overdue_digest_is_counted_from_its_index(township_a, towns
     counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"]]
     assert len(counts) == 2
     for sql in counts:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("EXPLAIN " + sql)
-            explained = "\n".join(row[0] for row in cursor.fetchall())
+        explained = explain(sql)
         assert "ticket_township_running" in explained, explained
