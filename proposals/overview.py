@@ -42,7 +42,7 @@ from proposals.transitions import Status
 from reps import duties
 from reps.models import Representative
 from studios.models import Studio
-from studios.statistics import by_township, studio_statistics, total
+from studios.statistics import by_township, studio_statistics, total, totals
 
 # A chart draws at most this many units or townships (a province has thousands): the most
 # concerning ones; the rest are counted under it, with a link to the whole list.
@@ -93,10 +93,9 @@ def _figures(tickets: dict, studio) -> dict:
 
 
 def _period_figures(rows: list[dict], start: datetime.date, end: datetime.date, studios, now) -> dict:
-    """The headline figures of a period compared with: its tickets' counted rows, its studios."""
-    return _figures(
-        statistics.total(rows, COUNTED), total(studio_statistics(studios, start=start, end=end, now=now))
-    )
+    """The headline figures of a period compared with: its tickets' counted rows, its studios'
+    totals (slots, attendance, people: what the headlines read)."""
+    return _figures(statistics.total(rows, COUNTED), totals(studios, start=start, end=end, now=now))
 
 
 # The headline figures: key, label, and whether it is a rate (its change is in percentage points).

@@ -26,7 +26,8 @@ Definitions, for a range of local dates [start, end] (both included):
 
 Cost: one query for the studios and four aggregate queries grouped by studio (slots with
 attendance, people received, matters, tickets), whatever the number of studios: the studio
-filter goes into each aggregate as a subquery, not as a list of ids.
+filter goes into each aggregate as a subquery, not as a list of ids. ``totals`` gives the slots,
+attendance and people of all the studios in two queries (the overview's other periods).
 
 Periods: ``period_of(kind, year, n)`` gives the month, quarter or year (``reps.duties.Period``).
 """
@@ -248,26 +249,12 @@ def studio_statistics(
     ids = studios_qs.values("pk")
     rows = {s.pk: Row(name=s.name, region=s.region, studio=s, township=township_of(s)) for s in studios}
 
-    ended = Q(ends_at__lte=now)
-    slots = (
-        DutySlot.objects.filter(
-            studio__in=ids, period__status=RosterPeriod.Status.PUBLISHED, date__gte=start, date__lte=end
-        )
-        .values_list("studio_id")
-        .annotate(
-            n=Count("id", distinct=True),
-            attended=Count("assignments", filter=ended & Q(assignments__attendance__in=PRESENT)),
-            marked=Count("assignments", filter=ended & Q(assignments__attendance__in=MARKED)),
-        )
-        .order_by()
-    )
+    slots = _slots(ids, start, end).values_list("studio_id").annotate(**_slot_counts(now)).order_by()
     for studio_id, n, attended, marked in slots:
         row = rows[studio_id]
         row.slots, row.attended, row.marked = n, attended, marked
 
-    receptions = Reception.objects.active().filter(
-        studio__in=ids, starts_at__gte=_local_midnight(start), starts_at__lt=_local_midnight(end + _DAY)
-    )
+    receptions = _receptions(ids, start, end)
     for studio_id, kind, n, people in (
         receptions.values_list("studio_id", "kind")
         .annotate(n=Count("id"), people=Sum("people_received"))
@@ -294,6 +281,51 @@ def studio_statistics(
         rows[studio_id].tickets += n
 
     return [row for row in rows.values() if row.studio.is_active or not row.is_empty]
+
+
+def _slots(ids: QuerySet, start: datetime.date, end: datetime.date) -> QuerySet:
+    """The duty slots counted: of published roster periods, dated in [start, end]."""
+    return DutySlot.objects.filter(
+        studio__in=ids, period__status=RosterPeriod.Status.PUBLISHED, date__gte=start, date__lte=end
+    )
+
+
+def _slot_counts(now: datetime.datetime) -> dict:
+    """Slots, and their ended assignments present and marked (the attendance rate's two sides)."""
+    ended = Q(ends_at__lte=now)
+    return {
+        "n": Count("id", distinct=True),
+        "attended": Count("assignments", filter=ended & Q(assignments__attendance__in=PRESENT)),
+        "marked": Count("assignments", filter=ended & Q(assignments__attendance__in=MARKED)),
+    }
+
+
+def _receptions(ids: QuerySet, start: datetime.date, end: datetime.date) -> QuerySet:
+    """The receptions counted: active, starting on a local date in [start, end]."""
+    return Reception.objects.active().filter(
+        studio__in=ids, starts_at__gte=_local_midnight(start), starts_at__lt=_local_midnight(end + _DAY)
+    )
+
+
+def totals(
+    studios_qs: QuerySet,
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    now: datetime.datetime | None = None,
+) -> Row:
+    """The totals row of ``studio_statistics`` for its slots, attendance and people received only (the
+    matters are left at 0), in two queries: what the overview compares with other periods."""
+    ids = studios_qs.values("pk")
+    slots = _slots(ids, start, end).aggregate(**_slot_counts(now or timezone.now()))
+    people = _receptions(ids, start, end).aggregate(people=Sum("people_received"))["people"]
+    return Row(
+        name=_("Total"),
+        slots=slots["n"],
+        attended=slots["attended"],
+        marked=slots["marked"],
+        people=people or 0,
+    )
 
 
 def township_of(studio: Studio) -> Region:

@@ -30,6 +30,8 @@ from studios.statistics import (
     period_label,
     period_of,
     studio_statistics,
+    total,
+    totals,
     township_statistics,
 )
 from tests.factories import RuleFactory, active_rep, studio_with_reps, user_with_role
@@ -241,6 +243,13 @@ def test_statistics_for_a_generated_year_equal_tallies_from_the_rows(county_year
     }
     for r in rows:
         assert sum(p.people for p in r.parts) == r.people and sum(p.tickets for p in r.parts) == r.tickets
+    # The overview's other periods read the totals in two queries: the same slots, attendance, people.
+    whole = sum((expected[s.pk] for s in studios.values()), Counter())
+    sums = totals(Studio.objects.all(), start=start, end=end, now=NOW)
+    assert (sums.slots, sums.attended, sums.marked, sums.people) == (
+        whole["slots"], whole["attended"], whole["marked"], whole["people"]
+    )  # fmt: skip
+    assert sums.attendance_rate == total(rows).attendance_rate
 
     by_township: dict[int, Counter] = defaultdict(Counter)
     for key, studio in studios.items():
