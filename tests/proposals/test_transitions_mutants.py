@@ -1,13 +1,16 @@
 """Transition edges that mutation testing (`make mutate`) found untested: a conflict's default
 message, the bulk move's defaults and limits, that it moves only the tickets it is given, that a
-broker outage does not undo it, and the round counter's increment."""
+broker outage does not undo it, the round counter's increment, and who a superuser or a non-user is
+to a ticket."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 
 from proposals import tasks
 from proposals.models import Ticket, TicketEvent
-from proposals.transitions import Conflict, InvalidMove, Party, Status, bump, transition
+from proposals.transitions import Conflict, InvalidMove, Party, Status, bump, parties, transition
+from tests.factories import UserFactory
 from tests.helpers import reload
 from tests.proposals.test_transition_many import NOW, conclude, forwarded
 from tests.proposals.ticket_rows import ticket_row
@@ -104,3 +107,13 @@ def test_the_ticket_in_hand_carries_the_changes_made_with_the_move(township_a, c
     # Without reloading: a plain value is set on it, an F() expression is read back.
     assert (ticket.place, ticket.round) == ("东门菜场", before + 1)
     assert (reload(ticket).place, reload(ticket).round) == ("东门菜场", before + 1)
+
+
+def test_a_superuser_is_the_office_the_township_and_the_reviewer_of_any_ticket(ticket):
+    admin = UserFactory(is_superuser=True)
+    assert parties(ticket, admin) == {Party.OFFICE, Party.TOWNSHIP, Party.REVIEWER}
+
+
+def test_whoever_is_not_a_signed_in_user_is_no_party(ticket):
+    assert parties(ticket, None) == parties(ticket, AnonymousUser()) == frozenset()
+    assert parties(ticket, object()) == frozenset()  # nothing that says it is signed in
