@@ -398,6 +398,12 @@ class Ticket(models.Model):
             ),
             # Newest first (the default order: the admin's ticket list, the lists without a queue).
             models.Index(models.F("created_at").desc(), models.F("id").desc(), name="ticket_newest"),
+            # The overview's trend for a user who sees all (proposals.overview._trend_from_indexes):
+            # the tickets closed in each month, counted from the index alone, as those registered
+            # are from the one on created_at.
+            models.Index(
+                fields=["closed_at"], name="ticket_closed", condition=models.Q(closed_at__isnull=False)
+            ),
             # /results/ (TicketQuerySet.published), in the order it lists them: a page reads its rows.
             models.Index(
                 models.F("closed_at").desc(),

@@ -27,6 +27,7 @@ import functools
 from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
+from django.db import connections
 from django.db.models import Case, Count, DateField, Q, Value, When
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
@@ -38,7 +39,7 @@ from liaison.models import HandlingUnit, Region
 from proposals import statistics
 from proposals.models import Ticket
 from proposals.queues import overdue_by_unit
-from proposals.transitions import Status
+from proposals.transitions import WITH_UNIT, Status
 from reps import duties
 from reps.models import Representative
 from studios.models import Studio
@@ -208,70 +209,138 @@ def _registered(start: datetime.date, end: datetime.date) -> Q:
     )
 
 
-def count(user, period: dict) -> tuple[dict[int, list[dict]], list[dict]]:
-    """The tickets of the overview counted in one scan of the tickets the user may see: those
-    registered in the period, in the previous period and in the same period last year (``tally``
-    rows by lead unit and status, for each of the three), and those registered or closed in the
-    trend's twelve months (grouped by the month registered and the month closed)."""
+def count(
+    user, period: dict, now: datetime.datetime
+) -> tuple[dict[int, list[dict]], list[dict], dict[int, int]]:
+    """The tickets of the overview, counted: those registered in the period, in the previous period
+    and in the same period last year (``tally`` rows by lead unit and status, for each of the
+    three), those registered or closed in the trend's twelve months (rows of the month registered,
+    the month closed, and ``in_window``: how many), and the tickets overdue now by lead unit.
+
+    For a county (its tickets fetched through indexes) the first two in one scan of the tickets the
+    user may see (``tally_sets``), the overdue apart (``overdue_by_unit``). For a user who sees all
+    (a province's whole table, where aggregating costs more than reading): the periods' tally and
+    the overdue in one scan, the trend from the indexes on the registration and closing times."""
     start, end = period["start"], period["end"]
     # The trend's twelve months: from the first day of the first to the last day of the period's last.
     months = (_months(end)[0], (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1))
     first, stop = statistics.day_start(months[0]), statistics.day_start(months[1])
-    in_window = Q(created_at__gte=first, created_at__lt=stop) | Q(closed_at__gte=first, closed_at__lt=stop)
     periods = {CURRENT: (start, end), LAST_YEAR: shifted(period, years=1)}
     if period["kind"] != "year":
         periods[PREVIOUS] = shifted(period)
     which = Case(*(When(_registered(*dates), then=Value(key)) for key, dates in periods.items()))
-    # Registered in any of them, as the fewest date ranges (a year and the one before it are one).
-    ranges = sorted([*periods.values(), (months[0], months[1] - datetime.timedelta(days=1))])
+    tickets = Ticket.objects.visible_to(user)
+    # "closed" is told by the status grouped on, not counted (each aggregate costs every row).
+    counts = statistics.aggregates(keys=set(COUNTED) - {"closed"})
+    overdue: dict[int, int] = defaultdict(int)
+    if user.scope.sees_all:
+        # Overdue is counted by status (a running one) and due time: every lead unit is the user's.
+        late = Q(status__in=WITH_UNIT, due_at__lt=now, lead_unit__isnull=False)
+        counted = statistics.fetch_rows(
+            tickets.filter(_registered_in(periods.values()) | late)
+            .annotate(period=which)
+            .values("period", "lead_unit_id", "status")
+            .annotate(**counts, overdue=Count("pk", filter=Q(due_at__lt=now)))
+            .order_by()
+        )
+        for row in counted:
+            if row["status"] in WITH_UNIT and row["lead_unit_id"] is not None:
+                overdue[row["lead_unit_id"]] += row["overdue"]
+        trend = _trend_from_indexes(tickets, months)
+    else:
+        closed_in_window = Q(closed_at__gte=first, closed_at__lt=stop)
+        in_window = Q(created_at__gte=first, created_at__lt=stop) | closed_in_window
+        anywhere = closed_in_window | _registered_in(
+            [*periods.values(), (months[0], months[1] - datetime.timedelta(days=1))]
+        )
+        counted, trend = statistics.tally_sets(
+            tickets.filter(anywhere).annotate(
+                period=which,
+                registered_in=_month_of("created_at", months),
+                closed_in=_month_of("closed_at", months),
+            ),
+            [
+                (("period", "lead_unit_id", "status"), counts),
+                (("registered_in", "closed_in"), {"in_window": Count("pk", filter=in_window)}),
+            ],
+        )
+        for row in overdue_by_unit(user, now):
+            overdue[row["lead_unit"]] = row["overdue"]
+    by_period: dict[int, list[dict]] = {key: [] for key in periods}
+    for row in counted:
+        if row["period"] is not None:
+            row["closed"] = row["collected"] if row["status"] in statistics.CLOSED else 0
+            by_period[row["period"]].append(row)
+    return by_period, [row for row in trend if row["in_window"]], overdue
+
+
+def _registered_in(ranges) -> Q:
+    """Registered on any of the date ranges, as the fewest ranges (a year and the one before it are one)."""
+    ranges = sorted(ranges)
     merged = [list(ranges[0])]
     for low, high in ranges[1:]:
         if low <= merged[-1][1] + datetime.timedelta(days=1):
             merged[-1][1] = max(merged[-1][1], high)
         else:
             merged.append([low, high])
-    anywhere = Q(closed_at__gte=first, closed_at__lt=stop)
-    for low, high in merged:
-        anywhere |= _registered(low, high)
-    tickets = (
-        Ticket.objects.visible_to(user)
-        .filter(anywhere)
-        .annotate(
-            period=which,
-            registered_in=_month_of("created_at", months),
-            closed_in=_month_of("closed_at", months),
-        )
-    )
-    counted, trend = statistics.tally_sets(
-        tickets,
-        [
-            # "closed" is told by the status grouped on, not counted (each aggregate costs every row).
-            (("period", "lead_unit_id", "status"), statistics.aggregates(keys=set(COUNTED) - {"closed"})),
-            (("registered_in", "closed_in"), {"in_window": Count("pk", filter=in_window)}),
-        ],
-        one_scan=not user.scope.sees_all,  # a whole table aggregates faster set by set
-    )
-    by_period: dict[int, list[dict]] = {key: [] for key in periods}
-    for row in counted:
-        if row["period"] is not None:
-            row["closed"] = row["collected"] if row["status"] in statistics.CLOSED else 0
-            by_period[row["period"]].append(row)
-    return by_period, [row for row in trend if row["in_window"]]
+    found = _registered(*merged[0])
+    for low, high in merged[1:]:
+        found |= _registered(low, high)
+    return found
+
+
+def _trend_from_indexes(tickets, window: tuple[datetime.date, datetime.date]) -> list[dict]:
+    """The trend's rows (as ``count``'s) from one statement of 24 counts, each over one month's range
+    of an index: the tickets registered in each month (the index on ``created_at``) and closed in
+    each (``ticket_closed``). Over a whole table this reads two small indexes instead of a second
+    scan of the table (a million tickets, on a loaded machine: 300-430 -> 100-110 ms). Each count
+    is a scalar subquery, which PostgreSQL runs one after the other, each on parallel workers (a
+    UNION ALL of them gives each count one worker: a month holding most tickets is slow)."""
+    months = _month_starts(window)
+    bounds = [*months[1:], window[1]]
+    found = []
+    for field, key in (("created_at", "registered_in"), ("closed_at", "closed_in")):
+        for month, bound in zip(months, bounds, strict=True):
+            in_month = {
+                f"{field}__gte": statistics.day_start(month),
+                f"{field}__lt": statistics.day_start(bound),
+            }
+            found.append((key, month, tickets.filter(**in_month)))
+    parts, params = [], []
+    for _key, _month, in_month in found:
+        # COUNT(*) alone: grouped by a constant, which Django leaves out of the GROUP BY.
+        counted = in_month.annotate(one=Value(1)).values("one").annotate(n=Count("*")).values("n").order_by()
+        sql, sql_params = counted.query.get_compiler(tickets.db).as_sql()
+        parts.append(f"({sql})")
+        params.extend(sql_params)
+    with connections[tickets.db].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        counts = cursor.fetchone()
+    return [
+        {"registered_in": None, "closed_in": None, key: month, "in_window": n}
+        for (key, month, _in_month), n in zip(found, counts, strict=True)
+    ]
 
 
 # What the overview reads of the tickets it counts: the headlines' and the unit charts' rates.
 COUNTED = sorted({key for _key, _label, part, whole in statistics.RATES for key in (part, whole)})
 
 
-def _month_of(field: str, window: tuple[datetime.date, datetime.date]) -> Case:
-    """The first day of the (local) month of ``field`` within the trend's ``window`` of months, None
-    outside it: a CASE over the months' first instants, which PostgreSQL compares about twice as fast
-    as it converts each row's time to local time and truncates it (``TruncMonth``)."""
+def _month_starts(window: tuple[datetime.date, datetime.date]) -> list[datetime.date]:
+    """The first day of each month from ``window[0]`` up to (not including) ``window[1]``."""
     months = []
     month = window[0]
     while month < window[1]:
         months.append(month)
         month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _month_of(field: str, window: tuple[datetime.date, datetime.date]) -> Case:
+    """The first day of the (local) month of ``field`` within the trend's ``window`` of months, None
+    outside it: a CASE over the months' first instants, which PostgreSQL compares about twice as fast
+    as it converts each row's time to local time and truncates it (``TruncMonth``)."""
+    months = _month_starts(window)
     bounds = [*months[1:], window[1]]
     return Case(
         When(**{f"{field}__lt": statistics.day_start(months[0])}, then=None),
@@ -319,25 +388,31 @@ def _trend_chart(rows: list[dict], end: datetime.date) -> charts.Chart:
 
 
 def _unit_charts(
-    user, rows: list[dict], start, end, now, period_query: dict
+    rows: list[dict], overdue: dict[int, int], start, end, period_query: dict
 ) -> tuple[charts.Chart, charts.Chart]:
-    per_unit: dict[int, list[dict]] = defaultdict(list)
+    # Each unit's sums, in one pass (a province counts 5,000 units); rates for the units drawn only.
+    sums: dict[int, list[int]] = {}
     for row in rows:
-        if row["lead_unit_id"] is not None:
-            per_unit[row["lead_unit_id"]].append(row)
-    by_unit = {pk: statistics.total(group, COUNTED, group=pk) for pk, group in per_unit.items()}
-    overdue = {row["lead_unit"]: row for row in overdue_by_unit(user, now)}
+        pk = row["lead_unit_id"]
+        if pk is not None:
+            if pk not in sums:
+                sums[pk] = [0] * len(COUNTED)
+            unit = sums[pk]
+            for i, key in enumerate(COUNTED):
+                unit[i] += row[key]
+    by_unit = {pk: dict(zip(COUNTED, unit, strict=True)) for pk, unit in sums.items()}
     late = {pk: row["replied"] - row["on_time"] for pk, row in by_unit.items()}
     ranked = sorted(
-        (pk for pk in {*by_unit, *overdue} if overdue.get(pk, {}).get("overdue") or late.get(pk)),
-        key=lambda pk: (-overdue.get(pk, {}).get("overdue", 0), -late.get(pk, 0), pk),
+        (pk for pk in {*by_unit, *overdue} if overdue.get(pk) or late.get(pk)),
+        key=lambda pk: (-overdue.get(pk, 0), -late.get(pk, 0), pk),
     )
     ranked, more_late = _top(ranked)
     rated = sorted(
-        (row for row in by_unit.values() if row["res_ratings"] or row["rep_ratings"]),
-        key=lambda row: (-(row["res_ratings"] + row["rep_ratings"]), row["group"]),
+        (pk for pk, row in by_unit.items() if row["res_ratings"] or row["rep_ratings"]),
+        key=lambda pk: (-(by_unit[pk]["res_ratings"] + by_unit[pk]["rep_ratings"]), pk),
     )
     rated, more_rated = _top(rated)
+    rated = [statistics.total([by_unit[pk]], COUNTED, group=pk) for pk in rated]
     # The names of the units drawn only (a province counts thousands): one query.
     names = dict(
         HandlingUnit.objects.filter(pk__in={*ranked, *(r["group"] for r in rated)}).values_list("pk", "name")
@@ -354,7 +429,7 @@ def _unit_charts(
             charts.Series(
                 "overdue",
                 _("overdue now"),
-                [overdue.get(pk, {}).get("overdue", 0) for pk in ranked],
+                [overdue.get(pk, 0) for pk in ranked],
                 [_workspace(unit=pk, timeliness="overdue") for pk in ranked],
             ),
             charts.Series(
@@ -475,7 +550,7 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
     studios = Studio.objects.visible_to(user)
     # The tickets counted once: the headlines, the status chart and the unit charts add up the
     # period's rows (by lead unit and status), the trend its months'.
-    by_period, trend = count(user, period)
+    by_period, trend, overdue = count(user, period, now)
     rows = by_period[CURRENT]
     studio_rows = studio_statistics(studios, start=start, end=end, now=now)
     current = _figures(statistics.total(rows, COUNTED), total(studio_rows))
@@ -485,7 +560,7 @@ def county_overview(user, period: dict, *, now: datetime.datetime | None = None)
         else _period_figures(by_period[PREVIOUS], *shifted(period), studios, now)
     )
     last_year = _period_figures(by_period[LAST_YEAR], *shifted(period, years=1), studios, now)
-    timeliness, satisfaction = _unit_charts(user, rows, start, end, now, period["query"])
+    timeliness, satisfaction = _unit_charts(rows, overdue, start, end, period["query"])
     return {
         "headlines": headlines(current, previous, last_year),
         "previous": None if previous is None else shifted(period),

@@ -158,3 +158,48 @@ def test_each_offices_overdue_digest_is_counted_from_its_index(township_a, towns
     for sql in counts:
         explained = explain(sql)
         assert "ticket_township_running" in explained, explained
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_trend_of_a_user_who_sees_all_is_counted_from_two_indexes(township_a, unit_a, django_user_model):
+    """For a user who sees all (a province's whole table), the overview's trend counts each month's
+    registered tickets from the index on ``created_at`` and its closed ones from ``ticket_closed``:
+    24 counts, none of them a scan of the table (which the tally already reads once)."""
+    if connection.vendor != "postgresql":
+        pytest.fail("index plans are checked on PostgreSQL: run it with `make test`")
+    from django.test.utils import CaptureQueriesContext
+
+    from proposals import overview
+    from proposals.stats_views import period_from
+
+    now = timezone.now()
+    Ticket.objects.bulk_create(
+        ticket_row(
+            township=township_a,
+            now=now - i * DAY,
+            created_at=now - i * DAY,
+            lead_unit=unit_a,
+            status=Status.CLOSED if i % 2 else Status.SIGNED,
+            closed_at=now - i * DAY / 2 if i % 2 else None,
+        )
+        for i in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE proposals_ticket")
+    admin = django_user_model.objects.create_superuser("root", password="x")
+    period = period_from({"period": "year", "year": timezone.localdate(now).year})
+    with CaptureQueriesContext(connection) as queries:
+        _by_period, trend, _overdue = overview.count(admin, period, now)
+    counts = [query["sql"] for query in queries.captured_queries if query["sql"].count("COUNT(*)") == 24]
+    assert len(counts) == 1
+    explained = explain(counts[0])
+    assert "Seq Scan" not in explained, explained
+    assert "using ticket_closed" in explained, explained
+    assert re.search(r"using (proposals_ticket_created_at_\w+|ticket_newest)", explained), explained
+    # And what it counts: each ticket in the month it was registered, and closed.
+    registered = sum(row["in_window"] for row in trend if row["registered_in"])
+    closed = sum(row["in_window"] for row in trend if row["closed_in"])
+    assert (registered, closed) == (
+        Ticket.objects.filter(created_at__year=period["start"].year).count(),
+        Ticket.objects.filter(closed_at__year=period["start"].year).count(),
+    )

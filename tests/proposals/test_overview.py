@@ -232,10 +232,17 @@ def test_a_chart_draws_the_most_concerning_units_and_counts_the_rest(
 
 
 @pytest.mark.django_db
-def test_the_trend_counts_each_ticket_in_its_local_month(township_a, liaison_office):
+@pytest.mark.parametrize("who", ["office", "superuser"])
+def test_the_trend_counts_each_ticket_in_its_local_month(township_a, liaison_office, django_user_model, who):
     """Registered at the last second of a Beijing month and at the first of the next, closed across a
     month's end, and registered before the trend's twelve months: each in its own local month (the
-    months are cut at local midnight, not UTC's, which is 8 hours later)."""
+    months are cut at local midnight, not UTC's, which is 8 hours later). The same for a county's
+    office (one scan of its tickets) and a user who sees all (the trend read from two indexes)."""
+    user = (
+        liaison_office
+        if who == "office"
+        else django_user_model.objects.create_superuser("root", password="x")
+    )
     rows = [
         ticket_row(
             township=township_a, now=local(2026, 1, 31, 23, 59, 59), created_at=local(2026, 1, 31, 23, 59, 59)
@@ -256,7 +263,7 @@ def test_the_trend_counts_each_ticket_in_its_local_month(township_a, liaison_off
         ),
     ]
     Ticket.objects.bulk_create(rows)
-    _by_period, trend = overview.count(liaison_office, MARCH)
+    _by_period, trend, _overdue = overview.count(user, MARCH, local(2026, 4, 2, 10))
     collected, closed = {}, {}
     for row in trend:
         for month, series in ((row["registered_in"], collected), (row["closed_in"], closed)):
@@ -264,3 +271,38 @@ def test_the_trend_counts_each_ticket_in_its_local_month(township_a, liaison_off
                 series[month] = series.get(month, 0) + row["in_window"]
     assert collected == {datetime.date(2026, 1, 1): 1, datetime.date(2026, 2, 1): 1}
     assert closed == {datetime.date(2026, 2, 1): 1, datetime.date(2026, 3, 1): 1}
+
+
+@pytest.mark.parametrize("period", [PERIOD, {"period": "year", "year": 2026}])
+def test_a_user_who_sees_all_gets_the_same_figures_by_its_own_queries(
+    pattern, liaison_office, django_user_model, township_a, unit_a, period
+):
+    """For a user who sees all, the tickets are counted otherwise (the periods and the overdue in one
+    scan of the whole table, the trend from two indexes) than for a county (``tally_sets``' one scan,
+    ``overdue_by_unit``): over one county's tickets, the same overview, every figure and bar."""
+    admin = django_user_model.objects.create_superuser("root", password="x")
+    now = local(2026, 4, 2, 10)
+    # Overdue now, registered before every period counted: counted by unit all the same.
+    Ticket.objects.filter(pk=pattern["b_open"].pk).update(created_at=local(2024, 6, 1))
+    # Past their due time but no longer with a unit (closed, in the period and before it): not overdue.
+    Ticket.objects.filter(pk=pattern["rated"].pk).update(due_at=local(2026, 3, 20))
+    Ticket.objects.bulk_create(
+        [
+            ticket_row(
+                township=township_a,
+                now=local(2024, 6, 1),
+                created_at=local(2024, 6, 1),
+                lead_unit=unit_a,
+                status=Status.CLOSED,
+                closed_at=local(2024, 7, 1),
+                due_at=local(2024, 6, 20),
+            )
+        ]
+    )
+    with translation.override("zh-hans"):
+        office = overview.county_overview(liaison_office, period_from(period), now=now)
+        province = overview.county_overview(admin, period_from(period), now=now)
+    assert province["headlines"] == office["headlines"]
+    assert province["charts"] == office["charts"]
+    late = {chart.id: chart for chart in province["charts"]}["chart-units-late"]
+    assert late.series[0].values[0] == 1  # unit B's overdue ticket, registered in 2024
