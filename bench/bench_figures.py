@@ -52,6 +52,16 @@ wrote its cells in Python (one run, machine shared with a mutation run, load 2-3
 (baseline 338 ms): statistics 1.52x / 2.06x, the statistics page 2.52x, the overview 4.09x (16
 queries), its page 4.38x; the county's office (baseline 79.5 ms): 1.10x / 1.18x, page 0.94x, the
 overview 1.62x, its page 1.71x.
+Re-measured the night of 2026-12-05 (issue 12) after, for a user who sees all, the overview read
+the table once: the trend's monthly counts from the indexes on created_at and closed_at
+(``ticket_closed``, migration 0026), the overdue units as one more aggregate of the tally, the
+tally's rows without Django's integer converters, the units ranked without a full sort (11 queries,
+was 13). Not this bench (the machine was never calm; note that its tickets, read inside the loading
+transaction, have no page all-visible, so an index-only scan here still reads the table's pages):
+in-process on the persistent, vacuumed 1M database, the code before and after run alternately,
+medians of 11, load 6.5-8 (uptime): the province's overview 1,680-1,940 -> 840-1,085 ms, 4.6-5.2x
+-> 2.8-3.5x its bare query; its page 4.4-5.2x -> 3.1-3.8x; the county's office 4.2-4.8x ->
+3.5-4.1x (noise). The tally alone is 1.6-2.3x the bare query, the trend 0.35-0.4x.
 Before the kept figures (the statistics read events, extensions, assignments and ratings: 2.5
 million related rows looked up ticket by ticket), the same statistics measured 86-104x for the
 province and 11-15x for the county.
