@@ -59,9 +59,11 @@ tally's rows without Django's integer converters, the units ranked without a ful
 was 13). Not this bench (the machine was never calm; note that its tickets, read inside the loading
 transaction, have no page all-visible, so an index-only scan here still reads the table's pages):
 in-process on the persistent, vacuumed 1M database, the code before and after run alternately,
-medians of 11, load 6.5-8 (uptime): the province's overview 1,680-1,940 -> 840-1,085 ms, 4.6-5.2x
--> 2.8-3.5x its bare query; its page 4.4-5.2x -> 3.1-3.8x; the county's office 4.2-4.8x ->
-3.5-4.1x (noise). The tally alone is 1.6-2.3x the bare query, the trend 0.35-0.4x.
+medians of 9-11. Load 2.5-4 (uptime): the province's overview 1,090-1,160 -> 610-730 ms, 4.5-4.8x
+-> 2.7-3.1x its bare query (230-240 ms); its page 4.5-4.6x -> 3.1-3.3x. Load 6.5-8: 4.6-5.2x ->
+2.8-3.5x, the page 4.4-5.2x -> 3.1-3.8x; the county's office 4.2-4.8x -> 3.5-4.1x (noise). About
+3x, not clearly within: the tally alone is 1.7x the bare query serially, 2.3x in parallel (13,600
+groups finalised by one process), the trend 0.35-0.4x, the rest 0.3-0.4x.
 Before the kept figures (the statistics read events, extensions, assignments and ratings: 2.5
 million related rows looked up ticket by ticket), the same statistics measured 86-104x for the
 province and 11-15x for the county.
