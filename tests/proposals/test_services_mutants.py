@@ -1,6 +1,7 @@
 """What the services write, field by field, where mutation testing (scripts/mutate) found that the
 other tests would not notice a change: the extension decision's rows and event, an edit's event
-and saved fields, and who is refused before anything is compared."""
+and saved fields, who is refused before anything is compared, and what a re-handling (its deadline
+under the policy in force on ``now``) and a return (only this ticket's open rows, at ``now``) write."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils import timezone, translation
 
 from liaison.models import AuditEvent
 from proposals import deadlines, services
-from proposals.models import Extension, Rating, Ticket, TicketEvent
+from proposals.models import Assignment, DeadlinePolicy, Extension, Rating, Ticket, TicketEvent
 from tests.helpers import refusal
 
 TZ = timezone.get_default_timezone()
@@ -380,3 +381,108 @@ def test_a_matter_settled_without_a_unit_is_not_adoptable(make_ticket, clerk_a, 
         _adopt(clerk_a, ticket, "县委", START.date())
     assert refusal(refused.value) == ["Only a suggestion that went to a handling unit can be adopted."]
     assert _not_adopted(ticket)
+
+
+# --- ticket_rehandle -----------------------------------------------------------------------------
+
+# Passed as ``now=``, a Thursday after the county's working-day policy starts; the clock is before it.
+REHANDLED = datetime.datetime(2026, 3, 12, 10, 0, tzinfo=TZ)
+
+
+def test_a_rehandling_counts_its_deadline_from_now_under_the_county_policy_then_in_force(
+    make_ticket, walk, clerk_a, county
+):
+    """The policy is the ticket's county's, in force on ``now``'s day, in its day mode; the new round
+    drops the extension reason given in the round before."""
+    with time_machine.travel(START, tick=False):
+        ticket = walk(make_ticket(), "dissatisfied")
+    Ticket.objects.filter(pk=ticket.pk).update(extension_reason="需协调县交通局")
+    DeadlinePolicy.objects.create(
+        county=county, effective_from=datetime.date(2026, 3, 10), day_mode="working", reply_days=3
+    )
+    with time_machine.travel(START + datetime.timedelta(days=3), tick=False):
+        services.ticket_rehandle(actor=clerk_a, ticket=load(ticket), note="群众不满意，重办", now=REHANDLED)
+    due = datetime.datetime(2026, 3, 17, 23, 59, 59, tzinfo=TZ)  # Fri 13, Mon 16, Tue 17
+    saved = Ticket.objects.get(pk=ticket.pk)
+    assert (saved.round, saved.assigned_at, saved.due_at, saved.due_year_unknown, saved.extension_reason) == (
+        2,
+        REHANDLED,
+        due,
+        False,
+        "",
+    )
+    assert _event(ticket, "rehandle")[2:] == (
+        "群众不满意，重办",
+        REHANDLED,
+        {"due": "2026-03-17T23:59:59+08:00"},
+    )
+
+
+# --- ticket_return -------------------------------------------------------------------------------
+
+RETURNED = START + datetime.timedelta(days=3)  # passed as ``now=``; the clock says five days
+
+
+def test_a_return_clears_the_assignment_and_ends_its_rows_at_now(assigned, unit_a_staff, unit_a):
+    """Every open assignment ends and the pending request is refused at ``now``, not the clock's time;
+    an unknown holiday year no longer applies once there is no deadline."""
+    extension = _ask(unit_a_staff, assigned, datetime.date(2026, 3, 20))
+    Ticket.objects.filter(pk=assigned.pk).update(due_year_unknown=True)
+    with time_machine.travel(START + datetime.timedelta(days=5), tick=False):
+        services.ticket_return(
+            actor=unit_a_staff, ticket=load(assigned), reason="不属于本单位职责", now=RETURNED
+        )
+    saved = Ticket.objects.filter(pk=assigned.pk)
+    assert saved.values_list(
+        "status", "lead_unit", "assigned_by", "assigned_at", "due_at", "due_year_unknown"
+    ).get() == (
+        "registered",
+        None,
+        "",
+        None,
+        None,
+        False,
+    )
+    assert list(
+        Assignment.objects.filter(ticket=assigned).order_by("pk").values_list("role", "ended_at")
+    ) == [
+        ("lead", RETURNED),
+        ("co", RETURNED),
+    ]
+    assert Extension.objects.filter(pk=extension.pk).values_list("decision", "decided_at").get() == (
+        "refused",
+        RETURNED,
+    )
+    assert _event(assigned, "return") == (
+        unit_a_staff,
+        unit_a.name,
+        "不属于本单位职责",
+        RETURNED,
+        {"unit": unit_a.name},
+    )
+
+
+def test_a_return_ends_only_this_tickets_open_rows(
+    assigned, make_ticket, walk, unit_a_staff, clerk_a, unit_a
+):
+    """An assignment ended by an earlier return keeps its end, a decided request its decision;
+    another ticket's assignments stay open and its request pending."""
+    with time_machine.travel(START, tick=False):
+        other = walk(make_ticket(title="菜场排水"), "assigned")
+    approved = _ask(unit_a_staff, assigned, datetime.date(2026, 3, 20))
+    _decide(clerk_a, assigned, approved, approve=True, now=DECIDED)
+    pending = _ask(unit_a_staff, other, datetime.date(2026, 3, 20))
+    services.ticket_return(actor=unit_a_staff, ticket=load(assigned), reason="不属于本单位职责", now=RETURNED)
+    later = RETURNED + datetime.timedelta(days=1)
+    services.ticket_assign(actor=clerk_a, ticket=load(assigned), lead_unit=unit_a, now=later)
+    services.ticket_return(actor=unit_a_staff, ticket=load(assigned), reason="仍不属于", now=later)
+    assert list(
+        Assignment.objects.filter(ticket=assigned).order_by("pk").values_list("role", "ended_at")
+    ) == [
+        ("lead", RETURNED),
+        ("co", RETURNED),
+        ("lead", later),
+    ]
+    assert list(Assignment.objects.filter(ticket=other).values_list("ended_at", flat=True)) == [None, None]
+    decisions = Extension.objects.order_by("pk").values_list("pk", "decision", "decided_at")
+    assert list(decisions) == [(approved.pk, "approved", DECIDED), (pending.pk, "pending", None)]
