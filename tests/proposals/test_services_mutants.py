@@ -486,3 +486,45 @@ def test_a_return_ends_only_this_tickets_open_rows(
     assert list(Assignment.objects.filter(ticket=other).values_list("ended_at", flat=True)) == [None, None]
     decisions = Extension.objects.order_by("pk").values_list("pk", "decision", "decided_at")
     assert list(decisions) == [(approved.pk, "approved", DECIDED), (pending.pk, "pending", None)]
+
+
+# --- ticket_assign -------------------------------------------------------------------------------
+
+# Passed as ``now=``, a Thursday: under the county's working-day policy the reply (10 working days)
+# falls in 2027, whose holidays are not known, the co-unit's opinion (2 days) still in 2026. The
+# clock says four days later.
+ASSIGNED = datetime.datetime(2026, 12, 24, 10, 0, tzinfo=TZ)
+
+
+def test_an_assignment_writes_its_deadlines_from_now_its_rows_and_its_event(
+    ticket, clerk_a, unit_a, unit_a2, county
+):
+    """An uncertain year in either deadline flags the ticket; no note given is an empty note."""
+    DeadlinePolicy.objects.create(
+        county=county, effective_from=datetime.date(2026, 1, 1), day_mode="working", co_opinion_days=2
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(extension_reason="上一轮的理由")
+    with time_machine.travel(ASSIGNED + datetime.timedelta(days=4), tick=False):
+        services.ticket_assign(
+            actor=clerk_a, ticket=load(ticket), lead_unit=unit_a, co_units=[unit_a2], now=ASSIGNED
+        )
+    due = datetime.datetime(2027, 1, 7, 23, 59, 59, tzinfo=TZ)  # 1 January by the weekday rule
+    opinion_due = datetime.datetime(2026, 12, 28, 23, 59, 59, tzinfo=TZ)
+    saved = Ticket.objects.filter(pk=ticket.pk).values_list(
+        "status", "lead_unit", "assigned_by", "assigned_at", "due_at", "due_year_unknown", "extension_reason"
+    )
+    assert saved.get() == ("assigned", unit_a.pk, "township", ASSIGNED, due, True, "")
+    rows = Assignment.objects.filter(ticket=ticket).order_by("pk")
+    assert list(
+        rows.values_list("unit", "role", "assigned_at", "assigned_by", "opinion_due_at", "ended_at")
+    ) == [
+        (unit_a.pk, "lead", ASSIGNED, clerk_a.pk, None, None),
+        (unit_a2.pk, "co", ASSIGNED, clerk_a.pk, opinion_due, None),
+    ]
+    assert _event(ticket, "assign") == (
+        clerk_a,
+        ticket.township.name,
+        "",
+        ASSIGNED,
+        {"lead_unit": unit_a.name, "co_units": [unit_a2.name], "due": "2027-01-07T23:59:59+08:00"},
+    )
