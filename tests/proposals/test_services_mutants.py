@@ -503,6 +503,8 @@ def test_an_assignment_writes_its_deadlines_from_now_its_rows_and_its_event(
     DeadlinePolicy.objects.create(
         county=county, effective_from=datetime.date(2026, 1, 1), day_mode="working", co_opinion_days=2
     )
+    # In force on the clock's day, not on ``now``'s: it must not count.
+    DeadlinePolicy.objects.create(county=county, effective_from=datetime.date(2026, 12, 26), reply_days=30)
     Ticket.objects.filter(pk=ticket.pk).update(extension_reason="上一轮的理由")
     with time_machine.travel(ASSIGNED + datetime.timedelta(days=4), tick=False):
         services.ticket_assign(
@@ -528,3 +530,18 @@ def test_an_assignment_writes_its_deadlines_from_now_its_rows_and_its_event(
         ASSIGNED,
         {"lead_unit": unit_a.name, "co_units": [unit_a2.name], "due": "2027-01-07T23:59:59+08:00"},
     )
+
+
+@pytest.mark.parametrize("co_units", ["lead", "twice"])
+def test_an_assignment_naming_a_unit_twice_is_refused_and_says_so(ticket, clerk_a, unit_a, unit_a2, co_units):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_assign(
+            actor=clerk_a,
+            ticket=load(ticket),
+            lead_unit=unit_a,
+            co_units=[unit_a] if co_units == "lead" else [unit_a2, unit_a2],
+        )
+    assert refusal(refused.value) == {
+        "co_units": ["The lead unit cannot also be a co-unit, nor a unit twice."]
+    }
+    assert Ticket.objects.get(pk=ticket.pk).status == "registered" and not Assignment.objects.exists()
