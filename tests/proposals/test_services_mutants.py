@@ -545,3 +545,13 @@ def test_an_assignment_naming_a_unit_twice_is_refused_and_says_so(ticket, clerk_
         "co_units": ["The lead unit cannot also be a co-unit, nor a unit twice."]
     }
     assert Ticket.objects.get(pk=ticket.pk).status == "registered" and not Assignment.objects.exists()
+
+
+def test_the_office_assigns_a_registered_ticket_as_the_county_with_its_note(
+    ticket, liaison_office, county_unit
+):
+    services.ticket_assign(
+        actor=liaison_office, ticket=load(ticket), lead_unit=county_unit, note="请三日内联系"
+    )
+    assert Ticket.objects.get(pk=ticket.pk).assigned_by == "county"
+    assert TicketEvent.objects.get(ticket=ticket, move="assign").note == "请三日内联系"
