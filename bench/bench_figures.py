@@ -64,6 +64,10 @@ medians of 9-11. Load 2.5-4 (uptime): the province's overview 1,090-1,160 -> 610
 2.8-3.5x, the page 4.4-5.2x -> 3.1-3.8x; the county's office 4.2-4.8x -> 3.5-4.1x (noise). About
 3x, not clearly within: the tally alone is 1.7x the bare query serially, 2.3x in parallel (13,600
 groups finalised by one process), the trend 0.35-0.4x, the rest 0.3-0.4x.
+This bench, two runs at load 0.5-1.7 (5 December, late evening, at 4e7a768): province (baseline
+222-241 ms): statistics 1.35-1.58x / 2.02-2.23x, page 2.48-2.92x, the overview 3.29-3.62x (11
+queries), its page 3.73-3.93x (not within 3x); county (baseline 70-82 ms): statistics 0.95-1.12x,
+page 0.95-1.15x, the overview 1.42-2.82x (p95 of 7), its page 1.65-1.91x.
 Before the kept figures (the statistics read events, extensions, assignments and ratings: 2.5
 million related rows looked up ticket by ticket), the same statistics measured 86-104x for the
 province and 11-15x for the county.
