@@ -40,8 +40,8 @@ from liaison import charts
 from liaison.models import HandlingUnit, Region
 from proposals import statistics
 from proposals.models import Ticket
-from proposals.queues import overdue_by_unit
-from proposals.transitions import WITH_UNIT, Status
+from proposals.queues import overdue_by_unit, timeliness_filter
+from proposals.transitions import Status
 from reps import duties
 from reps.models import Representative
 from studios.models import Studio
@@ -243,17 +243,17 @@ def count(
     counts = statistics.aggregates(keys=set(COUNTED) - {"closed"})
     overdue: dict[int, int] = defaultdict(int)
     if user.scope.sees_all:
-        # Overdue is counted by status (a running one) and due time: every lead unit is the user's.
-        late = Q(status__in=WITH_UNIT, due_at__lt=now, lead_unit__isnull=False)
+        # Overdue as the workspace's filter says (queues.timeliness_filter): every lead unit is the user's.
+        late = timeliness_filter("overdue", now)
         counted = statistics.fetch_rows(
-            tickets.filter(_registered_in(periods.values()) | late)
+            tickets.filter(_registered_in(periods.values()) | (late & Q(lead_unit__isnull=False)))
             .annotate(period=which)
             .values("period", "lead_unit_id", "status")
-            .annotate(**counts, overdue=Count("pk", filter=Q(due_at__lt=now)))
+            .annotate(**counts, overdue=Count("pk", filter=late))
             .order_by()
         )
         for row in counted:
-            if row["status"] in WITH_UNIT and row["lead_unit_id"] is not None:
+            if row["lead_unit_id"] is not None:
                 overdue[row["lead_unit_id"]] += row["overdue"]
         trend = _trend_from_indexes(tickets, months)
     else:
