@@ -226,20 +226,27 @@ def notify(*, kind: str, subject, users, period: str = "", now: datetime | None 
         subject_type=subject._meta.label_lower,
         # A constant row rather than a query on the subject's table, whose own fields could
         # clash with the column names.
-        subjects=("SELECT %s AS subject_id, %s AS period", (subject.pk, period)),
+        subjects=lambda: ("SELECT %s AS subject_id, %s AS period", (subject.pk, period)),
         recipients=_values_sql(recipients, {"subject_id", "user_id"}),
         now=now or timezone.now(),
     )
     return issued.notifications
 
 
-def _values_sql(queryset: QuerySet, columns: set[str]) -> tuple[str, tuple]:
-    """Return the SQL of a ``.values()`` queryset of exactly ``columns``, to embed as a table."""
+def _values_sql(queryset: QuerySet, columns: set[str]) -> Callable[[], tuple[str, tuple]]:
+    """Check that ``queryset`` is a ``.values()`` queryset of exactly ``columns``, and return what
+    writes its SQL, to embed as a table. Written when needed: the recipients only when a new
+    reminder is owed, which most sweeps do not owe (compiling a query here costs more than running
+    it: a sweep issues about twenty kinds, most of them nothing)."""
     fields = getattr(queryset, "_fields", None)
     if fields is None or set(fields) != columns:
         raise TypeError(f"expected a .values() queryset of exactly {sorted(columns)}, got {fields!r}")
-    sql, params = queryset.order_by().query.sql_with_params()
-    return sql, tuple(params)
+
+    def sql() -> tuple[str, tuple]:
+        sql, params = queryset.order_by().query.sql_with_params()
+        return sql, tuple(params)
+
+    return sql
 
 
 @transaction.atomic
@@ -247,8 +254,8 @@ def _issue(
     *,
     code: str,
     subject_type: str,
-    subjects: tuple[str, tuple],
-    recipients: tuple[str, tuple],
+    subjects: Callable[[], tuple[str, tuple]],
+    recipients: Callable[[], tuple[str, tuple]],
     now: datetime,
     address_channel: str | None = None,
 ) -> Issued:
@@ -275,8 +282,7 @@ def _issue(
     held = _held.get()
     # Due now, or, inside held_dispatch, when the sweep releases them.
     due = connection.ops.adapt_datetimefield_value(held + CLAIM_LEASE) if held is not None else stamp
-    subjects_sql, subjects_params = subjects
-    recipients_sql, recipients_params = recipients
+    subjects_sql, subjects_params = subjects()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {reminder_t} (subject_type, subject_id, kind, period, created_at, batch) "  # noqa: S608
@@ -287,9 +293,18 @@ def _issue(
         reminders = cursor.rowcount
         if not reminders:
             return Issued(0, 0, 0)
+        recipients_sql, recipients_params = recipients()
         if address_channel is not None:
             notifications, deliveries = _issue_to_addresses(
-                cursor, batch, stamp, due, recipients, address_channel, reminder_t, notification_t, delivery_t
+                cursor,
+                batch,
+                stamp,
+                due,
+                (recipients_sql, recipients_params),
+                address_channel,
+                reminder_t,
+                notification_t,
+                delivery_t,
             )
             return _issued(code, batch, Issued(reminders, notifications, deliveries))
         cursor.execute(
