@@ -28,7 +28,11 @@ def test_the_phone_layout_collapses_the_menu_and_switches_language(phone, rep_a)
     expect(toggle).to_be_visible()
     toggle.click()
     english = phone.get_by_role("button", name="English")
-    expect(english).to_be_visible()  # the menu has opened (Bootstrap's collapse animates)
+    # The menu has opened: Bootstrap marks it "show" when its sliding animation has ended. Clicked
+    # while it slid, the button could be hit where it was a frame before: once, on a loaded machine,
+    # the click went through and no form was sent (30 s waiting for the navigation).
+    expect(phone.locator("#nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    expect(english).to_be_visible()
     with phone.expect_navigation():  # the language form posts and redirects back
         english.click()
     expect(phone.get_by_text("Welcome, 陈志强")).to_be_visible(timeout=15_000)
