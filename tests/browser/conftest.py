@@ -129,6 +129,20 @@ class Clicks:
         locator.set_input_files(files)
 
 
+def open_menu(page, clicks: Clicks | None = None) -> None:
+    """Open the phone layout's menu, and wait until it has slid open: Bootstrap marks it "show"
+    when the animation ends. Clicked while it slid, a link or button in it could be hit where it
+    was a frame before: once, on a loaded machine, the language button's click sent nothing."""
+    from playwright.sync_api import expect
+
+    toggle = page.get_by_role("button", name="菜单")
+    if clicks is None:
+        toggle.click()
+    else:
+        clicks.click(toggle)
+    expect(page.locator("#nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+
+
 def log_in(page, username: str, password: str = "pw-for-tests") -> None:
     page.goto("/accounts/login/")
     page.get_by_label("用户名").fill(username)

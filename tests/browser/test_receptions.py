@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from liaison.roles import Role
 from studios.models import DutySlot, OpinionReport, Reception, RosterPeriod, SlotAssignment, StudioAssignment
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, open_menu, screenshot
 from tests.factories import StudioFactory, user_with_role
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ def duty(township_a, my_rep, other_rep):
 
 def test_the_officer_records_a_reception_on_a_phone(phone, duty, my_rep, other_rep):
     log_in(phone, "lianluoyuan")
-    phone.get_by_role("button", name="菜单").click()
+    open_menu(phone)
     phone.locator("#nav a[href='/studios/receptions/']").click()
     phone.locator(f"#awaiting a[href='/studios/slots/{duty.pk}/reception/']").click()
     assert phone.locator(f"input[name=representatives][value='{my_rep.pk}']").is_checked()
@@ -83,7 +83,7 @@ def test_the_officer_records_a_reception_on_a_phone(phone, duty, my_rep, other_r
 
 def test_a_rep_reports_public_opinion_on_a_phone(phone, rep_a, my_rep, category):
     log_in(phone, "daibiao")
-    phone.get_by_role("button", name="菜单").click()
+    open_menu(phone)
     phone.locator("#nav a[href='/studios/opinions/']").click()
     phone.locator("#id_category").select_option(label="交通出行")
     phone.locator("#id_content").fill("群众希望增开早班公交")

@@ -3,14 +3,14 @@
 import pytest
 
 from reps.models import HomeVisit
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, open_menu, screenshot
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_rep_records_a_home_visit_on_a_phone(phone, rep_a, my_rep, my_contacts):
     log_in(phone, "daibiao")
-    phone.get_by_role("button", name="菜单").click()
+    open_menu(phone)
     phone.locator("nav").get_by_role("link", name="记录走访").click()
     phone.get_by_label("联系人0").check()
     phone.get_by_label("情况记录").fill("入户了解生产生活情况")

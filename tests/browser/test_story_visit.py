@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from proposals.models import Attachment, Ticket
 from reps.models import HomeVisit, VisitPhoto
-from tests.browser.conftest import Clicks, log_in, screenshot
+from tests.browser.conftest import Clicks, log_in, open_menu, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ def test_a_visit_with_a_photo_becomes_a_ticket_with_the_photo_attached(
     # 1. The rep records the visit on the phone, from the menu.
     log_in(rep, "daibiao")
     visit = Clicks()
-    visit.click(rep.get_by_role("button", name="菜单"))
+    open_menu(rep, visit)
     visit.click(rep.locator("#nav a[href='/reps/visits/new/']"))
     visit.check(rep.locator("input[name='contacts']").first)
     rep.locator("#id_notes").fill("入户了解出行情况")
