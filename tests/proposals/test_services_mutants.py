@@ -14,8 +14,10 @@ from django.utils import timezone, translation
 
 from liaison.models import AuditEvent
 from proposals import deadlines, services
-from proposals.models import Assignment, DeadlinePolicy, Extension, Rating, Ticket, TicketEvent
+from proposals.files import clean_attachment
+from proposals.models import Assignment, Attachment, DeadlinePolicy, Extension, Rating, Ticket, TicketEvent
 from tests.helpers import refusal
+from tests.proposals.public_helpers import pdf_upload
 
 TZ = timezone.get_default_timezone()
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -555,3 +557,463 @@ def test_the_office_assigns_a_registered_ticket_as_the_county_with_its_note(
     )
     assert Ticket.objects.get(pk=ticket.pk).assigned_by == "county"
     assert TicketEvent.objects.get(ticket=ticket, move="assign").note == "请三日内联系"
+
+
+# --- ticket_contact and ticket_plan --------------------------------------------------------------
+
+# Passed as ``now=``; the clock says three days later.
+CONTACTED = START + datetime.timedelta(days=2, hours=1)
+LATER = START + datetime.timedelta(days=5)
+
+
+@pytest.fixture
+def signed(ticket, walk):
+    with time_machine.travel(START, tick=False):
+        return walk(ticket, "signed")
+
+
+@pytest.mark.parametrize("note", [None, " 已电话联系 "])
+def test_a_contact_on_the_day_of_now_writes_how_and_when_on_its_event(signed, unit_a_staff, unit_a, note):
+    """``how`` is trimmed and kept to 200 characters; no note given is an empty note."""
+    how = " 电话" + "联系" * 120 + " "
+    given = {} if note is None else {"note": note}
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_contact(
+            actor=unit_a_staff,
+            ticket=load(signed),
+            how=how,
+            contacted_on=CONTACTED.date(),
+            now=CONTACTED,
+            **given,
+        )
+    assert _event(signed, "contact") == (
+        unit_a_staff,
+        unit_a.name,
+        "" if note is None else "已电话联系",
+        CONTACTED,
+        {"how": how.strip()[:200], "on": "2026-03-04"},
+    )
+
+
+@pytest.mark.parametrize(
+    "how, day, expected",
+    [
+        ("", CONTACTED.date(), {"how": ["Say how they were contacted."]}),
+        # The day after ``now``'s, though the clock is past it.
+        (
+            "电话",
+            CONTACTED.date() + datetime.timedelta(days=1),
+            {"contacted_on": ["The date cannot be in the future."]},
+        ),
+    ],
+)
+def test_a_contact_is_refused_by_field(signed, unit_a_staff, how, day, expected):
+    with (
+        time_machine.travel(LATER, tick=False),
+        translation.override("en"),
+        pytest.raises(ValidationError) as refused,
+    ):
+        services.ticket_contact(
+            actor=unit_a_staff, ticket=load(signed), how=how, contacted_on=day, now=CONTACTED
+        )
+    assert refusal(refused.value) == expected
+    assert not TicketEvent.objects.filter(ticket=signed, move="contact").exists()
+
+
+@pytest.fixture
+def contacted(ticket, walk):
+    with time_machine.travel(START, tick=False):
+        return walk(ticket, "contacted")
+
+
+def test_a_plan_writes_its_text_and_the_consultation_on_its_event_at_now(contacted, unit_a_staff, unit_a):
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_plan(
+            actor=unit_a_staff, ticket=load(contacted), plan="更换灯具", rep_consulted=True, now=CONTACTED
+        )
+    assert _event(contacted, "plan") == (
+        unit_a_staff,
+        unit_a.name,
+        "更换灯具",
+        CONTACTED,
+        {"rep_consulted": True},
+    )
+
+
+def test_a_plan_is_refused_when_the_representative_is_not_said_to_be_consulted(contacted, unit_a_staff):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_plan(actor=unit_a_staff, ticket=load(contacted), plan="更换灯具")
+    assert refusal(refused.value) == {"rep_consulted": ["Consult the representative on the plan first."]}
+    assert not TicketEvent.objects.filter(ticket=contacted, move="plan").exists()
+
+
+# --- ticket_reply --------------------------------------------------------------------------------
+
+DUE = datetime.datetime(2026, 3, 12, 23, 59, 59, tzinfo=TZ)  # START's ticket, assigned at START
+
+
+@pytest.fixture
+def planned(ticket, walk, unit_a2_staff):
+    """Planned, the co-unit's opinion in: the lead unit may reply."""
+    with time_machine.travel(START, tick=False):
+        planned = walk(ticket, "planned")
+        services.co_opinion_file(actor=unit_a2_staff, ticket=load(planned), text="同意")
+    return planned
+
+
+def test_a_reply_at_its_due_second_writes_the_reply_on_time_and_lapses_only_this_tickets_request(
+    planned, make_ticket, walk, unit_a_staff, unit_a
+):
+    """Text and summary trimmed, the summary kept to 300 characters; ``now=`` is the reply's time
+    everywhere: the ticket, the event, the request it lapses (not another ticket's)."""
+    with time_machine.travel(START, tick=False):
+        other = walk(make_ticket(title="菜场排水"), "assigned")
+    own = _ask(unit_a_staff, planned, datetime.date(2026, 3, 20))
+    foreign = _ask(unit_a_staff, other, datetime.date(2026, 3, 20))
+    summary = " 已更换" + "灯" * 310
+    with time_machine.travel(DUE + datetime.timedelta(days=2), tick=False):
+        services.ticket_reply(
+            actor=unit_a_staff, ticket=load(planned), text=" 已更换三盏路灯 ", summary=summary, now=DUE
+        )
+    saved = Ticket.objects.filter(pk=planned.pk).values_list("status", "reply", "reply_summary", "replied_at")
+    assert saved.get() == ("replied", "已更换三盏路灯", summary.strip()[:300], DUE)
+    assert _event(planned, "reply") == (
+        unit_a_staff,
+        unit_a.name,
+        "",
+        DUE,
+        {"due": "2026-03-12T23:59:59+08:00", "on_time": True},
+    )
+    decisions = Extension.objects.order_by("pk").values_list("pk", "decision", "granted_until", "decided_at")
+    assert list(decisions) == [(own.pk, "refused", None, DUE), (foreign.pk, "pending", None, None)]
+
+
+def test_a_reply_after_its_due_time_says_so_and_keeps_its_file_at_now(planned, unit_a_staff):
+    late = DUE + datetime.timedelta(seconds=1)
+    with time_machine.travel(late + datetime.timedelta(days=1), tick=False):
+        services.ticket_reply(
+            actor=unit_a_staff,
+            ticket=load(planned),
+            text="",
+            files=[clean_attachment(pdf_upload())],
+            now=late,
+        )
+    assert _event(planned, "reply")[3:] == (late, {"due": "2026-03-12T23:59:59+08:00", "on_time": False})
+    assert Attachment.objects.filter(ticket=planned).values_list("purpose", "uploaded_at").get() == (
+        "reply",
+        late,
+    )
+
+
+# --- extension_request ---------------------------------------------------------------------------
+
+
+def test_a_request_for_more_time_writes_its_row_and_event_at_now(assigned, unit_a_staff, unit_a):
+    """The reason is trimmed; the date asked for counts to the end of its day."""
+    with time_machine.travel(LATER, tick=False):
+        returned = services.extension_request(
+            actor=unit_a_staff,
+            ticket=load(assigned),
+            until=datetime.date(2026, 3, 20),
+            reason=" 需协调县交通局 ",
+            now=CONTACTED,
+        )
+    row = Extension.objects.filter(ticket=assigned).values_list(
+        "pk", "requested_by", "requested_at", "requested_until", "reason", "decision"
+    )
+    assert row.get() == (
+        returned.pk,
+        unit_a_staff.pk,
+        CONTACTED,
+        deadlines.end_of_day(datetime.date(2026, 3, 20)),
+        "需协调县交通局",
+        "pending",
+    )
+    assert _event(assigned, "request_extension") == (
+        unit_a_staff,
+        unit_a.name,
+        "需协调县交通局",
+        CONTACTED,
+        {"until": "2026-03-20"},
+    )
+
+
+def test_a_request_for_the_day_after_the_due_day_is_allowed_the_due_day_itself_not(assigned, unit_a_staff):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.extension_request(
+            actor=unit_a_staff, ticket=load(assigned), until=DUE.date(), reason="需协调", now=CONTACTED
+        )
+    assert refusal(refused.value) == {"until": ["Ask for a date after the current due date."]}
+    assert not Extension.objects.exists()
+    services.extension_request(
+        actor=unit_a_staff,
+        ticket=load(assigned),
+        until=DUE.date() + datetime.timedelta(days=1),
+        reason="需协调",
+        now=CONTACTED,
+    )
+    assert Extension.objects.get().requested_until == DUE + datetime.timedelta(days=1)
+
+
+# --- ticket_forward ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def replied(ticket, walk):
+    with time_machine.travel(START, tick=False):
+        return walk(ticket, "replied")
+
+
+@pytest.mark.parametrize("given", [{}, {"note": " 请评价 ", "summary": " 已更换三盏路灯 "}])
+def test_a_forward_opens_the_feedback_window_at_now_with_its_note_and_summary(replied, clerk_a, given):
+    """No note given is an empty note; no summary given keeps the reply's."""
+    Ticket.objects.filter(pk=replied.pk).update(reply_summary="单位的摘要")
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_forward(actor=clerk_a, ticket=load(replied), now=CONTACTED, **given)
+    saved = Ticket.objects.filter(pk=replied.pk).values_list(
+        "status", "forwarded_at", "feedback_due_at", "reply_summary"
+    )
+    assert saved.get() == (
+        "forwarded",
+        CONTACTED,
+        datetime.datetime(2026, 3, 11, 23, 59, 59, tzinfo=TZ),  # seven days, the default window
+        "已更换三盏路灯" if given else "单位的摘要",
+    )
+    assert _event(replied, "forward") == (
+        clerk_a,
+        replied.township.name,
+        given.get("note", "").strip(),
+        CONTACTED,
+        {},
+    )
+
+
+# --- ticket_conclude -----------------------------------------------------------------------------
+
+
+def test_the_office_ending_the_feedback_closes_it_as_rated_by_a_resident_at_now(forwarded, rep_a, clerk_a):
+    """Two of the three raters rated; the scores are written sorted, each once."""
+    first = forwarded.proposers.order_by("pk").first()
+    _rate(forwarded, actor=rep_a, score="satisfied")
+    _rate(forwarded, proposer=first, score="basically")
+    with time_machine.travel(LATER, tick=False), translation.override("en"):
+        services.ticket_conclude(ticket=load(forwarded), actor=clerk_a, now=RATED)
+    saved = Ticket.objects.filter(pk=forwarded.pk).values_list("status", "resolution", "closed_at")
+    assert saved.get() == ("closed", "satisfied", RATED)
+    assert _event(forwarded, "conclude") == (
+        clerk_a,
+        forwarded.township.name,
+        "",
+        RATED,
+        {"scores": ["basically", "satisfied"]},
+    )
+
+
+def test_the_system_ends_each_tickets_feedback_by_its_own_ratings(make_ticket, walk, rep_a):
+    """The representative alone rated: no resident did. Dissatisfied: not closed."""
+    with time_machine.travel(START, tick=False):
+        content = walk(make_ticket(), "forwarded")
+        unhappy = walk(make_ticket(title="菜场排水"), "forwarded")
+        services.ticket_rate(ticket=load(content), actor=rep_a, score="satisfied")
+        services.ticket_rate(ticket=load(unhappy), actor=rep_a, score="dissatisfied")
+    with time_machine.travel(LATER, tick=False), translation.override("en"):
+        services.ticket_conclude(ticket=load(content), now=RATED)
+        services.ticket_conclude(ticket=load(unhappy), now=RATED)
+    rows = Ticket.objects.filter(pk__in=[content.pk, unhappy.pk]).order_by("pk")
+    assert list(rows.values_list("status", "resolution", "closed_at")) == [
+        ("closed", "no_resident", RATED),
+        ("dissatisfied", "", None),
+    ]
+    assert _event(content, "conclude") == (None, "System", "", RATED, {"scores": ["satisfied"]})
+    assert _event(unhappy, "conclude")[1:] == ("System", "", RATED, {"scores": ["dissatisfied"]})
+
+
+def test_ending_the_feedback_of_a_second_round_reads_only_its_ratings(make_ticket, walk, clerk_a):
+    with time_machine.travel(START, tick=False):
+        ticket = walk(make_ticket(), "dissatisfied")
+        services.ticket_rehandle(actor=clerk_a, ticket=load(ticket), note="重办")
+        walk(ticket, "forwarded")
+    services.ticket_conclude(ticket=load(ticket), now=RATED)
+    assert Ticket.objects.filter(pk=ticket.pk).values_list("status", "round", "resolution").get() == (
+        "closed",
+        2,
+        "no_resident",
+    )
+    assert _event(ticket, "conclude")[4] == {"scores": []}
+
+
+# --- triage: ticket_answer_on_spot, ticket_merge, ticket_set_representative ----------------------
+
+
+def test_an_answer_on_the_spot_closes_the_ticket_at_now_with_its_note(ticket, clerk_a):
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_answer_on_spot(actor=clerk_a, ticket=load(ticket), note=" 已当场解释 ", now=CONTACTED)
+    saved = Ticket.objects.filter(pk=ticket.pk).values_list("status", "resolution", "closed_at")
+    assert saved.get() == ("closed", "on_spot", CONTACTED)
+    assert _event(ticket, "answer_on_spot") == (clerk_a, ticket.township.name, "已当场解释", CONTACTED, {})
+
+
+def test_a_merge_closes_the_ticket_at_now_and_names_the_other_on_its_event(ticket, make_ticket, clerk_a):
+    """No note given is an empty note."""
+    other = make_ticket(title="同一路灯")
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_merge(actor=clerk_a, ticket=load(ticket), into=load(other), now=CONTACTED)
+    saved = Ticket.objects.filter(pk=ticket.pk).values_list(
+        "status", "resolution", "closed_at", "merged_into"
+    )
+    assert saved.get() == ("closed", "merged", CONTACTED, other.pk)
+    assert _event(ticket, "merge") == (
+        clerk_a,
+        ticket.township.name,
+        "",
+        CONTACTED,
+        {"into": other.pk, "into_code": other.display_code},
+    )
+
+
+def test_a_ticket_may_be_merged_into_one_closed_otherwise_than_by_a_merge(ticket, make_ticket, clerk_a):
+    answered = make_ticket(title="同一路灯")
+    services.ticket_answer_on_spot(actor=clerk_a, ticket=load(answered), note="已当场解释")
+    services.ticket_merge(actor=clerk_a, ticket=load(ticket), into=load(answered), note=" 同一事项 ")
+    assert Ticket.objects.get(pk=ticket.pk).merged_into_id == answered.pk
+    assert _event(ticket, "merge")[2] == "同一事项"
+
+
+def test_setting_the_rep_writes_the_rep_before_and_after_at_now(make_ticket, clerk_a, my_rep, other_rep):
+    """No note given is an empty note."""
+    ticket = make_ticket(representative=None, source="intake")
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_set_representative(
+            actor=clerk_a, ticket=load(ticket), representative=my_rep, now=CONTACTED
+        )
+    assert Ticket.objects.get(pk=ticket.pk).representative_id == my_rep.pk
+    assert _event(ticket, "set_rep") == (
+        clerk_a,
+        ticket.township.name,
+        "",
+        CONTACTED,
+        {"rep": my_rep.name, "rep_before": ""},
+    )
+    services.ticket_set_representative(
+        actor=clerk_a, ticket=load(ticket), representative=other_rep, note=" 就近 ", now=CONTACTED
+    )
+    assert _event(ticket, "set_rep")[2:] == (
+        "就近",
+        CONTACTED,
+        {"rep": other_rep.name, "rep_before": my_rep.name},
+    )
+    services.ticket_set_representative(actor=clerk_a, ticket=load(ticket), representative=None)
+    assert Ticket.objects.get(pk=ticket.pk).representative_id is None
+    assert _event(ticket, "set_rep")[4] == {"rep": "", "rep_before": other_rep.name}
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_set_representative(actor=clerk_a, ticket=load(ticket), representative=None)
+    assert refusal(refused.value) == {
+        "representative": ["This is already the ticket's responsible representative."]
+    }
+
+
+def test_setting_the_rep_is_refused_by_field(make_ticket, clerk_a, my_rep, other_rep, rep_b):
+    ticket = make_ticket(co_signers=[other_rep])
+    motion = make_ticket(kind=Ticket.Kind.MOTION)
+    cases = [
+        (ticket, my_rep, "This is already the ticket's responsible representative."),
+        (ticket, rep_b, "Choose a representative of this county, in their term, whom you can see."),
+        (ticket, other_rep, "The responsible representative is not also a co-signer."),
+        (motion, None, "A formal motion is made by a representative."),
+    ]
+    for refused_ticket, representative, message in cases:
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            services.ticket_set_representative(
+                actor=clerk_a, ticket=load(refused_ticket), representative=representative
+            )
+        assert refusal(refused.value) == {"representative": [message]}
+    assert not TicketEvent.objects.filter(move="set_rep").exists()
+
+
+# --- rating_enter --------------------------------------------------------------------------------
+
+
+def test_a_rating_entered_by_the_office_names_the_office_and_the_way_it_was_given(forwarded, clerk_a):
+    """No comment given is an empty comment."""
+    first, second = forwarded.proposers.order_by("pk")
+    with time_machine.travel(LATER, tick=False), translation.override("en"):
+        entered = services.rating_enter(
+            actor=clerk_a, ticket=load(forwarded), proposer=first, score="satisfied", via="paper", now=RATED
+        )
+    assert _rating(entered) == (1, first.pk, None, "satisfied", "paper", "", RATED)
+    assert _event(forwarded, "enter_rating") == (
+        clerk_a,
+        forwarded.township.name,
+        "",
+        RATED,
+        {"score": "satisfied", "via": "paper", "resident": True},
+    )
+
+
+def test_a_rating_entered_is_refused_by_field(forwarded, make_ticket, clerk_a):
+    stranger = make_ticket(proposers=[("赵四", "13712345678")]).proposers.get()
+    first = forwarded.proposers.order_by("pk").first()
+    cases = [
+        (stranger, "phone", {"proposer": ["Choose a proposer of this ticket."]}),
+        (first, "online", {"via": ["Say how the proposer gave the rating: in writing or by phone."]}),
+    ]
+    for proposer, via, expected in cases:
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            services.rating_enter(
+                actor=clerk_a, ticket=load(forwarded), proposer=proposer, score="satisfied", via=via
+            )
+        assert refusal(refused.value) == expected
+    assert not Rating.objects.exists()
+
+
+def test_no_rating_is_entered_once_every_proposer_has_rated(forwarded, clerk_a):
+    first, second = forwarded.proposers.order_by("pk")
+    _rate(forwarded, proposer=first, score="satisfied")
+    _rate(forwarded, proposer=second, score="satisfied")
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.rating_enter(
+            actor=clerk_a, ticket=load(forwarded), proposer=first, score="satisfied", via="phone"
+        )
+    assert refusal(refused.value) == ["Every proposer has rated this reply."]
+    assert Rating.objects.filter(ticket=forwarded).count() == 2
+
+
+# --- ticket_correct_summary ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def closed(ticket, walk):
+    with time_machine.travel(START, tick=False):
+        return walk(ticket, "closed")
+
+
+def test_a_corrected_summary_is_trimmed_to_300_characters_and_dated_now(closed, clerk_a):
+    Ticket.objects.filter(pk=closed.pk).update(reply_summary="已更换三盏路灯")
+    summary = " 已更换" + "灯" * 310
+    with time_machine.travel(LATER, tick=False):
+        services.ticket_correct_summary(
+            actor=clerk_a, ticket=load(closed), summary=summary, reason=" 数字有误 ", now=CONTACTED
+        )
+    saved = Ticket.objects.filter(pk=closed.pk).values_list("status", "reply_summary", "summary_corrected_at")
+    assert saved.get() == ("closed", summary.strip()[:300], CONTACTED)
+    assert _event(closed, "correct_summary") == (
+        clerk_a,
+        closed.township.name,
+        "数字有误",
+        CONTACTED,
+        {"before": {"reply_summary": "已更换三盏路灯"}, "after": {"reply_summary": summary.strip()[:300]}},
+    )
+
+
+@pytest.mark.parametrize(
+    "summary, message",
+    [("", "Write the corrected summary."), (" 已更换三盏路灯 ", "The summary is unchanged.")],
+)
+def test_a_summary_correction_is_refused_by_field(closed, clerk_a, summary, message):
+    Ticket.objects.filter(pk=closed.pk).update(reply_summary="已更换三盏路灯")
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_correct_summary(
+            actor=clerk_a, ticket=load(closed), summary=summary, reason="数字有误"
+        )
+    assert refusal(refused.value) == {"summary": [message]}
+    assert not TicketEvent.objects.filter(ticket=closed, move="correct_summary").exists()
