@@ -3,13 +3,25 @@ message, the bulk move's defaults and limits, that it moves only the tickets it 
 broker outage does not undo it, the round counter's increment, and who a superuser or a non-user is
 to a ticket."""
 
+import datetime
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import translation
 
-from proposals import tasks
+from proposals import results_cache, tasks, transitions
 from proposals.models import Ticket, TicketEvent
-from proposals.transitions import Conflict, InvalidMove, Party, Status, bump, parties, transition
+from proposals.transitions import (
+    Conflict,
+    InvalidMove,
+    Party,
+    Status,
+    bump,
+    parties,
+    running_due,
+    transition,
+    transition_many,
+)
 from tests.factories import UserFactory
 from tests.helpers import reload
 from tests.proposals.test_transition_many import NOW, conclude, forwarded
@@ -117,3 +129,99 @@ def test_a_superuser_is_the_office_the_township_and_the_reviewer_of_any_ticket(t
 def test_whoever_is_not_a_signed_in_user_is_no_party(ticket):
     assert parties(ticket, None) == parties(ticket, AnonymousUser()) == frozenset()
     assert parties(ticket, object()) == frozenset()  # nothing that says it is signed in
+
+
+LEAD = frozenset({Party.LEAD_UNIT})
+
+
+def test_the_urgency_key_is_the_reply_deadline_only_while_a_unit_holds_the_ticket(township_a, unit_a):
+    due = NOW + datetime.timedelta(days=3)
+    rows = Ticket.objects.bulk_create(
+        [ticket_row(township=township_a, now=NOW, lead_unit=unit_a, status=s, due_at=due) for s in Status]
+    )
+    keys = dict(Ticket.objects.filter(pk__in=[t.pk for t in rows]).values_list("status", running_due()))
+    held = {"assigned", "signed", "contacted", "planned"}  # by hand, not from WITH_UNIT
+    assert keys == {s.value: due if s in held else None for s in Status}
+
+
+def test_a_move_records_its_statistics_figure(township_a, clerk_a):
+    (ticket,) = registered(township_a)
+    transition(ticket, move="assign", actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    assert (ticket.stat_assigned, reload(ticket).stat_assigned) == (True, True)
+
+
+def test_a_reply_on_time_is_counted_from_the_data_given_with_the_move(township_a, unit_a, clerk_a):
+    (ticket,) = Ticket.objects.bulk_create(
+        [ticket_row(township=township_a, now=NOW, lead_unit=unit_a, status=Status.PLANNED)]
+    )
+    transition(ticket, move="reply", actor=clerk_a, acting_as=LEAD, data={"on_time": True}, now=NOW)
+    ticket = reload(ticket)
+    assert (ticket.status, ticket.stat_replied, ticket.stat_first_reply_on_time) == (
+        Status.REPLIED,
+        True,
+        True,
+    )
+    assert TicketEvent.objects.get(ticket=ticket).data == {"on_time": True}
+
+
+def test_the_event_records_the_signed_in_actor_the_time_given_and_the_label(township_a, clerk_a):
+    first, second = registered(township_a, 2)
+    transition(
+        first, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, actor_label="镇办", now=NOW
+    )
+    transition(
+        second, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, actor_label="x" * 100, now=NOW
+    )
+    events = TicketEvent.objects.order_by("pk").values_list("ticket", "at", "actor", "actor_label", "move")
+    assert list(events) == [
+        (first.pk, NOW, clerk_a.pk, "镇办", "forward_to_county"),
+        (second.pk, NOW, clerk_a.pk, "x" * 64, "forward_to_county"),
+    ]
+
+
+def test_a_move_with_a_read_back_change_keeps_what_the_page_prefetched(
+    township_a, clerk_a, django_assert_num_queries
+):
+    (row,) = registered(township_a)
+    ticket = Ticket.objects.prefetch_related("assignments").get(pk=row.pk)
+    transition(
+        ticket, move="edit", actor=clerk_a, acting_as=TOWNSHIP, changes={"round": bump("round")}, now=NOW
+    )
+    with django_assert_num_queries(0):  # only the changed column was read back
+        assert (ticket.round, list(ticket.assignments.all())) == (row.round + 1, [])
+
+
+@pytest.mark.parametrize(
+    ("move", "forgets"), [("merge", True), ("forward_to_county", False)], ids=["closed", "still-open"]
+)
+def test_only_a_move_that_closes_a_ticket_forgets_the_cached_results(
+    township_a, clerk_a, django_capture_on_commit_callbacks, move, forgets
+):
+    (ticket,) = registered(township_a)
+    with django_capture_on_commit_callbacks() as callbacks:
+        transition(ticket, move=move, actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    assert (results_cache.bump_now in callbacks) is forgets
+    assert (transitions._notify_ticket_events in callbacks) is True
+
+
+def test_a_bulk_move_between_open_statuses_does_not_forget_the_cached_results(
+    township_a, django_capture_on_commit_callbacks
+):
+    tickets = registered(township_a, 2)
+    with django_capture_on_commit_callbacks() as callbacks:
+        moved = transition_many([t.pk for t in tickets], move="forward_to_county", source=Status.REGISTERED,
+                                actor=None, acting_as=TOWNSHIP, now=NOW)  # fmt: skip
+    assert moved == 2 and set(Ticket.objects.values_list("status", flat=True)) == {Status.AT_COUNTY}
+    assert callbacks == [transitions._notify_ticket_events]
+
+
+@pytest.mark.parametrize("data", [None, {"on_time": True}])
+def test_a_bulk_move_that_changes_the_statistics_is_refused(township_a, unit_a, data):
+    (ticket,) = Ticket.objects.bulk_create(
+        [ticket_row(township=township_a, now=NOW, lead_unit=unit_a, status=Status.PLANNED)]
+    )
+    with pytest.raises(ValueError) as refused:
+        transition_many([ticket.pk], move="reply", source=Status.PLANNED, actor=None, acting_as=LEAD,
+                        data=data, now=NOW)  # fmt: skip
+    assert str(refused.value) == "reply changes the statistics' figures: make it with transition()"
+    assert reload(ticket).status == Status.PLANNED and not TicketEvent.objects.exists()
