@@ -452,19 +452,18 @@ def weekly_export(request):
 # --- one ticket ------------------------------------------------------------------------------
 
 
-def _page_queryset(user):
-    """A visible ticket with everything its page shows, in a fixed number of queries."""
+def _move_queryset(user):
+    """A visible ticket with what a move reads: who the user is to it (``parties``), the
+    preconditions (``services.ticket_moves``: its assignments, extensions and ratings) and the move's
+    form. A form sent with a mistake shows the page again from ``_page_queryset``."""
     return (
         _visible(user)
-        .select_related(
-            "township", "studio", "representative", "category", "lead_unit", "merged_into", "created_by"
-        )
+        .select_related("township", "representative", "lead_unit")
         .prefetch_related(
             Prefetch(
                 "assignments",
                 queryset=Assignment.objects.select_related("unit", "opinion_by").order_by("role", "id"),
             ),
-            Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
             Prefetch(
                 "extensions",
                 queryset=Extension.objects.select_related("requested_by", "decided_by").order_by(
@@ -472,6 +471,17 @@ def _page_queryset(user):
                 ),
             ),
             Prefetch("ratings", queryset=Rating.objects.select_related("proposer", "representative")),
+        )
+    )
+
+
+def _page_queryset(user):
+    """A visible ticket with everything its page shows, in a fixed number of queries."""
+    return (
+        _move_queryset(user)
+        .select_related("studio", "category", "merged_into", "created_by")
+        .prefetch_related(
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor").order_by("at", "id")),
             "proposers",
             "attachments",
             "co_signers",
@@ -697,7 +707,7 @@ def _failed(request, pk: int, form: MoveForm, message: str):
 def act(request, pk: int, move: str):
     """Make one move on a ticket: validate its form, call its service, say what happened."""
     user = request.user
-    ticket = get_object_or_404(_page_queryset(user), pk=pk)
+    ticket = get_object_or_404(_move_queryset(user), pk=pk)
     form_class = MOVE_FORMS.get(move)
     if form_class is None:
         raise Http404
@@ -723,7 +733,8 @@ def act(request, pk: int, move: str):
         return _failed(request, pk, form, str(exc))
     except IntegrityError:  # a twin request won a race the status compare-and-set does not cover
         return _failed(request, pk, form, str(Conflict()))
-    if not form.is_valid():
+    if not form.is_valid():  # the page again, with the form as sent and its errors
+        ticket = get_object_or_404(_page_queryset(user), pk=pk)
         return render(request, "proposals/detail.html", _detail_context(request, ticket, bound=form))
     messages.success(request, _("Done: %(move)s.") % {"move": MOVES[move].label})
     if not _visible(user).filter(pk=pk).exists():  # e.g. a unit that returned it no longer holds it

@@ -501,3 +501,32 @@ def test_the_units_page_costs_the_same_queries_however_many_co_units_and_request
         with django_assert_num_queries(queries):
             options = services.ticket_moves(ticket, user=user, now=timezone.now())
         assert sum(o.allowed for o in options) == (1 if user == co_staff else 3)
+
+
+def test_a_move_reads_only_what_it_needs_and_a_mistake_shows_the_whole_page(
+    client, make_ticket, clerk_a, unit_a, unit_a_staff, django_assert_num_queries
+):
+    """A move's POST loads the ticket with what the move reads (its assignments, extensions and
+    ratings), not the page's timeline, files and people: those are loaded again only when the form
+    comes back with a mistake, to show the page."""
+    first, second, third = (
+        services.ticket_assign(actor=clerk_a, ticket=make_ticket(title=f"路灯{i}"), lead_unit=unit_a)
+        for i in range(3)
+    )
+    client.force_login(unit_a_staff)
+    assert post_move(client, fresh(first), "sign").status_code == 302  # sessions, caches: warm
+    with CaptureQueriesContext(connection) as queries:
+        response = post_move(client, fresh(second), "sign")
+    assert response.status_code == 302 and fresh(second).status == Status.SIGNED
+    read = " ".join(q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT"))
+    assert 'FROM "proposals_assignment"' in read
+    for table in ("proposals_ticketevent", "proposals_attachment", "proposals_proposer"):
+        assert f'FROM "{table}"' not in read, table
+    with django_assert_num_queries(len(queries.captured_queries)):
+        post_move(client, fresh(third), "sign")
+    # A contact without its way of contact: the page again, with the timeline, the form and its error.
+    page = post_move(client, fresh(second), "contact", how="", contacted_on="")
+    assert page.status_code == 200
+    (contact,) = [form for form in page.context["forms"] if form.move == "contact"]
+    assert "how" in contact.errors
+    assert [row["event"].move for row in page.context["timeline"]] == ["register", "assign", "sign"]
