@@ -164,18 +164,23 @@ def test_a_reply_on_time_is_counted_from_the_data_given_with_the_move(township_a
     assert TicketEvent.objects.get(ticket=ticket).data == {"on_time": True}
 
 
-def test_the_event_records_the_signed_in_actor_the_time_given_and_the_label(township_a, clerk_a):
-    first, second = registered(township_a, 2)
-    transition(
-        first, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, actor_label="镇办", now=NOW
+def test_the_event_records_the_signed_in_actor_the_time_given_the_label_note_and_publicity(
+    township_a, clerk_a
+):
+    first, second, third = registered(township_a, 3)
+    forward = {"move": "forward_to_county", "acting_as": TOWNSHIP, "now": NOW}
+    transition(first, actor=clerk_a, actor_label="镇办", note=" 需县里协调 ", **forward)
+    transition(second, actor=clerk_a, actor_label="x" * 100, **forward)
+    transition(third, actor=AnonymousUser(), **forward)  # not signed in: no actor
+    transition(third, move="set_rep", actor=clerk_a, acting_as=frozenset({Party.OFFICE}), now=NOW)
+    events = TicketEvent.objects.order_by("pk").values_list(
+        "ticket", "at", "actor", "actor_label", "move", "note", "is_public"
     )
-    transition(
-        second, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, actor_label="x" * 100, now=NOW
-    )
-    events = TicketEvent.objects.order_by("pk").values_list("ticket", "at", "actor", "actor_label", "move")
     assert list(events) == [
-        (first.pk, NOW, clerk_a.pk, "镇办", "forward_to_county"),
-        (second.pk, NOW, clerk_a.pk, "x" * 64, "forward_to_county"),
+        (first.pk, NOW, clerk_a.pk, "镇办", "forward_to_county", "需县里协调", True),
+        (second.pk, NOW, clerk_a.pk, "x" * 64, "forward_to_county", "", True),
+        (third.pk, NOW, None, "", "forward_to_county", "", True),
+        (third.pk, NOW, clerk_a.pk, "", "set_rep", "", False),  # not on the proposer's tracking page
     ]
 
 
