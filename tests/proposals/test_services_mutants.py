@@ -15,7 +15,18 @@ from django.utils import timezone, translation
 from liaison.models import AuditEvent
 from proposals import deadlines, services
 from proposals.files import clean_attachment
-from proposals.models import Assignment, Attachment, DeadlinePolicy, Extension, Rating, Ticket, TicketEvent
+from proposals.models import (
+    Assignment,
+    Attachment,
+    DeadlinePolicy,
+    Extension,
+    Proposer,
+    Rating,
+    Ticket,
+    TicketEvent,
+)
+from studios.models import Reception, ReceptionMatter
+from tests.factories import CountyFactory, StudioFactory, TownshipFactory
 from tests.helpers import refusal
 from tests.proposals.public_helpers import pdf_upload
 
@@ -1017,3 +1028,164 @@ def test_a_summary_correction_is_refused_by_field(closed, clerk_a, summary, mess
         )
     assert refusal(refused.value) == {"summary": [message]}
     assert not TicketEvent.objects.filter(ticket=closed, move="correct_summary").exists()
+
+
+def test_a_stranger_is_refused_a_summary_correction_before_it_is_read(closed, clerk_b):
+    """PermissionDenied, not the validation message for an empty summary."""
+    with pytest.raises(PermissionDenied):
+        services.ticket_correct_summary(actor=clerk_b, ticket=load(closed), summary="", reason="")
+
+
+# --- ticket_register -----------------------------------------------------------------------------
+
+# Passed as ``now=``; the clock says a day later.
+REGISTERED = START + datetime.timedelta(hours=3)
+
+
+def _sms_sweeps(monkeypatch) -> list[int]:
+    """Count the outbox sweeps a registration asks for (the SMS receipt)."""
+    asked: list[int] = []
+    monkeypatch.setattr(services, "sweep_after_commit", lambda: asked.append(1))
+    return asked
+
+
+def test_a_registration_writes_every_field_the_proposers_and_the_event_at_now(
+    township_a, village_a, category, clerk_a, my_rep, other_rep, county, monkeypatch
+):
+    """Texts trimmed; the studio's name on the event; the received time, the order number and its
+    county kept; each proposer's consent to SMS and to the privacy notice; a file uploaded at now."""
+    sweeps = _sms_sweeps(monkeypatch)
+    studio = StudioFactory(region=village_a, name="东街社区联络站")
+    consented = START - datetime.timedelta(minutes=5)
+    with time_machine.travel(START + datetime.timedelta(days=1), tick=False):
+        ticket = services.ticket_register(
+            actor=clerk_a,
+            township=township_a,
+            title=" 村口路灯不亮 ",
+            content=" 三盏路灯坏了一个月 ",
+            category=category,
+            source="hotline",
+            place=" 东街村口 ",
+            studio=studio,
+            representative=my_rep,
+            co_signers=[other_rep],
+            proposers=[("张大爷", "13812345678", True), ("李大妈", "")],
+            files=[clean_attachment(pdf_upload())],
+            is_public_interest=True,
+            submission_token="tok-9",
+            privacy_consent_at=consented,
+            external_ref="12345-0001",
+            received_at=datetime.datetime(2026, 3, 1, 20, 15, tzinfo=TZ),
+            now=REGISTERED,
+        )
+    saved = Ticket.objects.filter(pk=ticket.pk).values_list(
+        "status", "kind", "title", "content", "category", "place", "source", "township", "studio",
+        "representative", "is_public_interest", "created_by", "created_at", "submission_token",
+        "external_ref", "external_county",
+    )  # fmt: skip
+    assert saved.get() == (
+        "registered", "suggestion", "村口路灯不亮", "三盏路灯坏了一个月", category.pk, "东街村口", "hotline",
+        township_a.pk, studio.pk, my_rep.pk, True, clerk_a.pk, REGISTERED, "tok-9", "12345-0001", county.pk,
+    )  # fmt: skip
+    assert list(Ticket.objects.get(pk=ticket.pk).co_signers.all()) == [other_rep]
+    proposers = Proposer.objects.filter(ticket=ticket).order_by("pk")
+    assert list(proposers.values_list("name", "phone", "sms_consent", "privacy_consent_at")) == [
+        ("张大爷", "13812345678", True, consented),
+        ("李大妈", "", False, consented),
+    ]
+    assert list(Attachment.objects.filter(ticket=ticket).values_list("purpose", "uploaded_at")) == [
+        ("matter", REGISTERED)
+    ]
+    event = TicketEvent.objects.get(ticket=ticket)
+    assert (event.at, event.actor, event.actor_label, event.move, event.from_status, event.to_status) == (
+        REGISTERED,
+        clerk_a,
+        "东街社区联络站",
+        "register",
+        "",
+        "registered",
+    )
+    assert (event.data, event.is_public) == (
+        {"source": "hotline", "external_ref": "12345-0001", "received_at": "2026-03-01 20:15"},
+        True,
+    )
+    assert sweeps == [1]
+
+
+def test_a_public_intake_registers_with_no_one_by_default_and_sends_no_sms_unasked(
+    township_a, category, monkeypatch
+):
+    sweeps = _sms_sweeps(monkeypatch)
+    ticket = services.ticket_register(
+        actor=None,
+        township=township_a,
+        title="路灯",
+        content="路灯坏了",
+        category=category,
+        source="intake",
+        proposers=[("张大爷", "13812345678")],
+        submission_token="",
+    )
+    saved = Ticket.objects.filter(pk=ticket.pk).values_list(
+        "kind", "place", "studio", "representative", "is_public_interest", "created_by", "submission_token",
+        "external_ref", "external_county",
+    )  # fmt: skip
+    assert saved.get() == ("suggestion", "", None, None, False, None, None, "", None)
+    assert Proposer.objects.filter(ticket=ticket).values_list("sms_consent", "privacy_consent_at").get() == (
+        False,
+        None,
+    )
+    event = TicketEvent.objects.get(ticket=ticket)
+    assert (event.actor, event.actor_label, event.data) == (None, township_a.name, {"source": "intake"})
+    assert sweeps == []
+
+
+def test_a_registration_is_refused_by_field(make_ticket, township_b, county, liaison_office):
+    cases = [
+        ({"studio": StudioFactory(region=township_b)}, {"studio": ["The studio is not in this township."]}),
+        (
+            {"kind": Ticket.Kind.MOTION, "representative": None},
+            {"representative": ["A formal motion is made by a representative."]},
+        ),
+        (
+            {"actor": None, "source": "intake", "proposers": [("张大爷", "")]},
+            {"proposers": ["Give a name and phone so that we can reply."]},
+        ),
+        ({"actor": liaison_office, "township": county}, {"township": ["Choose a township or street."]}),
+    ]
+    for given, expected in cases:
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            make_ticket(**given)
+        assert refusal(refused.value) == expected
+    assert not Ticket.objects.exists()
+
+
+def test_a_reception_matter_becomes_one_ticket_and_is_marked_so(make_ticket, township_a, clerk_a):
+    reception = Reception.objects.create(
+        township=township_a, kind="regular", starts_at=START, people_received=1, recorded_by=clerk_a
+    )
+    matter = ReceptionMatter.objects.create(reception=reception, content="路灯")
+    other = ReceptionMatter.objects.create(reception=reception, content="排水")
+    ticket = make_ticket(reception_matter=matter)
+    assert Ticket.objects.get(pk=ticket.pk).reception_matter_id == matter.pk
+    assert list(ReceptionMatter.objects.order_by("pk").values_list("for_ticket", flat=True)) == [True, False]
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        make_ticket(reception_matter=matter)
+    assert refusal(refused.value) == ["This matter is already a ticket."]
+    make_ticket(reception_matter=other)
+    assert Ticket.objects.count() == 2
+
+
+def test_an_order_number_is_refused_a_second_time_in_its_county_only(make_ticket, category):
+    make_ticket(actor=None, source="api", external_ref="12345-0001")
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        make_ticket(actor=None, source="api", external_ref="12345-0001", title="另一个")
+    assert refusal(refused.value) == {
+        "external_ref": ["This order number is already a ticket of this county."]
+    }
+    elsewhere = TownshipFactory(parent=CountyFactory(name="别的县"))
+    services.ticket_register(
+        actor=None, township=elsewhere, title="路灯", content="路灯坏了", category=category, source="api",
+        external_ref="12345-0001",
+    )  # fmt: skip
+    assert Ticket.objects.filter(external_ref="12345-0001").count() == 2
