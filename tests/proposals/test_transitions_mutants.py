@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.utils import translation
 
 from proposals import results_cache, tasks, transitions
@@ -230,3 +231,17 @@ def test_a_bulk_move_that_changes_the_statistics_is_refused(township_a, unit_a, 
                         data=data, now=NOW)  # fmt: skip
     assert str(refused.value) == "reply changes the statistics' figures: make it with transition()"
     assert reload(ticket).status == Status.PLANNED and not TicketEvent.objects.exists()
+
+
+def test_a_transaction_of_many_moves_asks_for_the_outbox_sweep_once(
+    township_a, clerk_a, django_capture_on_commit_callbacks
+):
+    def unrelated():
+        pass
+
+    first, second = registered(township_a, 2)
+    with django_capture_on_commit_callbacks() as callbacks:
+        transaction.on_commit(unrelated)  # something else the transaction will do: not the sweep
+        for ticket in (first, second):
+            transition(ticket, move="forward_to_county", actor=clerk_a, acting_as=TOWNSHIP, now=NOW)
+    assert callbacks == [unrelated, transitions._notify_ticket_events]
