@@ -710,10 +710,34 @@ def test_a_reply_after_its_due_time_says_so_and_keeps_its_file_at_now(planned, u
             now=late,
         )
     assert _event(planned, "reply")[3:] == (late, {"due": "2026-03-12T23:59:59+08:00", "on_time": False})
+    assert Ticket.objects.filter(pk=planned.pk).values_list("reply", "reply_summary").get() == ("", "")
     assert Attachment.objects.filter(ticket=planned).values_list("purpose", "uploaded_at").get() == (
         "reply",
         late,
     )
+
+
+STRANGER_CALLS = {
+    "signed": lambda actor, ticket: services.ticket_contact(
+        actor=actor, ticket=ticket, how="", contacted_on=datetime.date(2030, 1, 1)
+    ),
+    "contacted": lambda actor, ticket: services.ticket_plan(actor=actor, ticket=ticket, plan=""),
+    "planned": lambda actor, ticket: services.ticket_reply(actor=actor, ticket=ticket, text=""),
+    "assigned": lambda actor, ticket: services.extension_request(
+        actor=actor, ticket=ticket, until=datetime.date(2026, 3, 1), reason=""
+    ),
+}
+
+
+@pytest.mark.parametrize("status", list(STRANGER_CALLS))
+def test_a_stranger_is_refused_each_handling_step_before_what_they_sent_is_read(
+    request, status, unit_b_staff
+):
+    """PermissionDenied, not the validation message for what they sent (contact, plan, reply,
+    a request for more time)."""
+    ticket = request.getfixturevalue(status)
+    with pytest.raises(PermissionDenied):
+        STRANGER_CALLS[status](unit_b_staff, load(ticket))
 
 
 # --- extension_request ---------------------------------------------------------------------------
