@@ -717,6 +717,13 @@ def test_a_reply_after_its_due_time_says_so_and_keeps_its_file_at_now(planned, u
     )
 
 
+def test_a_reply_with_neither_text_nor_file_is_refused_and_says_so(planned, unit_a_staff):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.ticket_reply(actor=unit_a_staff, ticket=load(planned), text=" ")
+    assert refusal(refused.value) == {"text": ["Write the reply or attach it as a file."]}
+    assert not TicketEvent.objects.filter(ticket=planned, move="reply").exists()
+
+
 STRANGER_CALLS = {
     "signed": lambda actor, ticket: services.ticket_contact(
         actor=actor, ticket=ticket, how="", contacted_on=datetime.date(2030, 1, 1)
