@@ -717,6 +717,15 @@ def test_a_reply_after_its_due_time_says_so_and_keeps_its_file_at_now(planned, u
     )
 
 
+def test_a_reply_lapses_only_the_pending_request_not_one_decided_before(planned, unit_a_staff, clerk_a):
+    approved = _ask(unit_a_staff, planned, datetime.date(2026, 3, 20))
+    _decide(clerk_a, planned, approved, approve=True, now=DECIDED)
+    pending = _ask(unit_a_staff, planned, datetime.date(2026, 3, 25))
+    services.ticket_reply(actor=unit_a_staff, ticket=load(planned), text="已更换三盏路灯", now=DUE)
+    decisions = Extension.objects.order_by("pk").values_list("pk", "decision", "decided_at")
+    assert list(decisions) == [(approved.pk, "approved", DECIDED), (pending.pk, "refused", DUE)]
+
+
 def test_a_reply_with_neither_text_nor_file_is_refused_and_says_so(planned, unit_a_staff):
     with translation.override("en"), pytest.raises(ValidationError) as refused:
         services.ticket_reply(actor=unit_a_staff, ticket=load(planned), text=" ")
